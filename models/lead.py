@@ -1,0 +1,161 @@
+"""Leads, the claims reps make on them and how credit for a lead is shared."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+from models.team import Member
+
+
+class LeadStatus(StrEnum):
+    OPEN = "open"  # announced, claimable
+    CLAIMED = "claimed"  # has an owner (claimed, assigned or awarded)
+    DISPUTED = "disputed"  # an open dispute decides the owner
+    WON = "won"
+    LOST = "lost"
+
+
+class ClaimStatus(StrEnum):
+    PENDING = "pending"  # waiting for the fair-start draw or a dispute
+    ACTIVE = "active"  # owns the lead
+    WON = "won"
+    LOST = "lost"
+    RELEASED = "released"  # given back by the rep or a manager
+    EXPIRED = "expired"  # contact SLA missed
+    DECLINED = "declined"  # lost the draw or the dispute, or withdrew
+
+
+OWNING_CLAIM_STATUSES = (ClaimStatus.ACTIVE, ClaimStatus.WON, ClaimStatus.LOST)
+_OWNING_SQL = text("status IN ('active', 'won', 'lost')")
+
+
+class Lead(Base):
+    """A sales lead announced to one team; `L-<id>` is its reference."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("team_id", "external_id"),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"),
+        Index("ix_leads_team_account_domain", "team_id", "account_domain"),
+        Index("ix_leads_team_account_name", "team_id", "account_name"),
+        Index("ix_leads_team_name_block", "team_id", "name_block"),
+        Index("ix_leads_team_phone_key", "team_id", "phone_key"),
+        Index("ix_leads_team_created", "team_id", "created_at"),
+        Index("ix_leads_team_status", "team_id", "status"),
+        Index("ix_leads_card", "card_channel", "card_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    company: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    territory: Mapped[str | None] = mapped_column(String(50))
+    tags: Mapped[list[str]]
+    source: Mapped[str | None] = mapped_column(String(100))
+    score: Mapped[int | None]
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    account_key: Mapped[str | None] = mapped_column(String(200))
+    account_domain: Mapped[str | None] = mapped_column(String(253))
+    account_name: Mapped[str | None] = mapped_column(String(200))
+    name_block: Mapped[str | None] = mapped_column(String(16))
+    phone_key: Mapped[str | None] = mapped_column(String(20))
+
+    status: Mapped[str] = mapped_column(String(16), default=LeadStatus.OPEN)
+    created_at: Mapped[datetime]
+    announced_at: Mapped[datetime]
+    fair_start_until: Mapped[datetime | None]
+    draw: Mapped[dict[str, Any] | None]
+    closed_at: Mapped[datetime | None]
+    card_channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+
+    claims: Mapped[list[Claim]] = relationship(back_populates="lead", order_by="Claim.id")
+
+    @property
+    def ref(self) -> str:
+        return f"L-{self.id}"
+
+
+class Claim(Base):
+    """One rep's claim on one lead, from request to outcome."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        # The race rule: however many clicks, at most one claim owns a lead.
+        Index(
+            "uq_claims_one_owner_per_lead",
+            "lead_id",
+            unique=True,
+            postgresql_where=_OWNING_SQL,
+            sqlite_where=_OWNING_SQL,
+        ),
+        # A double click never makes two waiting claims.
+        Index(
+            "uq_claims_one_pending_per_rep",
+            "lead_id",
+            "member_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_claims_member_requested", "member_id", "requested_at"),
+        Index("ix_claims_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    how: Mapped[str] = mapped_column(String(16))  # claim, assign, auto, award, route
+    hot: Mapped[bool] = mapped_column(default=False)
+    over_limit: Mapped[bool] = mapped_column(default=False)
+    requested_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    contacted_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    lead: Mapped[Lead] = relationship(back_populates="claims")
+    member: Mapped[Member] = relationship()
+
+
+class CreditShare(Base):
+    """Who is credited with a lead, in whole percent: 100 for an owner, 2–4 parts for a split."""
+
+    __tablename__ = "credit_shares"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "member_id"),
+        CheckConstraint("percent > 0 AND percent <= 100", name="percent_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    percent: Mapped[int]
+    created_at: Mapped[datetime]
+
+    member: Mapped[Member] = relationship()
