@@ -55,6 +55,7 @@ class Member(Base):
     territories: Mapped[list[str]]
     skills: Mapped[list[str]]
     active: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[str] = mapped_column(String(16), default="config")  # config, or slack (team add)
     joined_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
     last_assigned_at: Mapped[datetime | None]

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3b3a299969e1
+Revision ID: aa15fffc2bbf
 Revises:
-Create Date: 2026-11-23 22:23:33.005207
+Create Date: 2026-11-23 22:26:12.337282
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import models.types
 
-revision: str = "3b3a299969e1"
+revision: str = "aa15fffc2bbf"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -110,6 +110,7 @@ def upgrade() -> None:
         sa.Column("territories", sa.JSON(), nullable=False),
         sa.Column("skills", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("joined_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("left_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_assigned_at", models.types.UTCDateTime(timezone=True), nullable=True),

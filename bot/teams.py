@@ -1,0 +1,193 @@
+"""Teams and members in the database: applying config, effective limits, look-ups."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import audit
+from bot.config import LIMIT_KEYS, DibsConfig, Limits, TeamConfig, resolve_secret
+from bot.errors import NotFound
+from models import AwayPeriod, Member, Role, Team
+
+CONFIG_ACTOR = "config"
+
+
+def token_hash(token: str) -> str:
+    """What we store instead of an intake token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def effective_limits(team: Team) -> Limits:
+    """Config limits with the managers' run-time overrides on top; defaults fill gaps."""
+    return Limits.model_validate({**team.limits, **team.limit_overrides})
+
+
+def team_for_token(session: Session, token: str) -> Team | None:
+    """The team whose intake token this is, comparing every team in constant time."""
+    presented = token_hash(token)
+    found = None
+    for team in session.scalars(select(Team).where(Team.intake_token_hash.is_not(None))):
+        if hmac.compare_digest(presented, team.intake_token_hash or ""):
+            found = team
+    return found
+
+
+def get_team(session: Session, slug: str) -> Team:
+    """A team by its config key, or NotFound naming the known ones."""
+    team = session.get(Team, slug)
+    if team is None:
+        known = ", ".join(session.scalars(select(Team.id).order_by(Team.id))) or "none yet"
+        raise NotFound(f"no team {slug!r} (known teams: {known}); apply a config with `dibs config apply`")
+    return team
+
+
+def find_member(session: Session, slack_user_id: str) -> Member | None:
+    """The active member behind a Slack user id, if any."""
+    return session.scalar(
+        select(Member).where(Member.slack_user_id == slack_user_id, Member.active.is_(True))
+    )
+
+
+def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict[str, Any]:
+    token = resolve_secret(cfg.intake_token, env) if cfg.intake_token else None
+    return {
+        "name": cfg.name,
+        "channel": cfg.channel,
+        "mediation_channel": cfg.mediation_channel,
+        "timezone": cfg.timezone,
+        "intake_token_hash": token_hash(token) if token else None,
+        "limits": cfg.limits.model_dump(),
+        "digest_day": cfg.digest.day,
+        "digest_time": cfg.digest.time,
+    }
+
+
+def _apply_team(session: Session, slug: str, fields: dict[str, Any], now: datetime) -> list[str]:
+    team = session.get(Team, slug)
+    if team is None:
+        session.add(Team(id=slug, limit_overrides={}, updated_at=now, **fields))
+        return [f"team {slug}: created"]
+    changed = [key for key, value in fields.items() if getattr(team, key) != value]
+    if not changed:
+        return []
+    if "limits" in changed:
+        # The newest statement wins: a key the file changes drops the Slack override of it.
+        moved = {k for k in LIMIT_KEYS if team.limits.get(k) != fields["limits"][k]}
+        team.limit_overrides = {k: v for k, v in team.limit_overrides.items() if k not in moved}
+    for key in changed:
+        setattr(team, key, fields[key])
+    team.updated_at = now
+    shown = [("intake_token" if key == "intake_token_hash" else key) for key in changed]
+    return [f"team {slug}: updated {', '.join(shown)}"]
+
+
+def _wanted_members(cfg: TeamConfig) -> dict[str, dict[str, Any]]:
+    wanted = {
+        uid: {"role": Role.MANAGER.value, "weight": 1.0, "territories": [], "skills": []}
+        for uid in cfg.managers
+    }
+    for rep in cfg.reps:
+        wanted[rep.id] = {"role": Role.REP.value, "weight": rep.weight,
+                          "territories": list(rep.territories), "skills": list(rep.skills)}
+    return wanted
+
+
+def _apply_members(session: Session, slug: str, cfg: TeamConfig, now: datetime) -> list[str]:
+    changes: list[str] = []
+    wanted = _wanted_members(cfg)
+    existing = {m.slack_user_id: m for m in session.scalars(
+        select(Member).where(Member.slack_user_id.in_(wanted) | (Member.team_id == slug))
+    )}
+    for uid, fields in wanted.items():
+        member = existing.get(uid)
+        if member is None:
+            session.add(Member(team_id=slug, slack_user_id=uid, active=True, source="config",
+                               joined_at=now, **fields))
+            changes.append(f"team {slug}: added {fields['role']} {uid}")
+            continue
+        updates = {k: v for k, v in fields.items() if getattr(member, k) != v}
+        updates |= {k: v for k, v in (("team_id", slug), ("source", "config")) if getattr(member, k) != v}
+        if not member.active:
+            # Time between leaving and coming back is time away, so fair share stays honest.
+            session.add(AwayPeriod(member_id=member.id, starts_at=member.left_at or now, ends_at=now))
+            updates |= {"active": True, "left_at": None}
+        for key, value in updates.items():
+            setattr(member, key, value)
+        if updates:
+            changes.append(f"team {slug}: updated {uid} ({', '.join(sorted(updates))})")
+    for uid, member in existing.items():
+        if member.team_id == slug and member.active and member.source == "config" and uid not in wanted:
+            member.active, member.left_at = False, now
+            changes.append(f"team {slug}: removed {uid}")
+    return changes
+
+
+def apply_config(session: Session, config: DibsConfig, now: datetime,
+                 env: dict[str, str] | None = None) -> list[str]:
+    """Make the database match the file; returns what changed (empty when already applied).
+
+    Teams the file does not mention are left as they are; members added from Slack
+    (`/dibs team add`) are kept unless the file lists them, in which case the file wins.
+    """
+    changes: list[str] = []
+    for slug, cfg in config.teams.items():
+        team_changes = _apply_team(session, slug, _team_fields(slug, cfg, env), now)
+        session.flush()
+        team_changes += _apply_members(session, slug, cfg, now)
+        if team_changes:
+            audit.record(session, at=now, actor=CONFIG_ACTOR, action="config.applied",
+                         team_id=slug, changes=team_changes)
+        changes += team_changes
+    return changes
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def show_config(session: Session, slug: str | None = None) -> str:
+    """The teams as they are now, in the config file's own format; secrets never shown."""
+    teams = [get_team(session, slug)] if slug else list(session.scalars(select(Team).order_by(Team.id)))
+    if not teams:
+        return "# no teams yet: apply a config with `dibs config apply FILE`"
+    blocks = []
+    for team in teams:
+        members = [m for m in team.members if m.active]
+        lines = [
+            f"[teams.{team.id}]",
+            f"name = {_toml_value(team.name)}",
+            f"channel = {_toml_value(team.channel)}",
+        ]
+        if team.mediation_channel:
+            lines.append(f"mediation_channel = {_toml_value(team.mediation_channel)}")
+        lines.append(f"timezone = {_toml_value(team.timezone)}")
+        lines.append(f"intake_token = {_toml_value('(set)' if team.intake_token_hash else '(none)')}")
+        lines.append(f"managers = {_toml_value([m.slack_user_id for m in members if m.is_manager])}")
+        reps = [m for m in members if not m.is_manager]
+        lines.append("reps = [")
+        for rep in reps:
+            note = "  # added in Slack" if rep.source == "slack" else ""
+            lines.append(f"  {{ id = {_toml_value(rep.slack_user_id)}, weight = {rep.weight}, "
+                         f"territories = {_toml_value(rep.territories)}, "
+                         f"skills = {_toml_value(rep.skills)} }},{note}")
+        lines += ["]", "", f"[teams.{team.id}.limits]"]
+        limits = effective_limits(team).model_dump()
+        for key, value in limits.items():
+            note = "  # set in Slack with /dibs limits set" if key in team.limit_overrides else ""
+            lines.append(f"{key} = {_toml_value(value)}{note}")
+        lines += ["", f"[teams.{team.id}.digest]", f"day = {_toml_value(team.digest_day)}",
+                  f"time = {_toml_value(team.digest_time)}"]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
