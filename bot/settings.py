@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     dibs_config: Path | None = None
     host: str = "0.0.0.0"
-    port: int = Field(default=3000, ge=1, le=65535)
+    port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
 
     @field_validator("database_url")
     @classmethod

@@ -7,12 +7,13 @@ import hmac
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.config import LIMIT_KEYS, DibsConfig, Limits, TeamConfig, resolve_secret
-from bot.errors import NotFound
+from bot.errors import Conflict, InvalidInput, NotFound
 from models import AwayPeriod, Member, Role, Team
 
 CONFIG_ACTOR = "config"
@@ -191,3 +192,58 @@ def show_config(session: Session, slug: str | None = None) -> str:
                   f"time = {_toml_value(team.digest_time)}"]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def set_limit(session: Session, manager: Member, key: str, raw: str, now: datetime) -> object:
+    """`/dibs limits set KEY VALUE`: validated like the config file, kept as an override."""
+    if key not in LIMIT_KEYS:
+        raise InvalidInput(f"{key!r} is not a limit; the limits are: {', '.join(LIMIT_KEYS)}")
+    team = manager.team
+    value: object = raw
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    elif raw.lstrip("-").isdigit():
+        value = int(raw)
+    try:
+        limits = Limits.model_validate({**team.limits, **team.limit_overrides, key: value})
+    except ValidationError as exc:
+        raise InvalidInput(f"{key} {exc.errors()[0]['msg'].lower()}") from None
+    old = getattr(effective_limits(team), key)
+    team.limit_overrides = {**team.limit_overrides, key: getattr(limits, key)}
+    audit.record(session, at=now, actor=manager.slack_user_id, action="limits.set", team_id=team.id,
+                 key=key, old=old, new=getattr(limits, key))
+    return getattr(limits, key)
+
+
+def add_member(session: Session, manager: Member, user_id: str, role: str, now: datetime) -> Member:
+    """`/dibs team add @user rep|manager`: joins the manager's team now (fair share counts from now)."""
+    if role not in (Role.REP, Role.MANAGER):
+        raise InvalidInput(f"{role!r} is not a role; use rep or manager")
+    member = session.scalar(select(Member).where(Member.slack_user_id == user_id))
+    if member is not None and member.active:
+        where = "your team" if member.team_id == manager.team_id else f"team {member.team_id}"
+        raise Conflict(f"<@{user_id}> is already in {where} as a {member.role}.")
+    if member is None:
+        member = Member(slack_user_id=user_id, weight=1.0, territories=[], skills=[], joined_at=now)
+        session.add(member)
+    elif member.left_at is not None:
+        session.add(AwayPeriod(member_id=member.id, starts_at=member.left_at, ends_at=now))
+    member.team_id, member.role, member.active, member.left_at, member.source = (
+        manager.team_id, role, True, None, "slack")
+    audit.record(session, at=now, actor=manager.slack_user_id, action="member.added",
+                 team_id=manager.team_id, user=user_id, role=role)
+    return member
+
+
+def remove_member(session: Session, manager: Member, user_id: str, now: datetime) -> Member:
+    """`/dibs team remove @user`: they stop taking leads; their history stays."""
+    member = session.scalar(select(Member).where(
+        Member.slack_user_id == user_id, Member.team_id == manager.team_id, Member.active.is_(True)))
+    if member is None:
+        raise NotFound(f"<@{user_id}> is not in your team.")
+    if member.id == manager.id:
+        raise InvalidInput("You can't remove yourself; ask another manager or change the config file")
+    member.active, member.left_at = False, now
+    audit.record(session, at=now, actor=manager.slack_user_id, action="member.removed",
+                 team_id=manager.team_id, user=user_id)
+    return member

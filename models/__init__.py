@@ -8,6 +8,7 @@ from models.lead import (
     ClaimStatus,
     CreditShare,
     Lead,
+    LeadCard,
     LeadStatus,
 )
 from models.ops import AuditEvent, JobRun, OutboxMessage, OutboxStatus, SeenEvent
@@ -27,6 +28,7 @@ __all__ = [
     "DisputeStatus",
     "JobRun",
     "Lead",
+    "LeadCard",
     "LeadStatus",
     "Member",
     "OutboxMessage",

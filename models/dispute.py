@@ -38,6 +38,7 @@ class Dispute(Base):
         ),
         Index("ix_disputes_team_opened", "team_id", "opened_at"),
         Index("ix_disputes_team_status", "team_id", "status"),
+        Index("ix_disputes_status_remind", "status", "remind_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +51,7 @@ class Dispute(Base):
     account_held_since: Mapped[datetime | None]
     suggested_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     opened_at: Mapped[datetime]
-    reminded_at: Mapped[datetime | None]
+    remind_at: Mapped[datetime | None]  # dispute SLA; cleared once reminded or closed
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     outcome: Mapped[str | None] = mapped_column(String(16))  # award, split, assign, withdrawn

@@ -58,7 +58,8 @@ class Lead(Base):
         Index("ix_leads_team_phone_key", "team_id", "phone_key"),
         Index("ix_leads_team_created", "team_id", "created_at"),
         Index("ix_leads_team_status", "team_id", "status"),
-        Index("ix_leads_card", "card_channel", "card_ts"),
+        Index("ix_leads_status_fair_start", "status", "fair_start_until"),
+        Index("ix_leads_status_auto_assign", "status", "auto_assign_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,16 +87,35 @@ class Lead(Base):
     created_at: Mapped[datetime]
     announced_at: Mapped[datetime]
     fair_start_until: Mapped[datetime | None]
-    draw: Mapped[dict[str, Any] | None]
+    auto_assign_at: Mapped[datetime | None]  # when an unclaimed lead goes to round robin
+    assignment: Mapped[dict[str, Any] | None]  # how the owner was chosen, for `/dibs why`
     closed_at: Mapped[datetime | None]
-    card_channel: Mapped[str | None] = mapped_column(String(32))
-    card_ts: Mapped[str | None] = mapped_column(String(32))
 
     claims: Mapped[list[Claim]] = relationship(back_populates="lead", order_by="Claim.id")
 
     @property
     def ref(self) -> str:
         return f"L-{self.id}"
+
+
+class LeadCard(Base):
+    """A lead's card in a channel message; one message holds up to 10 cards.
+
+    A re-announced lead gets a new card; the old one is retired and shows a stub.
+    """
+
+    __tablename__ = "lead_cards"
+    __table_args__ = (Index("ix_lead_cards_message", "channel", "ts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))  # set once the message is posted
+    created_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+    retired_reason: Mapped[str | None] = mapped_column(String(200))
+
+    lead: Mapped[Lead] = relationship()
 
 
 class Claim(Base):
@@ -121,7 +141,8 @@ class Claim(Base):
             sqlite_where=text("status = 'pending'"),
         ),
         Index("ix_claims_member_requested", "member_id", "requested_at"),
-        Index("ix_claims_status", "status"),
+        Index("ix_claims_status_remind", "status", "remind_at"),
+        Index("ix_claims_status_expires", "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,7 +155,8 @@ class Claim(Base):
     requested_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     contacted_at: Mapped[datetime | None]
-    reminded_at: Mapped[datetime | None]
+    remind_at: Mapped[datetime | None]  # contact SLA half time; cleared once reminded or contacted
+    expires_at: Mapped[datetime | None]  # contact SLA end; cleared once contacted
     ended_at: Mapped[datetime | None]
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -17,7 +17,7 @@ from bot.db import make_engine, migrate, normalize_database_url, session_factory
 from bot.teams import apply_config
 from models import Base
 
-pytest_plugins = ["tests.fixtures_slack"]
+pytest_plugins = ["tests.fixtures_slack", "tests.fixtures_app"]
 
 BACKENDS = ["sqlite", "postgresql"]
 

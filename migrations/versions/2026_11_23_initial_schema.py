@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: aa15fffc2bbf
+Revision ID: 84ecb7a984fd
 Revises:
-Create Date: 2026-11-23 22:26:12.337282
+Create Date: 2026-11-23 22:31:54.182640
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import models.types
 
-revision: str = "aa15fffc2bbf"
+revision: str = "84ecb7a984fd"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -76,10 +76,9 @@ def upgrade() -> None:
         sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("announced_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("fair_start_until", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("draw", sa.JSON(), nullable=True),
+        sa.Column("auto_assign_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("assignment", sa.JSON(), nullable=True),
         sa.Column("closed_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("card_channel", sa.String(length=32), nullable=True),
-        sa.Column("card_ts", sa.String(length=32), nullable=True),
         sa.CheckConstraint(
             "score IS NULL OR (score >= 0 AND score <= 100)", name=op.f("ck_leads_score_range")
         ),
@@ -88,7 +87,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("team_id", "external_id", name=op.f("uq_leads_team_id_external_id")),
     )
     with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.create_index("ix_leads_card", ["card_channel", "card_ts"], unique=False)
+        batch_op.create_index(
+            "ix_leads_status_auto_assign", ["status", "auto_assign_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_leads_status_fair_start", ["status", "fair_start_until"], unique=False
+        )
         batch_op.create_index(
             "ix_leads_team_account_domain", ["team_id", "account_domain"], unique=False
         )
@@ -155,7 +159,8 @@ def upgrade() -> None:
         sa.Column("requested_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("contacted_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("reminded_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("remind_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ended_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
@@ -169,7 +174,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_claims_member_requested", ["member_id", "requested_at"], unique=False
         )
-        batch_op.create_index("ix_claims_status", ["status"], unique=False)
+        batch_op.create_index("ix_claims_status_expires", ["status", "expires_at"], unique=False)
+        batch_op.create_index("ix_claims_status_remind", ["status", "remind_at"], unique=False)
         batch_op.create_index(
             "uq_claims_one_owner_per_lead",
             ["lead_id"],
@@ -222,7 +228,7 @@ def upgrade() -> None:
         sa.Column("account_held_since", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("suggested_member_id", sa.Integer(), nullable=True),
         sa.Column("opened_at", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("reminded_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("remind_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_by_id", sa.Integer(), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=True),
@@ -250,6 +256,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disputes")),
     )
     with op.batch_alter_table("disputes", schema=None) as batch_op:
+        batch_op.create_index("ix_disputes_status_remind", ["status", "remind_at"], unique=False)
         batch_op.create_index("ix_disputes_team_opened", ["team_id", "opened_at"], unique=False)
         batch_op.create_index("ix_disputes_team_status", ["team_id", "status"], unique=False)
         batch_op.create_index(
@@ -259,6 +266,24 @@ def upgrade() -> None:
             postgresql_where=sa.text("status = 'open'"),
             sqlite_where=sa.text("status = 'open'"),
         )
+
+    op.create_table(
+        "lead_cards",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("ts", sa.String(length=32), nullable=True),
+        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("retired_reason", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["lead_id"], ["leads.id"], name=op.f("fk_lead_cards_lead_id_leads")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_cards")),
+    )
+    with op.batch_alter_table("lead_cards", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lead_cards_lead_id"), ["lead_id"], unique=False)
+        batch_op.create_index("ix_lead_cards_message", ["channel", "ts"], unique=False)
 
     op.create_table(
         "audit_events",
@@ -365,6 +390,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_events_dispute_id"))
 
     op.drop_table("audit_events")
+    with op.batch_alter_table("lead_cards", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_cards_message")
+        batch_op.drop_index(batch_op.f("ix_lead_cards_lead_id"))
+
+    op.drop_table("lead_cards")
     with op.batch_alter_table("disputes", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_disputes_one_open_per_lead",
@@ -373,6 +403,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_disputes_team_status")
         batch_op.drop_index("ix_disputes_team_opened")
+        batch_op.drop_index("ix_disputes_status_remind")
 
     op.drop_table("disputes")
     with op.batch_alter_table("credit_shares", schema=None) as batch_op:
@@ -391,7 +422,8 @@ def downgrade() -> None:
             postgresql_where=sa.text("status IN ('active', 'won', 'lost')"),
             sqlite_where=sa.text("status IN ('active', 'won', 'lost')"),
         )
-        batch_op.drop_index("ix_claims_status")
+        batch_op.drop_index("ix_claims_status_remind")
+        batch_op.drop_index("ix_claims_status_expires")
         batch_op.drop_index("ix_claims_member_requested")
 
     op.drop_table("claims")
@@ -415,7 +447,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_leads_team_created")
         batch_op.drop_index("ix_leads_team_account_name")
         batch_op.drop_index("ix_leads_team_account_domain")
-        batch_op.drop_index("ix_leads_card")
+        batch_op.drop_index("ix_leads_status_fair_start")
+        batch_op.drop_index("ix_leads_status_auto_assign")
 
     op.drop_table("leads")
     op.drop_table("teams")

@@ -1,0 +1,201 @@
+"""Composition root and the `dibs` command line (DESIGN §2)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import scheduler
+from bot.config import load_config
+from bot.db import make_engine, migrate, session_factory
+from bot.errors import DibsError
+from bot.settings import Settings, load_settings
+from bot.teams import apply_config, show_config
+from handlers.delivery import Deliverer
+from handlers.home import home_view
+from handlers.intake_routes import register_intake
+from handlers.metrics import Metrics
+from handlers.server import BackgroundLoop, HttpServer
+from handlers.slack_app import Clock, build_bolt_app, identify, utc_now
+from handlers.web import create_web_app
+
+log = logging.getLogger("dibs")
+
+
+@dataclass
+class Runtime:
+    """Everything `dibs serve` runs, wired together; tests build one against a stand-in Slack."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    client: WebClient
+    bolt_app: App
+    metrics: Metrics
+    http: HttpServer
+    loops: list[BackgroundLoop] = field(default_factory=list)
+    socket_mode: object | None = None
+
+    def start(self) -> None:
+        """Start everything in threads (tests, the demo)."""
+        self._start_background()
+        self.http.start()
+
+    def serve_forever(self) -> None:
+        """Start everything, serving HTTP on this thread until interrupted."""
+        self._start_background()
+        try:
+            self.http.serve_forever()
+        finally:
+            self.stop()
+
+    def _start_background(self) -> None:
+        for loop in self.loops:
+            loop.start()
+        if self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+            self.socket_mode = SocketModeHandler(self.bolt_app, app_token)
+            self.socket_mode.connect()  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        self.http.stop()
+        if self.socket_mode is not None:
+            self.socket_mode.close()  # type: ignore[attr-defined]
+        for loop in self.loops:
+            loop.stop()
+        self.engine.dispose()
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """The one WebClient; retries connection errors (429 pacing is the outbox's job)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16) -> Runtime:
+    """Migrate, apply the team config and wire the app; nothing is started yet."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    if settings.dibs_config is not None:
+        _apply_config_file(sessions, settings.dibs_config, clock)
+    client = slack_client(settings)
+    secret = None if settings.socket_mode else settings.slack_signing_secret
+    bolt_app = build_bolt_app(client, sessions, identity=identify(client),
+                              signing_secret=secret.get_secret_value() if secret else None, clock=clock)
+    metrics = Metrics(sessions)
+    web = create_web_app(engine, metrics, None if settings.socket_mode else bolt_app)
+    register_intake(web, sessions, metrics, clock)
+    http = HttpServer(web, settings.host, settings.port, threads=http_threads)
+    deliverer = Deliverer(client, sessions, metrics, clock, home_view=home_view)
+    loops = [
+        BackgroundLoop("outbox", deliverer.tick, interval=0.2),
+        BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),
+    ]
+    return Runtime(settings, engine, sessions, client, bolt_app, metrics, http, loops)
+
+
+def _apply_config_file(sessions: sessionmaker[Session], path: Path, clock: Clock) -> list[str]:
+    config = load_config(path)
+    with sessions.begin() as session:
+        return apply_config(session, config, clock())
+
+
+# ---- command line -------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    settings.require_slack()
+    runtime = build_runtime(settings)
+    mode = "Socket Mode" if settings.socket_mode else "HTTP /slack/events"
+    log.info("dibs serving on %s:%s (%s)", settings.host, runtime.http.port, mode)
+    runtime.serve_forever()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    engine = make_engine(load_settings().database_url)
+    migrate(engine)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_config_apply(args: argparse.Namespace) -> int:
+    engine = make_engine(load_settings().database_url)
+    migrate(engine)
+    changes = _apply_config_file(session_factory(engine), Path(args.file), utc_now)
+    print("\n".join(changes) if changes else "already applied: nothing changed")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    engine = make_engine(load_settings().database_url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        print(show_config(session, args.team))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from handlers.demo import run_demo
+
+    return run_demo(Path(args.out))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dibs", description="Hands sales leads to reps fairly.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("serve", cmd_serve, "serve Slack, the intake webhook, health and metrics")
+    add("migrate", cmd_migrate, "bring the database schema up to date")
+    config = commands.add_parser("config", help="apply or show the team config")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    apply_parser = config_commands.add_parser("apply", help="apply a team config file (idempotent)")
+    apply_parser.add_argument("file")
+    apply_parser.set_defaults(handler=cmd_config_apply)
+    show_parser = config_commands.add_parser("show", help="show the teams as configured now")
+    show_parser.add_argument("--team")
+    show_parser.set_defaults(handler=cmd_config_show)
+    demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
+    demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `dibs` console script; domain errors print one line, no traceback."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except DibsError as exc:
+        print(f"dibs: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

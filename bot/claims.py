@@ -1,0 +1,258 @@
+"""Claims (DESIGN §5): the rules a claim must pass, claiming, releasing and outcomes.
+
+Races are decided by the database: the lead row is locked first, then the rep's member
+row (always in that order), and a partial unique index allows one owning claim per lead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from bot import audit, cards
+from bot.availability import current_away
+from bot.config import Limits
+from bot.errors import Conflict, LimitReached, NotAllowed
+from bot.leads import get_lead, owning_claim
+from bot.teams import effective_limits
+from bot.text import duration, local_time, mention
+from models import Claim, ClaimStatus, CreditShare, Lead, LeadStatus, Member
+
+COUNTED_TODAY = (ClaimStatus.PENDING, ClaimStatus.ACTIVE, ClaimStatus.WON, ClaimStatus.LOST,
+                 ClaimStatus.RELEASED, ClaimStatus.EXPIRED)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What happened to a claim, and the sentence the rep is told."""
+
+    lead: Lead
+    message: str
+    claim: Claim | None = None
+    refused: bool = False
+
+
+def is_hot(lead: Lead, limits: Limits) -> bool:
+    return lead.score is not None and lead.score >= limits.hot_score
+
+
+def _day_bounds(tz_name: str, now: datetime) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz_name)
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today, time(0), zone)
+    return start, datetime.combine(today + timedelta(days=1), time(0), zone)
+
+
+def lock_member(session: Session, member_id: int) -> Member:
+    """Serialize one rep's claims so two at once cannot both pass a limit."""
+    return session.scalars(select(Member).where(Member.id == member_id).with_for_update()).one()
+
+
+def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> None:
+    """Raise LimitReached naming the rule and when it frees up, or return if the rep may take it."""
+    if not member.active:
+        raise LimitReached("You are no longer in this team.")
+    away = current_away(session, member.id, now)
+    if away is not None:
+        until = f" until {local_time(away.ends_at, member.team.timezone)}" if away.ends_at else ""
+        raise LimitReached(f"You are marked away{until}; `/dibs back` to take leads again.")
+    if limits.require_territory_match and lead.territory:
+        mine = {t.casefold() for t in member.territories}
+        if lead.territory.casefold() not in mine:
+            yours = ", ".join(member.territories) or "none"
+            raise LimitReached(f"{lead.ref} is in territory {lead.territory} and this team requires a "
+                               f"territory match (yours: {yours}).")
+    active = session.scalar(select(func.count()).select_from(Claim).where(
+        Claim.member_id == member.id, Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE))))
+    if active >= limits.max_active_claims:
+        raise LimitReached(f"You hold {active} of {limits.max_active_claims} active claims; "
+                           "release one or close one as won/lost.")
+    day_start, day_end = _day_bounds(member.team.timezone, now)
+    today = select(func.count()).select_from(Claim).where(
+        Claim.member_id == member.id, Claim.requested_at >= day_start,
+        Claim.status.in_(COUNTED_TODAY))
+    resets = f"the count resets at midnight ({member.team.timezone}), in {duration((day_end - now).total_seconds())}"
+    claimed_today = session.scalar(today)
+    if claimed_today >= limits.max_claims_per_day:
+        raise LimitReached(f"You have taken {claimed_today} of {limits.max_claims_per_day} leads today; {resets}.")
+    if is_hot(lead, limits):
+        hot_today = session.scalar(today.where(Claim.hot.is_(True)))
+        if hot_today >= limits.max_hot_claims_per_day:
+            raise LimitReached(f"You have taken {hot_today} of {limits.max_hot_claims_per_day} hot leads "
+                               f"(score ≥ {limits.hot_score}) today; {resets}.")
+
+
+def start_ownership(session: Session, lead: Lead, claim: Claim, limits: Limits, now: datetime,
+                    assignment: dict) -> None:
+    """Make `claim` the lead's owner: full credit, contact SLA clock, card update, audit."""
+    claim.status = ClaimStatus.ACTIVE
+    claim.started_at = now
+    claim.remind_at = now + timedelta(minutes=limits.contact_sla_minutes / 2)
+    claim.expires_at = now + timedelta(minutes=limits.contact_sla_minutes)
+    lead.status = LeadStatus.CLAIMED
+    lead.auto_assign_at = None
+    lead.assignment = assignment
+    session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
+    session.add(CreditShare(lead_id=lead.id, member_id=claim.member_id, percent=100, created_at=now))
+    claim.member.last_assigned_at = now
+    session.flush()
+    audit.record(session, at=now, actor=claim.member.slack_user_id, action="lead.owned",
+                 team_id=lead.team_id, lead_id=lead.id, how=claim.how, over_limit=claim.over_limit)
+    cards.refresh(session, lead, now)
+
+
+def new_claim(lead: Lead, member: Member, how: str, limits: Limits, now: datetime, *,
+              status: ClaimStatus = ClaimStatus.PENDING) -> Claim:
+    return Claim(lead=lead, member=member, status=status, how=how, hot=is_hot(lead, limits),
+                 requested_at=now)
+
+
+def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) -> ClaimResult:
+    """A rep asks for a lead: granted, entered in the fair-start draw, or refused with the rule."""
+    from bot.assignment import settle_draw  # draw and claim rules call each other
+
+    team = member.team
+    limits = effective_limits(team)
+    lead = get_lead(session, team.id, lead_id, lock=True)
+    if member.is_manager:
+        raise NotAllowed("Managers hand leads out with `/dibs assign L-n @rep`; claiming is for reps.")
+    if lead.status == LeadStatus.OPEN and lead.fair_start_until and lead.fair_start_until <= now:
+        settle_draw(session, lead, now)  # the window has closed: decide it before anything else
+    if lead.status in (LeadStatus.WON, LeadStatus.LOST):
+        raise Conflict(f"{lead.ref} is closed ({lead.status}).")
+    if lead.status == LeadStatus.DISPUTED:
+        raise Conflict(f"{lead.ref} is in dispute; the mediator will decide who gets it.")
+    if lead.status == LeadStatus.CLAIMED:
+        return _claim_on_held_lead(session, member, lead, now)
+    member = lock_member(session, member.id)
+    if session.scalar(select(Claim.id).where(Claim.lead_id == lead.id, Claim.member_id == member.id,
+                                             Claim.status == ClaimStatus.PENDING)):
+        return ClaimResult(lead, f"You are already in the fair-start draw for {lead.ref}.")
+    try:
+        check_rules(session, member, lead, limits, now)
+    except LimitReached as refusal:
+        audit.record(session, at=now, actor=member.slack_user_id, action="claim.refused_limit",
+                     team_id=team.id, lead_id=lead.id, member_id=member.id, reason=str(refusal))
+        return ClaimResult(lead, f"You can't claim {lead.ref}: {refusal}", refused=True)
+    claim = new_claim(lead, member, "claim", limits, now)
+    session.add(claim)
+    if lead.fair_start_until and now < lead.fair_start_until:
+        session.flush()
+        audit.record(session, at=now, actor=member.slack_user_id, action="claim.requested",
+                     team_id=team.id, lead_id=lead.id)
+        cards.refresh(session, lead, now)
+        left = duration((lead.fair_start_until - now).total_seconds())
+        return ClaimResult(lead, f"You're in the fair-start draw for {lead.ref}; it is decided in {left}. "
+                                 "The claimant furthest below their fair share this week wins.", claim)
+    start_ownership(session, lead, claim, limits, now, {"kind": "first_claim", "at": now.isoformat()})
+    return ClaimResult(lead, f"{lead.ref} is yours. Mark it contacted within "
+                             f"{duration(limits.contact_sla_minutes * 60)} with `/dibs contacted {lead.ref}`.",
+                       claim)
+
+
+def _claim_on_held_lead(session: Session, member: Member, lead: Lead, now: datetime) -> ClaimResult:
+    owner = owning_claim(session, lead.id)
+    if owner is not None and owner.member_id == member.id:
+        return ClaimResult(lead, f"You already hold {lead.ref}.")
+    holder = mention(owner.member.slack_user_id) if owner else "someone"
+    since = local_time(owner.started_at, member.team.timezone) if owner and owner.started_at else "earlier"
+    return ClaimResult(lead, f"{lead.ref} is held by {holder} since {since}.", refused=True)
+
+
+def _credited_claim(session: Session, member: Member, lead_id: int, *, manager_ok: bool) -> tuple[Lead, Claim]:
+    """The lead's owning claim, if `member` owns it, shares its credit, or (when allowed) manages."""
+    lead = get_lead(session, member.team_id, lead_id, lock=True)
+    claim = owning_claim(session, lead.id)
+    if claim is None or claim.status != ClaimStatus.ACTIVE:
+        state = "closed" if lead.status in (LeadStatus.WON, LeadStatus.LOST) else "not held by anyone"
+        raise Conflict(f"{lead.ref} is {state}.")
+    credited = session.scalar(select(CreditShare.id).where(
+        CreditShare.lead_id == lead.id, CreditShare.member_id == member.id))
+    if credited is None and not (manager_ok and member.is_manager):
+        raise NotAllowed(f"{lead.ref} is held by {mention(claim.member.slack_user_id)}, not you.")
+    return lead, claim
+
+
+def release(session: Session, member: Member, lead_id: int, now: datetime, reason: str | None = None,
+            *, status: ClaimStatus = ClaimStatus.RELEASED) -> Lead:
+    """Give a lead back (by its holder or a manager, or on SLA expiry): it is re-announced."""
+    lead, claim = _credited_claim(session, member, lead_id, manager_ok=True)
+    claim.status, claim.ended_at, claim.reason = status, now, reason
+    claim.remind_at = claim.expires_at = None
+    session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
+    session.flush()
+    verb = "expired" if status == ClaimStatus.EXPIRED else "released"
+    audit.record(session, at=now, actor=member.slack_user_id, action=f"claim.{verb}",
+                 team_id=lead.team_id, lead_id=lead.id, holder=claim.member.slack_user_id, reason=reason)
+    team = member.team
+    cards.reannounce(session, team, lead, effective_limits(team), now,
+                     f"{verb} by {mention(claim.member.slack_user_id)}")
+    return lead
+
+
+def mark_contacted(session: Session, member: Member, lead_id: int, now: datetime) -> Lead:
+    """The contact SLA is met: no reminder, no expiry."""
+    lead, claim = _credited_claim(session, member, lead_id, manager_ok=False)
+    if claim.contacted_at is not None:
+        raise Conflict(f"{lead.ref} was already marked contacted.")
+    claim.contacted_at = now
+    claim.remind_at = claim.expires_at = None
+    audit.record(session, at=now, actor=member.slack_user_id, action="claim.contacted",
+                 team_id=lead.team_id, lead_id=lead.id)
+    cards.refresh(session, lead, now)
+    return lead
+
+
+def close_lead(session: Session, member: Member, lead_id: int, now: datetime, *, won: bool,
+               amount: Decimal | None = None, reason: str | None = None) -> Lead:
+    """Record the outcome; the lead and its owning claim are closed as won or lost."""
+    lead, claim = _credited_claim(session, member, lead_id, manager_ok=True)
+    claim.status = ClaimStatus.WON if won else ClaimStatus.LOST
+    claim.ended_at, claim.amount, claim.reason = now, amount, reason
+    claim.remind_at = claim.expires_at = None
+    claim.contacted_at = claim.contacted_at or now
+    lead.status = LeadStatus.WON if won else LeadStatus.LOST
+    lead.closed_at = now
+    audit.record(session, at=now, actor=member.slack_user_id, action="lead.won" if won else "lead.lost",
+                 team_id=lead.team_id, lead_id=lead.id,
+                 amount=str(amount) if amount is not None else None, reason=reason)
+    cards.refresh(session, lead, now)
+    return lead
+
+
+@dataclass(frozen=True)
+class LimitUse:
+    """How much of each limit a rep is using right now (for `mine`, App Home, dispute cases)."""
+
+    active: int
+    max_active: int
+    today: int
+    max_today: int
+    hot_today: int
+    max_hot_today: int
+
+    def summary(self) -> str:
+        return (f"{self.active}/{self.max_active} active · {self.today}/{self.max_today} today · "
+                f"{self.hot_today}/{self.max_hot_today} hot today")
+
+
+def limit_use(session: Session, member: Member, now: datetime) -> LimitUse:
+    limits = effective_limits(member.team)
+    day_start, _ = _day_bounds(member.team.timezone, now)
+    counts = dict(session.execute(
+        select(Claim.status, func.count()).where(Claim.member_id == member.id,
+                                                 Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
+        .group_by(Claim.status)).all())
+    today = select(func.count()).select_from(Claim).where(
+        Claim.member_id == member.id, Claim.requested_at >= day_start, Claim.status.in_(COUNTED_TODAY))
+    return LimitUse(
+        active=sum(counts.values()), max_active=limits.max_active_claims,
+        today=session.scalar(today) or 0, max_today=limits.max_claims_per_day,
+        hot_today=session.scalar(today.where(Claim.hot.is_(True))) or 0,
+        max_hot_today=limits.max_hot_claims_per_day,
+    )

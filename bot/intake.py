@@ -1,0 +1,154 @@
+"""Lead intake (DESIGN §4): one service behind the webhook, the CSV import and the Slack modal."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import audit, cards
+from bot.accounts import account_keys
+from bot.overlap import Overlap, account_overlaps
+from bot.teams import effective_limits
+from models import Lead, LeadStatus, Team
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_PHONE = re.compile(r"^[0-9+().\-\s/x#]*$", re.IGNORECASE)
+MAX_TAGS = 20
+
+
+class LeadIn(BaseModel):
+    """The fields a lead may arrive with; anything else is refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=254)
+    company: str | None = Field(None, max_length=200)
+    website: str | None = Field(None, max_length=500)
+    phone: str | None = Field(None, max_length=50)
+    territory: str | None = Field(None, max_length=50)
+    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
+    source: str | None = Field(None, max_length=100)
+    score: int | None = Field(None, ge=0, le=100)
+    value: Decimal | None = Field(None, ge=0, le=Decimal("999999999999.99"), decimal_places=2)
+    notes: str | None = Field(None, max_length=4000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("email")
+    @classmethod
+    def _email_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("is not an email address")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _PHONE.match(value):
+            raise ValueError("may hold only digits, spaces and + ( ) . - / x #")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_lengths(cls, value: list[str]) -> list[str]:
+        if any(len(tag) > 50 for tag in value):
+            raise ValueError("each tag may be at most 50 characters")
+        return [tag.strip() for tag in value if tag.strip()]
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """One message per bad field, keyed by field name (as the webhook's 422 lists them)."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]) or "body"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "is not a lead field"
+        errors.setdefault(name, message)
+    return errors
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    lead: Lead
+    created: bool
+    overlaps: list[Overlap] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "announced" if self.lead.status == LeadStatus.OPEN else str(self.lead.status)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.lead.ref,
+            "status": self.status,
+            "account": self.lead.account_key,
+            "overlaps": [
+                {"lead": o.lead_ref, "reason": o.reason,
+                 "held_by": o.holder.slack_user_id if o.holder else None}
+                for o in self.overlaps
+            ],
+        }
+
+
+def _existing(session: Session, team_id: str, external_id: str | None) -> Lead | None:
+    if external_id is None:
+        return None
+    return session.scalar(select(Lead).where(Lead.team_id == team_id, Lead.external_id == external_id))
+
+
+def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: str) -> IntakeResult:
+    """Store and announce a lead; the same `external_id` again returns the first lead unchanged."""
+    limits = effective_limits(team)
+    existing = _existing(session, team.id, data.external_id)
+    if existing is not None:
+        return IntakeResult(existing, created=False,
+                            overlaps=account_overlaps(session, existing, now, limits.account_hold_days))
+    keys = account_keys(data.email, data.website, data.company, data.phone)
+    lead = Lead(team_id=team.id, **data.model_dump(), account_key=keys.key, account_domain=keys.domain,
+                account_name=keys.name, name_block=keys.name_block, phone_key=keys.phone,
+                created_at=now, announced_at=now)
+    cards.open_for_claims(lead, limits, now)
+    try:
+        with session.begin_nested():
+            session.add(lead)
+    except IntegrityError:  # the same external_id arrived at the same moment elsewhere
+        existing = _existing(session, team.id, data.external_id)
+        if existing is None:
+            raise
+        return IntakeResult(existing, created=False)
+    overlaps = account_overlaps(session, lead, now, limits.account_hold_days)
+    audit.record(session, at=now, actor=actor, action="lead.created", team_id=team.id, lead_id=lead.id,
+                 source=data.source, account=keys.key)
+    cards.announce(session, team, lead, now)
+    return IntakeResult(lead, created=True, overlaps=overlaps)
+
+
+def row_external_id(row: dict[str, str]) -> str:
+    """A stable key for a CSV row without `external_id`, so importing a file twice adds nothing."""
+    canonical = "\x1f".join(f"{k.strip().lower()}={(v or '').strip()}" for k, v in sorted(row.items()))
+    return "csv:" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+def lead_from_row(row: dict[str, str]) -> LeadIn:
+    """A CSV row as lead fields: tags split on `;` or `,`, a stable key when none is given."""
+    fields: dict[str, Any] = {k.strip().lower(): v for k, v in row.items() if k is not None}
+    if isinstance(fields.get("tags"), str):
+        fields["tags"] = [t for t in re.split(r"[;,]", fields["tags"]) if t.strip()]
+    if not (fields.get("external_id") or "").strip():
+        fields["external_id"] = row_external_id(row)
+    return LeadIn.model_validate(fields)

@@ -1,0 +1,123 @@
+"""Reading leads: look-ups scoped to a team, and the state a lead card shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFound
+from models import (
+    OWNING_CLAIM_STATUSES,
+    Claim,
+    ClaimStatus,
+    CreditShare,
+    Dispute,
+    DisputeStatus,
+    Lead,
+    LeadStatus,
+    Member,
+)
+
+
+def get_lead(session: Session, team_id: str, lead_id: int, *, lock: bool = False) -> Lead:
+    """A lead of this team (another team's lead is 'not found', never revealed)."""
+    query = select(Lead).where(Lead.id == lead_id, Lead.team_id == team_id)
+    if lock:
+        query = query.with_for_update()
+    lead = session.scalar(query)
+    if lead is None:
+        raise NotFound(f"There is no lead L-{lead_id} in your team. `/dibs leads` lists the open ones.")
+    return lead
+
+
+def owning_claim(session: Session, lead_id: int) -> Claim | None:
+    """The claim that owns the lead (active, won or lost), if any."""
+    return session.scalar(
+        select(Claim).where(Claim.lead_id == lead_id, Claim.status.in_(OWNING_CLAIM_STATUSES))
+    )
+
+
+def pending_claims(session: Session, lead_id: int) -> list[Claim]:
+    return list(session.scalars(
+        select(Claim).where(Claim.lead_id == lead_id, Claim.status == ClaimStatus.PENDING)
+        .order_by(Claim.requested_at, Claim.id)
+    ))
+
+
+def credit_of(session: Session, lead_id: int) -> list[tuple[str, int]]:
+    """(Slack user id, percent) of everyone credited with the lead, largest share first."""
+    rows = session.execute(
+        select(Member.slack_user_id, CreditShare.percent)
+        .join(CreditShare, CreditShare.member_id == Member.id)
+        .where(CreditShare.lead_id == lead_id)
+        .order_by(CreditShare.percent.desc(), CreditShare.id)
+    )
+    return [(uid, pct) for uid, pct in rows]
+
+
+@dataclass(frozen=True)
+class LeadState:
+    """What a card says about a lead right now."""
+
+    lead: Lead
+    owner: str | None = None  # Slack user id
+    how: str | None = None
+    since: datetime | None = None
+    contacted: bool = False
+    amount: Decimal | None = None
+    outcome_reason: str | None = None
+    credit: tuple[tuple[str, int], ...] = ()
+    pending: int = 0
+    dispute_ref: str | None = None
+    mediator: str | None = None
+
+    @property
+    def claimable(self) -> bool:
+        return self.lead.status == LeadStatus.OPEN
+
+
+def lead_state(session: Session, lead: Lead) -> LeadState:
+    """Gather the owner, credit, draw and dispute facts a card needs."""
+    owner = owning_claim(session, lead.id)
+    dispute = session.scalar(
+        select(Dispute).where(Dispute.lead_id == lead.id, Dispute.status == DisputeStatus.OPEN)
+    )
+    pending = session.scalar(
+        select(func.count()).select_from(Claim)
+        .where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING)
+    ) or 0
+    return LeadState(
+        lead=lead,
+        owner=owner.member.slack_user_id if owner else None,
+        how=owner.how if owner else None,
+        since=owner.started_at if owner else None,
+        contacted=bool(owner and owner.contacted_at),
+        amount=owner.amount if owner else None,
+        outcome_reason=owner.reason if owner and owner.status == ClaimStatus.LOST else None,
+        credit=tuple(credit_of(session, lead.id)),
+        pending=pending,
+        dispute_ref=dispute.ref if dispute else None,
+        mediator=dispute.mediator.slack_user_id if dispute and dispute.mediator else None,
+    )
+
+
+def open_leads(session: Session, team_id: str, limit: int = 20) -> list[Lead]:
+    """Claimable leads of a team, newest first."""
+    return list(session.scalars(
+        select(Lead).where(Lead.team_id == team_id, Lead.status == LeadStatus.OPEN)
+        .order_by(Lead.id.desc()).limit(limit)
+    ))
+
+
+def active_claims(session: Session, member_id: int) -> list[Claim]:
+    """A rep's pending and active claims, oldest first."""
+    return list(session.scalars(
+        select(Claim).where(
+            Claim.member_id == member_id,
+            Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)),
+        ).order_by(Claim.requested_at)
+    ))

@@ -1,0 +1,69 @@
+"""Finding leads of the same account (DESIGN §4, §5) through indexed keys, never a table scan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.accounts import AccountFacts, same_account
+from models import OWNING_CLAIM_STATUSES, Claim, Lead, Member
+
+CANDIDATE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Another lead of the same account, and who holds it (if anyone, within the hold period)."""
+
+    lead_id: int
+    reason: str
+    holder: Member | None = None
+    held_since: datetime | None = None
+
+    @property
+    def lead_ref(self) -> str:
+        return f"L-{self.lead_id}"
+
+
+def _facts(lead: Lead) -> AccountFacts:
+    return AccountFacts(domain=lead.account_domain, name=lead.account_name, phone=lead.phone_key,
+                        territory=lead.territory)
+
+
+def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int) -> list[Overlap]:
+    """Leads of the same team and account as `lead`, newest first, with their current holder.
+
+    Candidates come only from rows sharing an indexed key (domain, normalized name, name
+    block or phone), so the cost follows the account's own leads, not the table.
+    """
+    keys = [(Lead.account_domain, lead.account_domain), (Lead.account_name, lead.account_name),
+            (Lead.name_block, lead.name_block), (Lead.phone_key, lead.phone_key)]
+    matches = [column == value for column, value in keys if value]
+    if not matches:
+        return []
+    candidates = session.scalars(
+        select(Lead).where(Lead.team_id == lead.team_id, Lead.id != lead.id, or_(*matches))
+        .order_by(Lead.id.desc()).limit(CANDIDATE_LIMIT)
+    )
+    facts = _facts(lead)
+    overlaps = []
+    held_after = now - timedelta(days=hold_days)
+    for other in candidates:
+        reason = same_account(facts, _facts(other))
+        if reason is None:
+            continue
+        owner = session.scalar(select(Claim).where(
+            Claim.lead_id == other.id, Claim.status.in_(OWNING_CLAIM_STATUSES),
+            Claim.started_at >= held_after))
+        overlaps.append(Overlap(other.id, reason, owner.member if owner else None,
+                                owner.started_at if owner else None))
+    return overlaps
+
+
+def account_holder(overlaps: list[Overlap], exclude_member_id: int | None = None) -> Overlap | None:
+    """The earliest hold on the account by someone other than `exclude_member_id`."""
+    held = [o for o in overlaps if o.holder is not None and o.holder.id != exclude_member_id]
+    return min(held, key=lambda o: o.held_since, default=None)  # type: ignore[arg-type, return-value]

@@ -1,0 +1,98 @@
+"""Timers (DESIGN §5): fair-start draws, auto-assign, contact SLA reminders and expiry.
+
+Every timer is a due-time column. A tick finds due rows with an indexed query, then handles
+each in its own transaction holding the lead's row lock (`SKIP LOCKED`: another replica
+busy with it is left alone). Anything that came due while no replica ran is simply due now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import audit, outbox
+from bot.assignment import auto_assign, settle_draw
+from bot.claims import release
+from bot.text import local_time
+from models import Claim, ClaimStatus, Lead, LeadStatus
+
+BATCH = 50
+
+_has_pending = exists().where(Claim.lead_id == Lead.id, Claim.status == ClaimStatus.PENDING)
+
+
+def _locked_lead(session: Session, lead_id: int) -> Lead | None:
+    return session.scalar(select(Lead).where(Lead.id == lead_id).with_for_update(skip_locked=True))
+
+
+def _due_draw(session: Session, lead: Lead, now: datetime) -> None:
+    settle_draw(session, lead, now)
+
+
+def _due_auto_assign(session: Session, lead: Lead, now: datetime) -> None:
+    if lead.status != LeadStatus.OPEN or lead.auto_assign_at is None or lead.auto_assign_at > now:
+        return
+    if lead.fair_start_until and lead.fair_start_until > now:
+        return
+    settle_draw(session, lead, now)  # a closed window's claimants come before round robin
+    if lead.status == LeadStatus.OPEN:
+        auto_assign(session, lead, now)
+
+
+def _active_claim(session: Session, lead: Lead) -> Claim | None:
+    return session.scalar(select(Claim).where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.ACTIVE))
+
+
+def _due_reminder(session: Session, lead: Lead, now: datetime) -> None:
+    claim = _active_claim(session, lead)
+    if claim is None or claim.remind_at is None or claim.remind_at > now:
+        return
+    claim.remind_at = None
+    deadline = local_time(claim.expires_at, lead.team.timezone) if claim.expires_at else "soon"
+    outbox.post(session, now, claim.member.slack_user_id,
+                f"Reminder: {lead.ref} has not been marked contacted. Do it by {deadline} "
+                f"(`/dibs contacted {lead.ref}`) or it goes back to the team.")
+    audit.record(session, at=now, actor=audit.BOT_ACTOR, action="claim.reminded",
+                 team_id=lead.team_id, lead_id=lead.id, holder=claim.member.slack_user_id)
+
+
+def _due_expiry(session: Session, lead: Lead, now: datetime) -> None:
+    claim = _active_claim(session, lead)
+    if claim is None or claim.expires_at is None or claim.expires_at > now:
+        return
+    holder = claim.member
+    release(session, holder, lead.id, now, "contact SLA missed", status=ClaimStatus.EXPIRED)
+    outbox.post(session, now, holder.slack_user_id,
+                f"{lead.ref} was not marked contacted in time, so it went back to the team.")
+
+
+Job = tuple[str, Callable[[datetime], object], Callable[[Session, Lead, datetime], None]]
+
+JOBS: list[Job] = [
+    ("draws", lambda now: select(Lead.id).where(
+        Lead.status == LeadStatus.OPEN, Lead.fair_start_until <= now, _has_pending), _due_draw),
+    ("auto_assign", lambda now: select(Lead.id).where(
+        Lead.status == LeadStatus.OPEN, Lead.auto_assign_at <= now), _due_auto_assign),
+    ("sla_reminders", lambda now: select(Claim.lead_id).where(
+        and_(Claim.status == ClaimStatus.ACTIVE, Claim.remind_at <= now)), _due_reminder),
+    ("sla_expiry", lambda now: select(Claim.lead_id).where(
+        and_(Claim.status == ClaimStatus.ACTIVE, Claim.expires_at <= now)), _due_expiry),
+]
+
+
+def run_due(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Handle everything due at `now`; returns how many items were handled."""
+    handled = 0
+    for _name, due_query, act in JOBS:
+        with sessions() as session:
+            lead_ids = list(session.scalars(due_query(now).limit(BATCH)))  # type: ignore[attr-defined]
+        for lead_id in lead_ids:
+            with sessions.begin() as session:
+                lead = _locked_lead(session, lead_id)
+                if lead is not None:
+                    act(session, lead, now)
+                    handled += 1
+    return handled

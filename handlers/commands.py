@@ -1,0 +1,139 @@
+"""The `/dibs` command: a registry of subcommands, parsing helpers and the one error mapping."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.errors import DibsError, InvalidInput, NotAllowed
+from handlers.blocks import escape
+from models import Member
+
+Reply = dict[str, Any]
+
+
+@dataclass
+class Caller:
+    """Who is asking, from where, with the request's database session and clock."""
+
+    slack_user_id: str
+    channel_id: str
+    session: Session
+    now: datetime
+    member: Member | None = None
+    trigger_id: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def require_member(self) -> Member:
+        if self.member is None:
+            raise NotAllowed(
+                "You are not in a Dibs team yet: ask a manager to run `/dibs team add` "
+                "for you, or to add you to the team config."
+            )
+        return self.member
+
+
+class UsageError(DibsError):
+    """Arguments do not fit the subcommand; the reply shows its usage line."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    summary: str
+    handler: Callable[[Caller, list[str]], Reply]
+    manager_only: bool = False
+
+
+COMMANDS: dict[str, Subcommand] = {}
+
+
+def subcommand(name: str, usage: str, summary: str, *, manager_only: bool = False):
+    """Register a `/dibs NAME` handler; help and usage lines are generated from these."""
+
+    def register(handler: Callable[[Caller, list[str]], Reply]) -> Callable[[Caller, list[str]], Reply]:
+        COMMANDS[name] = Subcommand(name, usage, summary, handler, manager_only)
+        return handler
+
+    return register
+
+
+def reply(text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:
+    """An ephemeral answer to the person who typed the command."""
+    answer: Reply = {"response_type": "ephemeral", "text": text}
+    if blocks:
+        answer["blocks"] = blocks
+    return answer
+
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_REF = re.compile(r"^([LD])-(\d{1,12})$", re.IGNORECASE)
+
+
+def parse_user(word: str) -> str:
+    """A Slack user id from an escaped mention such as `<@U123|ann>`."""
+    match = _MENTION.match(word)
+    if not match:
+        raise UsageError(f"{escape(word)} is not a @mention of a person")
+    return match.group(1)
+
+
+def parse_ref(word: str, prefix: str) -> int:
+    """The number in a reference such as `L-42` or `D-7`."""
+    match = _REF.match(word)
+    if not match or match.group(1).upper() != prefix:
+        raise UsageError(f"{escape(word)} is not a {prefix}-number reference")
+    return int(match.group(2))
+
+
+def perform(caller: Caller, action: Callable[[], Reply], usage: str | None = None) -> Reply:
+    """Run one user action as a unit of work: commit on success; on a domain error roll
+    everything back and answer with the error's message (the one place errors are mapped)."""
+    try:
+        answer = action()
+        caller.session.commit()
+        return answer
+    except DibsError as exc:
+        caller.session.rollback()
+        if isinstance(exc, UsageError | InvalidInput) and usage:
+            return reply(f"{exc}. Usage: `{usage}`")
+        return reply(str(exc))
+
+
+def run_command(caller: Caller, text: str) -> Reply:
+    """Parse and run one `/dibs` command."""
+    words = text.split()
+    name = words[0].lower() if words else "help"
+    sub = COMMANDS.get(name)
+    if sub is None:
+        return reply(f"I don't know `{escape(name)}`. Try `/dibs help` for the list of commands.")
+
+    def run() -> Reply:
+        if sub.manager_only and not caller.require_member().is_manager:
+            raise NotAllowed(f"`/dibs {sub.name}` is for managers of the team.")
+        return sub.handler(caller, words[1:])
+
+    return perform(caller, run, sub.usage)
+
+
+def help_text(is_manager: bool) -> str:
+    """The command list of DESIGN §6, managers' commands shown to managers."""
+    everyone = [c for c in COMMANDS.values() if not c.manager_only]
+    managers = [c for c in COMMANDS.values() if c.manager_only]
+    lines = ["*Dibs* hands out leads fairly. Commands:"]
+    lines += [f"• `{c.usage}` — {c.summary}" for c in everyone]
+    if managers:
+        lines.append("*For managers*" if is_manager else "*For managers* (you are not one)")
+        lines += [f"• `{c.usage}` — {c.summary}" for c in managers]
+    return "\n".join(lines)
+
+
+@subcommand("help", "/dibs help", "this list")
+def _help(caller: Caller, args: list[str]) -> Reply:
+    return reply(help_text(bool(caller.member and caller.member.is_manager)))

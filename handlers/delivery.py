@@ -1,0 +1,199 @@
+"""The outbox worker: renders queued messages and delivers them with slack_sdk (DESIGN §8).
+
+Waiting lead announcements for a channel go out together (up to 10 cards a message),
+posts to a channel are paced to one a second, 429s are honoured with `Retry-After`, and
+other failures back off until the row is marked failed (visible in /metrics).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import outbox
+from bot.leads import lead_state
+from bot.teams import effective_limits
+from handlers.metrics import Metrics
+from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
+from models import LeadCard, OutboxMessage, Team
+
+log = logging.getLogger(__name__)
+
+PERMANENT_ERRORS = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_arguments",
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "msg_too_long", "no_text",
+    "user_not_found", "user_not_in_channel", "cant_update_message", "message_not_found",
+    "unknown_method", "missing_scope", "restricted_action",
+})
+CARD_NOT_POSTED_YET_SECONDS = 2.0
+
+
+@dataclass
+class Outcome:
+    """What became of one row: sent, retry later (not an attempt), failed attempt, or given up."""
+
+    kind: str  # sent | postpone | retry | failed
+    seconds: float = 0.0
+    error: str = ""
+    result: dict[str, Any] | None = None
+
+
+class Deliverer:
+    """One worker; several (threads or replicas) may run, the outbox lease keeps them apart."""
+
+    def __init__(self, client: WebClient, sessions: sessionmaker[Session], metrics: Metrics,
+                 clock: Callable[[], datetime], home_view: Callable[[Session, str, datetime], dict] | None = None,
+                 channel_interval: float = 1.0):
+        self._client = client
+        self._sessions = sessions
+        self._metrics = metrics
+        self._clock = clock
+        self._home_view = home_view
+        self._channel_interval = channel_interval
+        self._next_post: dict[str, float] = {}
+
+    # ---- the loop ----------------------------------------------------------------------
+
+    def tick(self) -> bool:
+        """Deliver what is due; True if anything was taken (so the loop runs again at once)."""
+        with self._sessions.begin() as session:
+            rows = outbox.lease_due(session, self._clock())
+        if not rows:
+            return False
+        outcomes: dict[int, Outcome] = {}
+        announcements: dict[str, list[OutboxMessage]] = defaultdict(list)
+        for row in rows:
+            if row.kind == outbox.Kind.ANNOUNCE_LEAD:
+                announcements[row.channel or ""].append(row)
+        for channel, batch in announcements.items():
+            outcomes |= self._announce(channel, batch[:CARDS_PER_MESSAGE])
+            for extra in batch[CARDS_PER_MESSAGE:]:
+                outcomes[extra.id] = Outcome("postpone", self._wait_for(channel) + self._channel_interval)
+        refreshed: set[tuple[str, str]] = set()
+        for row in rows:
+            if row.id not in outcomes:
+                outcomes[row.id] = self._deliver(row, refreshed)
+        self._settle(outcomes)
+        return True
+
+    def _settle(self, outcomes: dict[int, Outcome]) -> None:
+        now = self._clock()
+        with self._sessions.begin() as session:
+            for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outcomes))):
+                outcome = outcomes[row.id]
+                if outcome.kind == "sent":
+                    outbox.mark_sent(row, now, outcome.result)
+                elif outcome.kind == "postpone":
+                    outbox.postpone(row, now, outcome.seconds)
+                else:
+                    outbox.mark_failed_attempt(row, now, outcome.error, permanent=outcome.kind == "failed")
+                    if row.status == "failed":
+                        log.warning("outbox row %s (%s) failed: %s", row.id, row.kind, outcome.error)
+
+    # ---- calling Slack ------------------------------------------------------------------
+
+    def _wait_for(self, channel: str) -> float:
+        return max(0.0, self._next_post.get(channel, 0.0) - time.monotonic())
+
+    def _call(self, method: str, channel: str | None, paced: bool, **kwargs: Any) -> Outcome:
+        if paced and channel:
+            wait = self._wait_for(channel)
+            if wait > 0:
+                return Outcome("postpone", wait)
+            self._next_post[channel] = time.monotonic() + self._channel_interval
+        try:
+            response = getattr(self._client, method)(**kwargs)
+        except SlackApiError as exc:
+            return self._failure(method, channel, exc)
+        except Exception as exc:  # network: timeouts, refused connections
+            self._metrics.slack_calls.labels(method, "error").inc()
+            return Outcome("retry", error=f"{type(exc).__name__}: {exc}")
+        self._metrics.slack_calls.labels(method, "ok").inc()
+        data = response.data if isinstance(response.data, dict) else {}
+        return Outcome("sent", result={k: data[k] for k in ("channel", "ts", "message_ts") if k in data})
+
+    def _failure(self, method: str, channel: str | None, exc: SlackApiError) -> Outcome:
+        status = exc.response.status_code
+        error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+        if status == 429 or error == "ratelimited":
+            retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
+            self._metrics.slack_calls.labels(method, "ratelimited").inc()
+            if channel:
+                self._next_post[channel] = time.monotonic() + retry_after
+            return Outcome("postpone", retry_after)
+        self._metrics.slack_calls.labels(method, "error").inc()
+        kind = "failed" if error in PERMANENT_ERRORS else "retry"
+        return Outcome(kind, error=f"{method}: HTTP {status} {error or exc}")
+
+    # ---- each kind ----------------------------------------------------------------------
+
+    def _announce(self, channel: str, rows: list[OutboxMessage]) -> dict[int, Outcome]:
+        card_ids = [row.payload["card_id"] for row in rows]
+        with self._sessions() as session:
+            cards = list(session.scalars(select(LeadCard).where(LeadCard.id.in_(card_ids)).order_by(LeadCard.id)))
+            payload = self._render_cards(session, cards)
+        outcome = self._call("chat_postMessage", channel, True, channel=channel, **payload)
+        if outcome.kind == "sent" and outcome.result:
+            with self._sessions.begin() as session:
+                for card in session.scalars(select(LeadCard).where(LeadCard.id.in_(card_ids))):
+                    card.ts = outcome.result["ts"]
+        return {row.id: outcome for row in rows}
+
+    def _render_cards(self, session: Session, cards: list[LeadCard]) -> dict:
+        rendered, refs = [], []
+        for card in cards:
+            lead = card.lead
+            team = session.get(Team, lead.team_id)
+            if card.retired_at is not None:
+                rendered.append(retired_card(card))
+            else:
+                rendered.append(lead_card(lead_state(session, lead), team.timezone,
+                                          effective_limits(team).hot_score))
+            refs.append(lead.ref)
+        return cards_message(rendered, refs)
+
+    def _refresh(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
+        with self._sessions() as session:
+            card = session.get(LeadCard, row.payload["card_id"])
+            if card is None or card.ts is None:
+                return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
+            message_key = (card.channel, card.ts)
+            if message_key in refreshed:
+                return Outcome("sent")
+            cards = list(session.scalars(select(LeadCard).where(
+                LeadCard.channel == card.channel, LeadCard.ts == card.ts).order_by(LeadCard.id)))
+            payload = self._render_cards(session, cards)
+        refreshed.add(message_key)
+        return self._call("chat_update", card.channel, False, channel=card.channel, ts=card.ts, **payload)
+
+    def _deliver(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
+        p = row.payload
+        if row.kind == outbox.Kind.REFRESH_CARD:
+            return self._refresh(row, refreshed)
+        if row.kind == outbox.Kind.POST:
+            extra = {k: p[k] for k in ("thread_ts", "blocks") if p.get(k)}
+            return self._call("chat_postMessage", row.channel, True, channel=row.channel, text=p["text"], **extra)
+        if row.kind == outbox.Kind.EPHEMERAL:
+            extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
+            return self._call("chat_postEphemeral", row.channel, False, channel=row.channel, user=p["user"],
+                              text=p["text"], **extra)
+        if row.kind == outbox.Kind.PUBLISH_HOME and self._home_view is not None:
+            with self._sessions() as session:
+                view = self._home_view(session, p["user"], self._clock())
+            return self._call("views_publish", None, False, user_id=p["user"], view=view)
+        if row.kind == outbox.Kind.UPLOAD:
+            return self._call("files_upload_v2", row.channel, True, channel=row.channel,
+                              file=base64.b64decode(p["content_b64"]), filename=p["filename"],
+                              title=p["title"], alt_txt=p["alt_text"])
+        return Outcome("failed", error=f"unknown outbox kind {row.kind}")

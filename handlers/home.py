@@ -1,0 +1,39 @@
+"""App Home: a rep's claims and limit use; a manager's open disputes and open leads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.claims import limit_use
+from bot.leads import active_claims, open_leads
+from bot.teams import find_member
+from handlers.blocks import VIEW_BLOCKS_MAX, context, divider, header, mention, section
+from handlers.views import lead_line
+from models import Dispute, DisputeStatus
+
+
+def home_view(session: Session, slack_user_id: str, now: datetime) -> dict[str, Any]:
+    """The Home tab for one user, rendered when it is published."""
+    member = find_member(session, slack_user_id)
+    if member is None:
+        blocks = [header("Dibs"), section("You are not in a Dibs team yet. Ask a manager to add you.")]
+        return {"type": "home", "blocks": blocks}
+    blocks = [header(f"Dibs · {member.team.name}")]
+    if member.is_manager:
+        disputes = session.scalars(select(Dispute).where(
+            Dispute.team_id == member.team_id, Dispute.status == DisputeStatus.OPEN).order_by(Dispute.opened_at))
+        lines = [f"*{d.ref}* on {d.lead.ref} · " + ", ".join(mention(p.member.slack_user_id) for p in d.parties)
+                 + (f" · mediator {mention(d.mediator.slack_user_id)}" if d.mediator else "") for d in disputes]
+        blocks += [section("*Open disputes*\n" + ("\n".join(lines) if lines else "None.")), divider()]
+        leads = open_leads(session, member.team_id, limit=30)
+        blocks.append(section("*Open leads*\n" + ("\n".join(lead_line(lead) for lead in leads) or "None.")))
+    else:
+        held = active_claims(session, member.id)
+        lines = [lead_line(c.lead) + (" · contacted" if c.contacted_at else "") for c in held]
+        blocks += [section("*Your claims*\n" + ("\n".join(lines) if lines else "None right now.")),
+                   context(f"Limits: {limit_use(session, member, now).summary()}")]
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}

@@ -1,0 +1,135 @@
+"""`/dibs` subcommands about leads and claims: thin parsing around bot/ services."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from bot import assignment, claims
+from bot.availability import come_back, go_away
+from bot.leads import active_claims, get_lead, open_leads
+from handlers.blocks import context, escape, section
+from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
+from handlers.views import CLAIM_ACTION, lead_line
+from handlers.blocks import button
+
+_AMOUNT = re.compile(r"^\$?(\d[\d,]*(?:\.\d+)?)([km]?)$", re.IGNORECASE)
+
+
+def parse_amount(word: str) -> Decimal:
+    """`12000`, `$12,000`, `12k`, `1.5m` as a Decimal."""
+    match = _AMOUNT.match(word)
+    if not match:
+        raise UsageError(f"{escape(word)} is not an amount such as 12000, $12,000 or 12k")
+    try:
+        amount = Decimal(match.group(1).replace(",", ""))
+    except InvalidOperation:
+        raise UsageError(f"{escape(word)} is not an amount") from None
+    return amount * {"": 1, "k": 1000, "m": 1_000_000}[match.group(2).lower()]
+
+
+def _one_ref(args: list[str], *, rest: bool = False) -> tuple[int, str | None]:
+    if not args or (len(args) > 1 and not rest):
+        raise UsageError("Name one lead, like L-42")
+    return parse_ref(args[0], "L"), " ".join(args[1:]) or None
+
+
+@subcommand("leads", "/dibs leads", "open leads in your team")
+def leads(caller: Caller, args: list[str]) -> Reply:
+    member = caller.require_member()
+    found = open_leads(caller.session, member.team_id)
+    if not found:
+        return reply("No open leads right now.")
+    blocks = [section(lead_line(lead), accessory=button("Claim", CLAIM_ACTION, str(lead.id), style="primary"))
+              for lead in found]
+    return reply(f"{len(found)} open lead(s)", blocks)
+
+
+@subcommand("mine", "/dibs mine", "your active claims and limit use")
+def mine(caller: Caller, args: list[str]) -> Reply:
+    member = caller.require_member()
+    held = active_claims(caller.session, member.id)
+    use = claims.limit_use(caller.session, member, caller.now)
+    lines = [f"{lead_line(c.lead)} — {'in the draw' if c.status == 'pending' else 'yours'}"
+             + (" · contacted" if c.contacted_at else "") for c in held]
+    blocks = [section("*Your claims*\n" + ("\n".join(lines) if lines else "None right now.")),
+              context(f"Limits: {use.summary()}")]
+    return reply(f"Your claims: {len(held)}; {use.summary()}", blocks)
+
+
+@subcommand("claim", "/dibs claim L-n", "claim a lead")
+def claim(caller: Caller, args: list[str]) -> Reply:
+    lead_id, _ = _one_ref(args)
+    return reply(claims.claim_lead(caller.session, caller.require_member(), lead_id, caller.now).message)
+
+
+@subcommand("release", "/dibs release L-n [reason]", "give a lead back to the team")
+def release(caller: Caller, args: list[str]) -> Reply:
+    lead_id, reason = _one_ref(args, rest=True)
+    lead = claims.release(caller.session, caller.require_member(), lead_id, caller.now, reason)
+    return reply(f"{lead.ref} is back with the team and has been re-announced.")
+
+
+@subcommand("contacted", "/dibs contacted L-n", "you reached the contact (stops the SLA clock)")
+def contacted(caller: Caller, args: list[str]) -> Reply:
+    lead_id, _ = _one_ref(args)
+    lead = claims.mark_contacted(caller.session, caller.require_member(), lead_id, caller.now)
+    return reply(f"{lead.ref} marked contacted. Report the outcome with `won` or `lost` when you know it.")
+
+
+@subcommand("won", "/dibs won L-n [amount]", "close a lead as won")
+def won(caller: Caller, args: list[str]) -> Reply:
+    if not args or len(args) > 2:
+        raise UsageError("Name one lead and, optionally, the amount")
+    amount = parse_amount(args[1]) if len(args) == 2 else None
+    lead = claims.close_lead(caller.session, caller.require_member(), parse_ref(args[0], "L"), caller.now,
+                             won=True, amount=amount)
+    return reply(f":trophy: {lead.ref} closed as won" + (f" for ${amount:,.2f}." if amount is not None else "."))
+
+
+@subcommand("lost", "/dibs lost L-n [reason]", "close a lead as lost")
+def lost(caller: Caller, args: list[str]) -> Reply:
+    lead_id, reason = _one_ref(args, rest=True)
+    lead = claims.close_lead(caller.session, caller.require_member(), lead_id, caller.now, won=False,
+                             reason=reason)
+    return reply(f"{lead.ref} closed as lost.")
+
+
+@subcommand("why", "/dibs why L-n", "how a lead was assigned")
+def why(caller: Caller, args: list[str]) -> Reply:
+    lead_id, _ = _one_ref(args)
+    return reply(assignment.explain(get_lead(caller.session, caller.require_member().team_id, lead_id)))
+
+
+@subcommand("away", "/dibs away [until YYYY-MM-DD]", "take no leads until you're back")
+def away(caller: Caller, args: list[str]) -> Reply:
+    member = caller.require_member()
+    until = None
+    if args:
+        if len(args) != 2 or args[0].lower() != "until":
+            raise UsageError("Say `away` or `away until 2026-12-01`")
+        try:
+            until = date.fromisoformat(args[1])
+        except ValueError:
+            raise UsageError(f"{escape(args[1])} is not a date like 2026-12-01") from None
+    go_away(caller.session, member, caller.now, until)
+    when = f" until {until.isoformat()}" if until else " until you say `/dibs back`"
+    return reply(f"You're away{when}: no leads come your way and your fair share pauses.")
+
+
+@subcommand("back", "/dibs back", "take leads again")
+def back(caller: Caller, args: list[str]) -> Reply:
+    come_back(caller.session, caller.require_member(), caller.now)
+    return reply("Welcome back: you can claim leads again.")
+
+
+@subcommand("assign", "/dibs assign L-n @rep [reason]", "give a lead to a rep (may exceed limits)",
+            manager_only=True)
+def assign(caller: Caller, args: list[str]) -> Reply:
+    if len(args) < 2:
+        raise UsageError("Name the lead and the rep")
+    lead, over = assignment.manager_assign(caller.session, caller.require_member(), parse_ref(args[0], "L"),
+                                           parse_user(args[1]), caller.now, " ".join(args[2:]) or None)
+    note = f"\n:warning: This is over their limits: {over}" if over else ""
+    return reply(f"{lead.ref} is now assigned to <@{parse_user(args[1])}>.{note}")

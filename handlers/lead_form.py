@@ -1,0 +1,59 @@
+"""`/dibs lead add`: the modal and reading its submission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.commands import Caller, Reply, UsageError, reply, subcommand
+
+CALLBACK_ID = "lead_add"
+FIELDS: list[tuple[str, str, bool, bool]] = [  # (field, label, required, multiline)
+    ("name", "Contact name", True, False),
+    ("company", "Company", False, False),
+    ("email", "Email", False, False),
+    ("phone", "Phone", False, False),
+    ("website", "Website", False, False),
+    ("territory", "Territory", False, False),
+    ("score", "Score (0–100)", False, False),
+    ("value", "Estimated value", False, False),
+    ("source", "Source", False, False),
+    ("notes", "Notes", False, True),
+]
+
+
+def lead_form() -> dict[str, Any]:
+    """The modal a person fills in to add a lead by hand."""
+    blocks = []
+    for name, label, required, multiline in FIELDS:
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
+        if name == "source":
+            element["initial_value"] = "manual"
+        blocks.append({"type": "input", "block_id": name, "optional": not required,
+                       "label": {"type": "plain_text", "text": label}, "element": element})
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": {"type": "plain_text", "text": "Add a lead"},
+        "submit": {"type": "plain_text", "text": "Add"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def submitted_fields(view_state: dict[str, Any]) -> dict[str, str]:
+    """The form's values keyed by lead field, empty ones left out."""
+    values = view_state.get("values", {})
+    fields = {}
+    for name, *_ in FIELDS:
+        value = (values.get(name, {}).get("value") or {}).get("value")
+        if value:
+            fields[name] = value
+    return fields
+
+
+@subcommand("lead", "/dibs lead add", "enter a lead by hand")
+def lead(caller: Caller, args: list[str]) -> Reply:
+    caller.require_member()
+    if [a.lower() for a in args] != ["add"]:
+        raise UsageError("The only lead command is `lead add`")
+    return reply("Opening the lead form…")

@@ -1,0 +1,50 @@
+"""Prometheus metrics: counters kept in-process, and outbox gauges read from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import OutboxMessage
+
+
+class OutboxCollector(Collector):
+    """Outbox rows by status, read at scrape time so every replica reports the same truth."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self._sessions = sessions
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("dibs_outbox_messages", "Outbox messages by status", labels=["status"])
+        with self._sessions() as session:
+            rows = session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            ).all()
+        counts = {"pending": 0, "sent": 0, "failed": 0} | {status: n for status, n in rows}
+        for status, n in sorted(counts.items()):
+            gauge.add_metric([status], n)
+        yield gauge
+
+
+class Metrics:
+    """The app's metrics registry (one per app, so tests can run several side by side)."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.registry = CollectorRegistry()
+        self.registry.register(OutboxCollector(sessions))
+        self.slack_calls = Counter(
+            "dibs_slack_calls", "Slack Web API calls by method and outcome",
+            ["method", "outcome"], registry=self.registry,
+        )
+        self.leads_received = Counter(
+            "dibs_leads_received", "Leads taken in, by path and result",
+            ["path", "result"], registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

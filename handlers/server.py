@@ -1,0 +1,80 @@
+"""Serving: waitress for HTTP, background loops for the outbox worker and the scheduler."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from flask import Flask
+from waitress import create_server
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundLoop:
+    """Runs `tick` every `interval` seconds in a daemon thread until stopped.
+
+    `tick` returns True when it did work, in which case it runs again at once (draining
+    a backlog without waiting a whole interval). Errors are logged, never fatal.
+    """
+
+    def __init__(self, name: str, tick: Callable[[], bool], interval: float):
+        self.name = name
+        self._tick = tick
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self._tick()
+            except Exception:
+                log.exception("%s failed; retrying in %ss", self.name, self._interval)
+                busy = False
+            if not busy:
+                self._stop.wait(self._interval)
+
+
+class HttpServer:
+    """A threaded production WSGI server (waitress) that can also run in a test's thread."""
+
+    def __init__(self, web: Flask, host: str, port: int, threads: int = 16):
+        self._server = create_server(web, host=host, port=port, threads=threads,
+                                     ident="dibs", clear_untrusted_proxy_headers=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)  # type: ignore[union-attr]
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close every connection from inside the server's own loop, which then ends."""
+        server = self._server
+
+        def close_all() -> None:
+            for channel in list(server._map.values()):  # type: ignore[union-attr]
+                if channel is not server.trigger:  # type: ignore[union-attr]
+                    channel.close()
+            server.close()  # closes the trigger too, leaving the loop nothing to wait on
+
+        server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
+        if self._thread is not None:
+            self._thread.join(5)
+        server.task_dispatcher.shutdown()  # type: ignore[union-attr]

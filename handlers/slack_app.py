@@ -1,0 +1,185 @@
+"""The bolt app: request context middleware and every listener, registered in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import Ack, App, BoltContext
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import claims, outbox
+from bot.intake import LeadIn, field_errors, take_lead
+from bot.errors import SettingsError
+from bot.teams import find_member
+from handlers import lead_commands, team_commands  # noqa: F401  (they register subcommands)
+from handlers.commands import Caller, perform, reply, run_command
+from handlers.lead_form import CALLBACK_ID, lead_form, submitted_fields
+from handlers.views import CLAIM_ACTION
+from models import Member, SeenEvent
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Scope:
+    """Per-request state the middleware puts in place for every listener."""
+
+    session: Session
+    now: datetime
+    member: Member | None
+
+    def __deepcopy__(self, memo: dict) -> Scope:
+        return self  # bolt copies the context for lazy listeners; a session is not copyable
+
+
+def _caller(context: BoltContext, channel_id: str = "", trigger_id: str | None = None) -> Caller:
+    scope: Scope = context["scope"]
+    return Caller(slack_user_id=context.user_id or "", channel_id=channel_id, session=scope.session,
+                  now=scope.now, member=scope.member, trigger_id=trigger_id)
+
+
+def identify(client: WebClient) -> AuthorizeResult:
+    """Who the bot is, asked once at start (`auth.test`); a bad token stops start-up here."""
+    try:
+        response = client.auth_test()
+    except SlackApiError as exc:
+        raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): "
+                            "copy the Bot User OAuth Token from the app's OAuth & Permissions page") from None
+    except OSError as exc:
+        raise SettingsError(f"SLACK_API_URL {client.base_url} is unreachable ({exc}); check the network") from None
+    return AuthorizeResult(enterprise_id=response.get("enterprise_id"), team_id=response.get("team_id"),
+                           bot_user_id=response.get("user_id"), bot_id=response.get("bot_id"),
+                           bot_token=client.token)
+
+
+def build_bolt_app(
+    client: WebClient,
+    sessions: sessionmaker[Session],
+    *,
+    identity: AuthorizeResult,
+    signing_secret: str | None,
+    clock: Clock = utc_now,
+) -> App:
+    """A bolt App whose listeners only touch the database; Slack calls leave via the outbox.
+
+    `process_before_response=True` runs each listener inside the request, so what a
+    listener decides is committed before Slack gets its answer. The one exception to
+    "no Web API call in a request" is opening a modal, which Slack allows only within
+    3 s of the trigger; it runs as a lazy listener after the acknowledgement.
+    """
+    app = App(
+        client=client,
+        authorize=lambda: identity,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=True,
+    )
+
+    @app.middleware
+    def database_and_member(context: BoltContext, next: Callable[[], None]) -> None:
+        with sessions() as session:
+            member = find_member(session, context.user_id) if context.user_id else None
+            context["scope"] = Scope(session, clock(), member)
+            next()
+
+    def dibs_command(ack: Ack, command: dict, context: BoltContext) -> None:
+        caller = _caller(context, command.get("channel_id", ""), command.get("trigger_id"))
+        ack(**run_command(caller, command.get("text", "")))
+
+    def open_lead_form(command: dict, client: WebClient, context: BoltContext) -> None:
+        if command.get("text", "").split()[:2] == ["lead", "add"] and context["scope"].member:
+            client.views_open(trigger_id=command["trigger_id"], view=lead_form())
+
+    app.command("/dibs")(ack=dibs_command, lazy=[open_lead_form])
+
+    @app.action(CLAIM_ACTION)
+    def claim_button(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
+        channel = (body.get("channel") or {}).get("id", "")
+        caller = _caller(context, channel)
+
+        def claim() -> str:
+            lead_id = int(action["value"])
+            return claims.claim_lead(caller.session, caller.require_member(), lead_id, caller.now).message
+
+        answer_privately(caller, claim)
+        ack()
+
+    @app.view(CALLBACK_ID)
+    def lead_form_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
+        caller = _caller(context)
+        try:
+            data = LeadIn.model_validate(submitted_fields(view.get("state", {})))
+        except ValidationError as exc:
+            ack(response_action="errors", errors=field_errors(exc))
+            return
+
+        def add() -> str:
+            member = caller.require_member()
+            result = take_lead(caller.session, member.team, data, caller.now, member.slack_user_id)
+            return f"{result.lead.ref} added and announced."
+
+        answer_privately(caller, add)
+        ack()
+
+    @app.event("app_home_opened")
+    def home_opened(body: dict, event: dict, context: BoltContext) -> None:
+        if event.get("tab") != "home":
+            return
+        scope: Scope = context["scope"]
+        session = scope.session
+        session.add(SeenEvent(event_id=body.get("event_id", ""), seen_at=scope.now))
+        outbox.enqueue(session, outbox.Kind.PUBLISH_HOME, scope.now, user=event["user"])
+        try:
+            session.commit()
+        except IntegrityError:  # a retried delivery of an event we already handled
+            session.rollback()
+
+    @app.error
+    def unexpected_error(error: Exception) -> None:
+        log.exception("listener failed", exc_info=error)
+
+    return app
+
+
+def _tell_privately(caller: Caller, text: str) -> None:
+    """Queue a private answer: ephemeral where the click happened, else a direct message."""
+    if caller.channel_id:
+        outbox.enqueue(caller.session, outbox.Kind.EPHEMERAL, caller.now, channel=caller.channel_id,
+                       user=caller.slack_user_id, text=text)
+    else:
+        outbox.post(caller.session, caller.now, caller.slack_user_id, text)
+
+
+def answer_privately(caller: Caller, action: Callable[[], str]) -> None:
+    """Run a click's action; its answer is queued in the same transaction as its changes.
+
+    A refused action changes nothing, so its explanation is queued on its own.
+    """
+    done = False
+
+    def run() -> dict[str, Any]:
+        nonlocal done
+        text = action()
+        _tell_privately(caller, text)
+        done = True
+        return reply(text)
+
+    answer = perform(caller, run)
+    if not done:
+        _tell_privately(caller, answer["text"])
+        caller.session.commit()

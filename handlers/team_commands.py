@@ -1,0 +1,34 @@
+"""`/dibs` subcommands for managers: limits and team membership."""
+
+from __future__ import annotations
+
+from bot.teams import add_member, effective_limits, remove_member, set_limit
+from handlers.blocks import section
+from handlers.commands import Caller, Reply, UsageError, parse_user, reply, subcommand
+
+
+@subcommand("limits", "/dibs limits [set KEY VALUE]", "show or change the team's limits", manager_only=True)
+def limits(caller: Caller, args: list[str]) -> Reply:
+    manager = caller.require_member()
+    if not args:
+        team = manager.team
+        lines = [f"`{key}` = {value}" + (" _(set in Slack)_" if key in team.limit_overrides else "")
+                 for key, value in effective_limits(team).model_dump().items()]
+        return reply(f"Limits of {team.name}", [section("\n".join(lines))])
+    if len(args) != 3 or args[0].lower() != "set":
+        raise UsageError("Say `limits` to see them or `limits set KEY VALUE` to change one")
+    value = set_limit(caller.session, manager, args[1], args[2], caller.now)
+    return reply(f"`{args[1]}` is now {value} for {manager.team.name}.")
+
+
+@subcommand("team", "/dibs team add @user rep|manager · /dibs team remove @user",
+            "add or remove team members", manager_only=True)
+def team(caller: Caller, args: list[str]) -> Reply:
+    manager = caller.require_member()
+    if len(args) == 3 and args[0].lower() == "add":
+        member = add_member(caller.session, manager, parse_user(args[1]), args[2].lower(), caller.now)
+        return reply(f"<@{member.slack_user_id}> joined {manager.team.name} as a {member.role}.")
+    if len(args) == 2 and args[0].lower() == "remove":
+        member = remove_member(caller.session, manager, parse_user(args[1]), caller.now)
+        return reply(f"<@{member.slack_user_id}> no longer takes leads in {manager.team.name}.")
+    raise UsageError("Say `team add @user rep` (or manager) or `team remove @user`")

@@ -1,0 +1,96 @@
+"""Block Kit views named for what the user sees: lead cards, claim lists, App Home."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.leads import LeadState
+from bot.text import local_time
+from handlers.blocks import (
+    Block,
+    button,
+    context,
+    divider,
+    escape,
+    mention,
+    message,
+    plain,
+    section,
+)
+from models import Lead, LeadCard, LeadStatus
+
+CLAIM_ACTION = "claim_lead"
+CARDS_PER_MESSAGE = 10
+
+
+def money(amount: Decimal | None) -> str:
+    return f"${amount:,.0f}" if amount is not None else "—"
+
+
+def _who(lead: Lead) -> str:
+    name = f"*{plain(lead.name)}*"
+    return f"{name} · {plain(lead.company)}" if lead.company else name
+
+
+def _status_line(state: LeadState, tz: str) -> str:
+    lead = state.lead
+    if state.dispute_ref:
+        mediator = f", mediator {mention(state.mediator)}" if state.mediator else ""
+        return f":scales: Disputed — {state.dispute_ref}{mediator}"
+    if lead.status == LeadStatus.OPEN:
+        if state.pending:
+            return f":hourglass_flowing_sand: Fair start: {state.pending} claim(s) so far — draw soon"
+        return ":large_green_circle: Open — first to claim gets it"
+    credit = " · ".join(f"{mention(uid)} {pct}%" for uid, pct in state.credit) if len(state.credit) > 1 else ""
+    owner = mention(state.owner) if state.owner else "nobody"
+    if lead.status == LeadStatus.WON:
+        return f":trophy: Won by {credit or owner} · {money(state.amount)}"
+    if lead.status == LeadStatus.LOST:
+        reason = f" — {plain(state.outcome_reason)}" if state.outcome_reason else ""
+        return f":x: Lost by {owner}{reason}"
+    verb = {"auto": "Auto-assigned to", "assign": "Assigned to", "award": "Awarded to",
+            "route": "Routed to account owner", "split": "Split between"}.get(state.how or "", "Claimed by")
+    since = f" · {local_time(state.since, tz, '%H:%M %Z')}" if state.since else ""
+    contacted = " · contacted :white_check_mark:" if state.contacted else ""
+    return f":bust_in_silhouette: {verb} {credit or owner}{since}{contacted}"
+
+
+def lead_card(state: LeadState, tz: str, hot_score: int) -> list[Block]:
+    """One lead: who, company, territory, score, source, value, and a Claim button while open."""
+    lead = state.lead
+    hot = " :fire:" if lead.score is not None and lead.score >= hot_score else ""
+    fields = [
+        f"*Territory*\n{plain(lead.territory or '—')}",
+        f"*Score*\n{lead.score if lead.score is not None else '—'}{hot}",
+        f"*Source*\n{plain(lead.source or '—')}",
+        f"*Value*\n{money(lead.value)}",
+    ]
+    contact = " · ".join(plain(v) for v in (lead.email, lead.phone) if v)
+    if contact:
+        fields.append(f"*Contact*\n{contact}")
+    claim = button("Claim", CLAIM_ACTION, str(lead.id), style="primary") if state.claimable else None
+    blocks = [section(f"*{lead.ref}* {_who(lead)}", fields=fields, accessory=claim),
+              context(_status_line(state, tz))]
+    return blocks
+
+
+def retired_card(card: LeadCard) -> list[Block]:
+    """What an old card says after the lead was re-announced."""
+    return [context(f"*L-{card.lead_id}* {escape(card.retired_reason or 'moved')} — re-announced below.")]
+
+
+def cards_message(rendered: list[list[Block]], refs: list[str]) -> dict:
+    """Up to 10 cards in one channel message, divided; the fallback text lists the refs."""
+    blocks: list[Block] = []
+    for card in rendered[:CARDS_PER_MESSAGE]:
+        if blocks:
+            blocks.append(divider())
+        blocks.extend(card)
+    noun = "New lead" if len(refs) == 1 else f"{len(refs)} new leads"
+    return message(f"{noun}: {', '.join(refs)}", blocks)
+
+
+def lead_line(lead: Lead) -> str:
+    score = f" · score {lead.score}" if lead.score is not None else ""
+    territory = f" · {plain(lead.territory)}" if lead.territory else ""
+    return f"*{lead.ref}* {_who(lead)}{territory}{score}"

@@ -1,0 +1,132 @@
+"""End-to-end fixtures: the real app over HTTP, Slack's side played by the stand-in."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from app import Runtime, build_runtime
+from bot.settings import Settings
+from handlers.slack_standin import SlackStandIn
+from handlers.views import CLAIM_ACTION
+from tests.conftest import TEAM_TOML
+from tests.slack_signing import (
+    block_actions_body,
+    signed_headers,
+    slash_command_body,
+    view_submission_body,
+)
+
+SIGNING_SECRET = "test-signing-secret"
+EAST_TOKEN = "east-token-123"
+
+
+class TestClock:
+    """The app's clock in end-to-end tests: fixed until a test moves it."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+
+@dataclass
+class AppDriver:
+    """Talks to a running Dibs the way Slack and a CRM would."""
+
+    base_url: str
+    slack: SlackStandIn
+    clock: TestClock
+    runtime: Runtime
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> Response:
+        req = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return Response(resp.status, resp.read())
+        except urllib.error.HTTPError as err:
+            return Response(err.code, err.read())
+
+    def slack_request(self, body: bytes, *, signed: bool = True, timestamp: int | None = None,
+                      content_type: str = "application/x-www-form-urlencoded") -> Response:
+        headers = {"Content-Type": content_type}
+        if signed:
+            headers |= signed_headers(body, SIGNING_SECRET, timestamp, content_type=content_type)
+        return self.request("POST", "/slack/events", body, headers)
+
+    def command(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> Response:
+        return self.slack_request(slash_command_body(text, user_id=user, channel_id=channel,
+                                                     trigger_id="13345224609.738474920.8088930838d88f008e0"))
+
+    def reply_text(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> str:
+        """The ephemeral answer to a slash command, as the user reads it."""
+        response = self.command(text, user, channel)
+        assert response.status == 200, response.text
+        return response.json()["text"]
+
+    def click_claim(self, lead_ref: str, user: str, channel: str = "C0EAST") -> Response:
+        lead_id = lead_ref.removeprefix("L-")
+        return self.slack_request(block_actions_body(user, CLAIM_ACTION, lead_id, channel_id=channel))
+
+    def submit_view(self, user: str, callback_id: str, values: dict[str, Any]) -> Response:
+        return self.slack_request(view_submission_body(user, callback_id, values))
+
+    def post_lead(self, fields: dict[str, Any] | bytes, token: str | None = EAST_TOKEN) -> Response:
+        body = fields if isinstance(fields, bytes) else json.dumps(fields).encode()
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.request("POST", "/api/leads", body, headers)
+
+
+def runtime_settings(database_url: str, slack: SlackStandIn, config: Path) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, slack_bot_token="xoxb-test",
+                    slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
+                    host="127.0.0.1", port=0, dibs_config=config)
+
+
+@pytest.fixture
+def clock() -> TestClock:
+    return TestClock(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))  # a Monday, 10:00 in New York
+
+
+@pytest.fixture
+def dibs(engine: Engine, database_url: str, slack: SlackStandIn, clock: TestClock,
+         tmp_path: Path) -> Iterator[AppDriver]:
+    """Dibs serving on a free port with the sample teams, its worker and scheduler running."""
+    config = tmp_path / "teams.toml"
+    config.write_text(TEAM_TOML)
+    runtime = build_runtime(runtime_settings(database_url, slack, config), clock=clock)
+    runtime.start()
+    try:
+        yield AppDriver(f"http://127.0.0.1:{runtime.http.port}", slack, clock, runtime)
+    finally:
+        runtime.stop()
