@@ -14,13 +14,15 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from tqdm import tqdm
 
 from bot import scheduler
 from bot.config import load_config
 from bot.db import make_engine, migrate, session_factory
 from bot.errors import DibsError
+from bot.intake import import_rows, read_lead_csv
 from bot.settings import Settings, load_settings
-from bot.teams import apply_config, show_config
+from bot.teams import apply_config, get_team, show_config
 from handlers.delivery import Deliverer
 from handlers.home import home_view
 from handlers.intake_routes import register_intake
@@ -154,6 +156,21 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    engine = make_engine(load_settings().database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        get_team(session, args.team)
+    rows = read_lead_csv(Path(args.file))
+    with tqdm(total=len(rows), unit="row", desc=f"importing into {args.team}", file=sys.stderr) as bar:
+        report = import_rows(sessions, args.team, rows, utc_now, on_row=bar.update)
+    for line, problem in report.errors:
+        print(f"line {line}: {problem}")
+    print(report.summary())
+    return 1 if report.errors else 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from handlers.demo import run_demo
 
@@ -179,6 +196,9 @@ def _parser() -> argparse.ArgumentParser:
     show_parser = config_commands.add_parser("show", help="show the teams as configured now")
     show_parser.add_argument("--team")
     show_parser.set_defaults(handler=cmd_config_show)
+    importer = add("import", cmd_import, "import leads from a CSV file (same rules as the webhook)")
+    importer.add_argument("file")
+    importer.add_argument("--team", required=True)
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
     return parser
@@ -187,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dibs` console script; domain errors print one line, no traceback."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, cards
 from bot.accounts import account_keys
+from bot.errors import InvalidInput
 from bot.overlap import Overlap, account_overlaps
 from bot.teams import effective_limits
 from models import Lead, LeadStatus, Team
@@ -152,3 +156,61 @@ def lead_from_row(row: dict[str, str]) -> LeadIn:
     if not (fields.get("external_id") or "").strip():
         fields["external_id"] = row_external_id(row)
     return LeadIn.model_validate(fields)
+
+
+@dataclass
+class ImportReport:
+    """What a CSV import did: rows added, rows already there, and each bad row's problem."""
+
+    created: int = 0
+    existing: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.created} lead(s) added", f"{self.existing} already there",
+                 f"{len(self.errors)} row(s) refused"]
+        return ", ".join(parts)
+
+
+def _row_problem(exc: ValidationError) -> str:
+    return "; ".join(f"{name} {message}" for name, message in field_errors(exc).items())
+
+
+def import_rows(sessions: sessionmaker[Session], team_id: str, rows: Iterable[tuple[int, dict[str, str]]],
+                clock: Callable[[], datetime], on_row: Callable[[], None] = lambda: None) -> ImportReport:
+    """Take CSV rows through the same path as the webhook; bad rows are reported, good ones kept.
+
+    `rows` pairs each row with its line number in the file, so problems point at the line.
+    """
+    report = ImportReport()
+    for line, row in rows:
+        try:
+            data = lead_from_row(row)
+        except ValidationError as exc:
+            report.errors.append((line, _row_problem(exc)))
+        else:
+            with sessions.begin() as session:
+                result = take_lead(session, session.get(Team, team_id), data, clock(), "csv-import")
+            if result.created:
+                report.created += 1
+            else:
+                report.existing += 1
+        on_row()
+    return report
+
+
+def read_lead_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a lead CSV with their line numbers; a file whose columns are wrong is refused whole."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = {(c or "").strip().lower() for c in reader.fieldnames or []}
+            unknown = sorted(columns - set(LeadIn.model_fields))
+            if "name" not in columns or unknown:
+                problem = f"unknown column(s) {', '.join(unknown)}" if unknown else "no 'name' column"
+                raise InvalidInput(f"{path}: {problem}; columns may be: {', '.join(LeadIn.model_fields)}")
+            return [(reader.line_num, row) for row in reader]
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read ({exc.strerror})") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InvalidInput(f"{path}: not a UTF-8 CSV file ({exc})") from None
