@@ -149,7 +149,8 @@ def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) ->
         left = duration((lead.fair_start_until - now).total_seconds())
         return ClaimResult(lead, f"You're in the fair-start draw for {lead.ref}; it is decided in {left}. "
                                  "The claimant furthest below their fair share this week wins.", claim)
-    start_ownership(session, lead, claim, limits, now, {"kind": "first_claim", "at": now.isoformat()})
+    start_ownership(session, lead, claim, limits, now,
+                    {"kind": "first_claim", "at": now.isoformat(), "winner": member.slack_user_id})
     return ClaimResult(lead, f"{lead.ref} is yours. Mark it contacted within "
                              f"{duration(limits.contact_sla_minutes * 60)} with `/dibs contacted {lead.ref}`.",
                        claim)

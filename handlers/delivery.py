@@ -77,15 +77,24 @@ class Deliverer:
             if row.kind == outbox.Kind.ANNOUNCE_LEAD:
                 announcements[row.channel or ""].append(row)
         for channel, batch in announcements.items():
-            outcomes |= self._announce(channel, batch[:CARDS_PER_MESSAGE])
+            outcomes |= self._guarded(batch, lambda: self._announce(channel, batch[:CARDS_PER_MESSAGE]))
             for extra in batch[CARDS_PER_MESSAGE:]:
                 outcomes[extra.id] = Outcome("postpone", self._wait_for(channel) + self._channel_interval)
         refreshed: set[tuple[str, str]] = set()
         for row in rows:
             if row.id not in outcomes:
-                outcomes[row.id] = self._deliver(row, refreshed)
+                outcomes |= self._guarded([row], lambda: {row.id: self._deliver(row, refreshed)})
         self._settle(outcomes)
         return True
+
+    @staticmethod
+    def _guarded(rows: list[OutboxMessage], send: Callable[[], dict[int, Outcome]]) -> dict[int, Outcome]:
+        """A bug rendering one message must not hold up the others: count it as a failed try."""
+        try:
+            return send()
+        except Exception as exc:
+            log.exception("delivering outbox rows %s failed", [row.id for row in rows])
+            return {row.id: Outcome("retry", error=f"{type(exc).__name__}: {exc}") for row in rows}
 
     def _settle(self, outcomes: dict[int, Outcome]) -> None:
         now = self._clock()
@@ -106,16 +115,17 @@ class Deliverer:
     def _wait_for(self, channel: str) -> float:
         return max(0.0, self._next_post.get(channel, 0.0) - time.monotonic())
 
-    def _call(self, method: str, channel: str | None, paced: bool, **kwargs: Any) -> Outcome:
-        if paced and channel:
-            wait = self._wait_for(channel)
+    def _call(self, method: str, pace_channel: str | None, **kwargs: Any) -> Outcome:
+        """Call a WebClient method; `pace_channel` holds posts to one channel to Slack's pace."""
+        if pace_channel:
+            wait = self._wait_for(pace_channel)
             if wait > 0:
                 return Outcome("postpone", wait)
-            self._next_post[channel] = time.monotonic() + self._channel_interval
+            self._next_post[pace_channel] = time.monotonic() + self._channel_interval
         try:
             response = getattr(self._client, method)(**kwargs)
         except SlackApiError as exc:
-            return self._failure(method, channel, exc)
+            return self._failure(method, pace_channel, exc)
         except Exception as exc:  # network: timeouts, refused connections
             self._metrics.slack_calls.labels(method, "error").inc()
             return Outcome("retry", error=f"{type(exc).__name__}: {exc}")
@@ -141,9 +151,12 @@ class Deliverer:
     def _announce(self, channel: str, rows: list[OutboxMessage]) -> dict[int, Outcome]:
         card_ids = [row.payload["card_id"] for row in rows]
         with self._sessions() as session:
-            cards = list(session.scalars(select(LeadCard).where(LeadCard.id.in_(card_ids)).order_by(LeadCard.id)))
+            cards = list(session.scalars(select(LeadCard).where(
+                LeadCard.id.in_(card_ids), LeadCard.retired_at.is_(None)).order_by(LeadCard.id)))
+            if not cards:  # re-announced before it was ever shown: nothing to post
+                return {row.id: Outcome("sent") for row in rows}
             payload = self._render_cards(session, cards)
-        outcome = self._call("chat_postMessage", channel, True, channel=channel, **payload)
+        outcome = self._call("chat_postMessage", channel, channel=channel, **payload)
         if outcome.kind == "sent" and outcome.result:
             with self._sessions.begin() as session:
                 for card in session.scalars(select(LeadCard).where(LeadCard.id.in_(card_ids))):
@@ -166,7 +179,9 @@ class Deliverer:
     def _refresh(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
         with self._sessions() as session:
             card = session.get(LeadCard, row.payload["card_id"])
-            if card is None or card.ts is None:
+            if card is None or (card.ts is None and card.retired_at is not None):
+                return Outcome("sent")  # never shown, so nothing to update
+            if card.ts is None:
                 return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
             message_key = (card.channel, card.ts)
             if message_key in refreshed:
@@ -175,7 +190,7 @@ class Deliverer:
                 LeadCard.channel == card.channel, LeadCard.ts == card.ts).order_by(LeadCard.id)))
             payload = self._render_cards(session, cards)
         refreshed.add(message_key)
-        return self._call("chat_update", card.channel, False, channel=card.channel, ts=card.ts, **payload)
+        return self._call("chat_update", None, channel=card.channel, ts=card.ts, **payload)
 
     def _deliver(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
         p = row.payload
@@ -183,17 +198,17 @@ class Deliverer:
             return self._refresh(row, refreshed)
         if row.kind == outbox.Kind.POST:
             extra = {k: p[k] for k in ("thread_ts", "blocks") if p.get(k)}
-            return self._call("chat_postMessage", row.channel, True, channel=row.channel, text=p["text"], **extra)
+            return self._call("chat_postMessage", row.channel, channel=row.channel, text=p["text"], **extra)
         if row.kind == outbox.Kind.EPHEMERAL:
             extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
-            return self._call("chat_postEphemeral", row.channel, False, channel=row.channel, user=p["user"],
+            return self._call("chat_postEphemeral", None, channel=row.channel, user=p["user"],
                               text=p["text"], **extra)
         if row.kind == outbox.Kind.PUBLISH_HOME and self._home_view is not None:
             with self._sessions() as session:
                 view = self._home_view(session, p["user"], self._clock())
-            return self._call("views_publish", None, False, user_id=p["user"], view=view)
+            return self._call("views_publish", None, user_id=p["user"], view=view)
         if row.kind == outbox.Kind.UPLOAD:
-            return self._call("files_upload_v2", row.channel, True, channel=row.channel,
+            return self._call("files_upload_v2", row.channel, channel=row.channel,
                               file=base64.b64decode(p["content_b64"]), filename=p["filename"],
                               title=p["title"], alt_txt=p["alt_text"])
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")

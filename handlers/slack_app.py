@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,31 +84,48 @@ def build_bolt_app(
     3 s of the trigger; it runs as a lazy listener after the acknowledgement.
     """
     app = App(
-        client=client,
+        # Tokenless: bolt gives each listener a client with the token from `identity`.
+        client=WebClient(base_url=client.base_url, timeout=client.timeout),
         authorize=lambda: identity,
         signing_secret=signing_secret,
         request_verification_enabled=signing_secret is not None,
         process_before_response=True,
     )
 
-    @app.middleware
-    def database_and_member(context: BoltContext, next: Callable[[], None]) -> None:
-        with sessions() as session:
-            member = find_member(session, context.user_id) if context.user_id else None
-            context["scope"] = Scope(session, clock(), member)
-            next()
+    def scoped(listener: Callable[..., None]) -> Callable[..., None]:
+        """Give a listener its request scope: a session, the time and the caller's membership.
 
+        (Bolt runs listeners after its middleware chain has returned, so a middleware
+        cannot hold a session open around them.)
+        """
+
+        @functools.wraps(listener)
+        def with_scope(*args: Any, **kwargs: Any) -> None:
+            context: BoltContext = kwargs["context"]
+            with sessions() as session:
+                member = find_member(session, context.user_id) if context.user_id else None
+                context["scope"] = Scope(session, clock(), member)
+                listener(*args, **kwargs)
+
+        return with_scope
+
+    @scoped
     def dibs_command(ack: Ack, command: dict, context: BoltContext) -> None:
         caller = _caller(context, command.get("channel_id", ""), command.get("trigger_id"))
         ack(**run_command(caller, command.get("text", "")))
 
-    def open_lead_form(command: dict, client: WebClient, context: BoltContext) -> None:
-        if command.get("text", "").split()[:2] == ["lead", "add"] and context["scope"].member:
-            client.views_open(trigger_id=command["trigger_id"], view=lead_form())
+    def open_lead_form(command: dict, client: WebClient) -> None:
+        if command.get("text", "").lower().split()[:2] != ["lead", "add"]:
+            return
+        with sessions() as session:
+            if find_member(session, command["user_id"]) is None:
+                return
+        client.views_open(trigger_id=command["trigger_id"], view=lead_form())
 
     app.command("/dibs")(ack=dibs_command, lazy=[open_lead_form])
 
     @app.action(CLAIM_ACTION)
+    @scoped
     def claim_button(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
         channel = (body.get("channel") or {}).get("id", "")
         caller = _caller(context, channel)
@@ -120,6 +138,7 @@ def build_bolt_app(
         ack()
 
     @app.view(CALLBACK_ID)
+    @scoped
     def lead_form_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
         caller = _caller(context)
         try:
@@ -137,6 +156,7 @@ def build_bolt_app(
         ack()
 
     @app.event("app_home_opened")
+    @scoped
     def home_opened(body: dict, event: dict, context: BoltContext) -> None:
         if event.get("tab") != "home":
             return

@@ -76,7 +76,7 @@ def lead_card(state: LeadState, tz: str, hot_score: int) -> list[Block]:
 
 def retired_card(card: LeadCard) -> list[Block]:
     """What an old card says after the lead was re-announced."""
-    return [context(f"*L-{card.lead_id}* {escape(card.retired_reason or 'moved')} — re-announced below.")]
+    return [context(f"*L-{card.lead_id}* {card.retired_reason or 'moved'} — re-announced below.")]  # our own text
 
 
 def cards_message(rendered: list[list[Block]], refs: list[str]) -> dict:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
-from models.team import Member
+from models.team import Member, Team
 
 
 class LeadStatus(StrEnum):
@@ -91,6 +91,7 @@ class Lead(Base):
     assignment: Mapped[dict[str, Any] | None]  # how the owner was chosen, for `/dibs why`
     closed_at: Mapped[datetime | None]
 
+    team: Mapped[Team] = relationship()
     claims: Mapped[list[Claim]] = relationship(back_populates="lead", order_by="Claim.id")
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -31,17 +32,20 @@ EAST_TOKEN = "east-token-123"
 
 
 class TestClock:
-    """The app's clock in end-to-end tests: fixed until a test moves it."""
+    """The app's clock in end-to-end tests: runs like a real one from a known start,
+    and a test can jump it forward (the scheduler then finds what came due)."""
 
     def __init__(self, start: datetime):
-        self.now = start
+        self._start = start
+        self._began = time.monotonic()
+        self._jumped = timedelta()
 
     def __call__(self) -> datetime:
-        return self.now
+        return self._start + timedelta(seconds=time.monotonic() - self._began) + self._jumped
 
     def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+        self._jumped += timedelta(**delta)
+        return self()
 
 
 @dataclass
@@ -91,6 +95,17 @@ class AppDriver:
         response = self.command(text, user, channel)
         assert response.status == 200, response.text
         return response.json()["text"]
+
+    def message_to(self, channel: str, containing: str, timeout: float = 5.0) -> str:
+        """Wait for a chat.postMessage to `channel` (a user id for a DM) whose text has `containing`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for call in self.slack.calls_to("chat.postMessage"):
+                if call.ok and call.args.get("channel") == channel and containing in call.args.get("text", ""):
+                    return call.args["text"]
+            time.sleep(0.05)
+        seen = [(c.args.get("channel"), c.args.get("text", "")[:80]) for c in self.slack.calls_to("chat.postMessage")]
+        raise AssertionError(f"no message to {channel} containing {containing!r}; messages were {seen}")
 
     def click_claim(self, lead_ref: str, user: str, channel: str = "C0EAST") -> Response:
         lead_id = lead_ref.removeprefix("L-")
