@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from bot import scheduler
 from bot.config import load_config
-from bot.db import make_engine, migrate, session_factory
+from bot.db import make_engine, migrate, session_factory, startup_lock
 from bot.errors import DibsError
 from bot.intake import import_rows, read_lead_csv
 from bot.settings import Settings, load_settings
@@ -94,10 +94,11 @@ def slack_client(settings: Settings) -> WebClient:
 def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16) -> Runtime:
     """Migrate, apply the team config and wire the app; nothing is started yet."""
     engine = make_engine(settings.database_url)
-    migrate(engine)
     sessions = session_factory(engine)
-    if settings.dibs_config is not None:
-        _apply_config_file(sessions, settings.dibs_config, clock)
+    with startup_lock(engine):
+        migrate(engine)
+        if settings.dibs_config is not None:
+            _apply_config_file(sessions, settings.dibs_config, clock)
     client = slack_client(settings)
     secret = None if settings.socket_mode else settings.slack_signing_secret
     bolt_app = build_bolt_app(client, sessions, identity=identify(client),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -73,6 +75,24 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (`alembic upgrade head`)."""
     command.upgrade(alembic_config(engine), "head")
+
+
+STARTUP_LOCK_KEY = 0x44494253  # "DIBS": one replica at a time migrates and applies config
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """Serialize start-up work across replicas (a PostgreSQL advisory lock; SQLite needs none)."""
+    if not is_postgres(engine):
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+            connection.commit()
 
 
 def database_reachable(engine: Engine) -> bool:

@@ -39,6 +39,7 @@ class Dispute(Base):
         Index("ix_disputes_team_opened", "team_id", "opened_at"),
         Index("ix_disputes_team_status", "team_id", "status"),
         Index("ix_disputes_status_remind", "status", "remind_at"),
+        Index("ix_disputes_team_resolved", "team_id", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

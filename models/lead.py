@@ -142,6 +142,9 @@ class Claim(Base):
             sqlite_where=text("status = 'pending'"),
         ),
         Index("ix_claims_member_requested", "member_id", "requested_at"),
+        Index("ix_claims_lead", "lead_id"),
+        Index("ix_claims_started", "started_at"),
+        Index("ix_claims_status_ended", "status", "ended_at"),
         Index("ix_claims_status_remind", "status", "remind_at"),
         Index("ix_claims_status_expires", "status", "expires_at"),
     )

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 84ecb7a984fd
+Revision ID: 91c002749856
 Revises:
-Create Date: 2026-11-23 22:31:54.182640
+Create Date: 2026-11-23 22:47:10.939309
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import models.types
 
-revision: str = "84ecb7a984fd"
+revision: str = "91c002749856"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -171,9 +171,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_claims")),
     )
     with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.create_index("ix_claims_lead", ["lead_id"], unique=False)
         batch_op.create_index(
             "ix_claims_member_requested", ["member_id", "requested_at"], unique=False
         )
+        batch_op.create_index("ix_claims_started", ["started_at"], unique=False)
+        batch_op.create_index("ix_claims_status_ended", ["status", "ended_at"], unique=False)
         batch_op.create_index("ix_claims_status_expires", ["status", "expires_at"], unique=False)
         batch_op.create_index("ix_claims_status_remind", ["status", "remind_at"], unique=False)
         batch_op.create_index(
@@ -258,6 +261,7 @@ def upgrade() -> None:
     with op.batch_alter_table("disputes", schema=None) as batch_op:
         batch_op.create_index("ix_disputes_status_remind", ["status", "remind_at"], unique=False)
         batch_op.create_index("ix_disputes_team_opened", ["team_id", "opened_at"], unique=False)
+        batch_op.create_index("ix_disputes_team_resolved", ["team_id", "resolved_at"], unique=False)
         batch_op.create_index("ix_disputes_team_status", ["team_id", "status"], unique=False)
         batch_op.create_index(
             "uq_disputes_one_open_per_lead",
@@ -402,6 +406,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("status = 'open'"),
         )
         batch_op.drop_index("ix_disputes_team_status")
+        batch_op.drop_index("ix_disputes_team_resolved")
         batch_op.drop_index("ix_disputes_team_opened")
         batch_op.drop_index("ix_disputes_status_remind")
 
@@ -424,7 +429,10 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_claims_status_remind")
         batch_op.drop_index("ix_claims_status_expires")
+        batch_op.drop_index("ix_claims_status_ended")
+        batch_op.drop_index("ix_claims_started")
         batch_op.drop_index("ix_claims_member_requested")
+        batch_op.drop_index("ix_claims_lead")
 
     op.drop_table("claims")
     with op.batch_alter_table("away_periods", schema=None) as batch_op:

@@ -1,0 +1,258 @@
+"""Fair share (DESIGN §9): who was available, who got credit, and how even that was.
+
+Everything here is a SQL aggregate over one period's rows, so the claims code can call
+`fair_share_ratios` on every fair-start draw and auto-assign without reading history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.errors import InvalidInput
+from models import AwayPeriod, CreditShare, Lead, Member, Role
+
+STARVED_BELOW = 0.5
+HOARDING_ABOVE = 1.5
+HOARDING_CAP_HITS = 3
+CHERRY_PICK_POINTS = 20.0
+CHERRY_PICK_MIN_CLAIMS = 5
+
+_WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
+
+
+class Flag(StrEnum):
+    STARVED = "starved"
+    HOARDING = "hoarding"
+    CHERRY_PICKING = "cherry-picking"
+
+
+@dataclass(frozen=True)
+class ShareRatio:
+    """One rep's credited leads against their fair share; ratio None when the share is 0."""
+
+    member_id: int
+    credited: float
+    fair_share: float
+    ratio: float | None
+
+
+@dataclass(frozen=True)
+class PeriodCredit:
+    """The period's leads (count, summed score) and each member's credited part of them."""
+
+    leads: int
+    score: int
+    credited: dict[int, float]
+    credited_score: dict[int, float]
+
+
+# --- weeks -------------------------------------------------------------------------------------
+
+
+def iso_week_bounds(tz_name: str, year: int, week: int) -> tuple[datetime, datetime]:
+    """Monday 00:00 to next Monday 00:00 in the zone, as UTC (DST-correct: 167 h or 169 h)."""
+    zone = ZoneInfo(tz_name)
+    monday = date.fromisocalendar(year, week, 1)
+    start = datetime.combine(monday, time(), zone)
+    end = datetime.combine(monday + timedelta(days=7), time(), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def week_containing(tz_name: str, moment_utc: datetime) -> tuple[int, int]:
+    """The ISO (year, week) that a moment falls in, on the zone's calendar."""
+    iso = moment_utc.astimezone(ZoneInfo(tz_name)).isocalendar()
+    return iso.year, iso.week
+
+
+def previous_week(year: int, week: int) -> tuple[int, int]:
+    iso = (date.fromisocalendar(year, week, 1) - timedelta(days=7)).isocalendar()
+    return iso.year, iso.week
+
+
+def week_label(year: int, week: int) -> str:
+    """`2026-W47`, the form `parse_week` reads back."""
+    return f"{year}-W{week:02d}"
+
+
+def parse_week(text: str) -> tuple[int, int]:
+    """`2026-W47` (also `2026W47`, any case) as (year, week); InvalidInput otherwise."""
+    match = _WEEK.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput(f"{text!r} is not an ISO week; write it like 2026-W47")
+    year, week = int(match[1]), int(match[2])
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise InvalidInput(f"{year} has no ISO week {week}; weeks run from 1 to 52 or 53") from None
+    return year, week
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+
+def gini(values: Sequence[float]) -> float:
+    """Gini coefficient, Σ|xᵢ−xⱼ| / (2n·Σx): 0 when all are equal.
+
+    Empty or all-zero input is 0.0: nobody has more than anybody else.
+    """
+    total = sum(values)
+    if not values or total == 0:
+        return 0.0
+    n = len(values)
+    # Sorted ascending, Σ_i Σ_j |x_i − x_j| = 2 Σ_i (2i − n − 1) x_i  (i from 1).
+    weighted = sum((2 * i - n - 1) * x for i, x in enumerate(sorted(values), start=1))
+    return weighted / (n * total)
+
+
+def jain(values: Sequence[float]) -> float:
+    """Jain's fairness index (Σx)² / (n·Σx²): 1 when all are equal, 1/n when one has it all.
+
+    Empty or all-zero input is 1.0, matching `gini` calling it perfectly even.
+    """
+    squares = sum(x * x for x in values)
+    if not values or squares == 0:
+        return 1.0
+    return sum(values) ** 2 / (len(values) * squares)
+
+
+def fairness_flags(
+    ratio: float | None,
+    cap_hits: int,
+    own_claims: int,
+    own_mean_score: float | None,
+    team_mean_score: float | None,
+) -> tuple[Flag, ...]:
+    """The §9 flags for one rep; a rep without a fair share (ratio None) is never flagged."""
+    if ratio is None:
+        return ()
+    flags: list[Flag] = []
+    if ratio < STARVED_BELOW:
+        flags.append(Flag.STARVED)
+    if ratio > HOARDING_ABOVE or cap_hits >= HOARDING_CAP_HITS:
+        flags.append(Flag.HOARDING)
+    if (
+        own_claims >= CHERRY_PICK_MIN_CLAIMS
+        and own_mean_score is not None
+        and team_mean_score is not None
+        and own_mean_score - team_mean_score >= CHERRY_PICK_POINTS
+    ):
+        flags.append(Flag.CHERRY_PICKING)
+    return tuple(flags)
+
+
+def share_ratios(
+    weights: dict[int, float], credited: dict[int, float], total: float
+) -> dict[int, ShareRatio]:
+    """fᵢ = total × eᵢ / Σe and rᵢ = cᵢ / fᵢ for every rep in `weights`."""
+    weight_sum = sum(weights.values())
+    ratios: dict[int, ShareRatio] = {}
+    for member_id, weight in weights.items():
+        fair = total * weight / weight_sum if weight_sum > 0 else 0.0
+        got = credited.get(member_id, 0.0)
+        ratios[member_id] = ShareRatio(member_id, got, fair, got / fair if fair > 0 else None)
+    return ratios
+
+
+# --- queries -----------------------------------------------------------------------------------
+
+
+def leads_in_period(team_id: str, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """The team's leads created in [start, end) (index `ix_leads_team_created`)."""
+    return and_(Lead.team_id == team_id, Lead.created_at >= start, Lead.created_at < end)
+
+
+def eligible_reps(session: Session, team_id: str, start: datetime, end: datetime) -> list[Member]:
+    """Reps of the team present at some point of [start, end); managers never count."""
+    return list(
+        session.scalars(
+            select(Member)
+            .where(
+                Member.team_id == team_id,
+                Member.role == Role.REP,
+                Member.joined_at < end,
+                or_(Member.left_at.is_(None), Member.left_at > start),
+            )
+            .order_by(Member.id)
+        )
+    )
+
+
+def effective_weights(
+    session: Session, reps: Sequence[Member], start: datetime, end: datetime
+) -> dict[int, float]:
+    """eᵢ = weight × the share of [start, end) the rep was a member and not away."""
+    span = (end - start).total_seconds()
+    if not reps or span <= 0:
+        return dict.fromkeys((rep.id for rep in reps), 0.0)
+    away: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    rows = session.execute(
+        select(AwayPeriod.member_id, AwayPeriod.starts_at, AwayPeriod.ends_at).where(
+            AwayPeriod.member_id.in_([rep.id for rep in reps]),
+            AwayPeriod.starts_at < end,
+            or_(AwayPeriod.ends_at.is_(None), AwayPeriod.ends_at > start),
+        )
+    )
+    for member_id, starts_at, ends_at in rows:
+        away[member_id].append((starts_at, ends_at or end))
+    return {
+        rep.id: rep.weight * _available_seconds(rep, away[rep.id], start, end) / span
+        for rep in reps
+    }
+
+
+def _available_seconds(
+    rep: Member, away: list[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> float:
+    """Seconds of [start, end) inside [joined_at, left_at) and outside every away period."""
+    low = max(start, rep.joined_at)
+    high = min(end, rep.left_at or end)
+    available = max(0.0, (high - low).total_seconds())
+    cursor = low
+    for away_start, away_end in sorted(away):  # overlapping periods count once
+        away_start, away_end = max(away_start, cursor), min(away_end, high)
+        if away_end > away_start:
+            available -= (away_end - away_start).total_seconds()
+            cursor = away_end
+    return available
+
+
+def period_credit(session: Session, team_id: str, start: datetime, end: datetime) -> PeriodCredit:
+    """Leads in and credit shares of them; a split counts its percentage, NULL scores count 0."""
+    in_period = leads_in_period(team_id, start, end)
+    leads, score = session.execute(
+        select(func.count(), func.coalesce(func.sum(Lead.score), 0)).where(in_period)
+    ).one()
+    rows = session.execute(
+        select(
+            CreditShare.member_id,
+            func.sum(CreditShare.percent),
+            func.sum(CreditShare.percent * func.coalesce(Lead.score, 0)),
+        )
+        .join(Lead, Lead.id == CreditShare.lead_id)
+        .where(in_period)
+        .group_by(CreditShare.member_id)
+    ).all()
+    return PeriodCredit(
+        leads=leads,
+        score=int(score),
+        credited={member_id: percent / 100 for member_id, percent, _ in rows},
+        credited_score={member_id: float(points) / 100 for member_id, _, points in rows},
+    )
+
+
+def fair_share_ratios(
+    session: Session, team_id: str, start: datetime, end: datetime
+) -> dict[int, ShareRatio]:
+    """Each eligible rep's credited leads of [start, end) against their fair share, by member id."""
+    weights = effective_weights(session, eligible_reps(session, team_id, start, end), start, end)
+    credit = period_credit(session, team_id, start, end)
+    return share_ratios(weights, credit.credited, credit.leads)
