@@ -12,24 +12,30 @@ from pathlib import Path
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from bot import scheduler
 from bot.config import load_config
 from bot.db import make_engine, migrate, session_factory, startup_lock
+from bot.digest import compute_digest
+from bot.digest_post import queue_digest
 from bot.errors import DibsError
 from bot.intake import import_rows, read_lead_csv
+from bot.outbox import Kind
 from bot.settings import Settings, load_settings
 from bot.teams import apply_config, get_team, show_config
 from handlers.delivery import Deliverer
+from handlers.digest_commands import chosen_week
+from handlers.digest_view import digest_text
 from handlers.home import home_view
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import Clock, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
+from models import OutboxMessage, OutboxStatus, Team
 
 log = logging.getLogger("dibs")
 
@@ -172,6 +178,40 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    now = utc_now()
+    with sessions() as session:
+        team = get_team(session, args.team)
+        year, week = chosen_week(team.timezone, now, args.week)
+        digest = compute_digest(session, team.id, year, week, now)
+    if args.action == "preview":
+        print(digest_text(digest))
+        return 0
+    settings.require_bot_token()
+    with sessions.begin() as session:
+        queued = queue_digest(session, session.get(Team, args.team), year, week, now)
+    if not queued:
+        print(f"the digest for {args.team} {digest.label} was already posted; not posting it again")
+        return 0
+    client = slack_client(settings)
+    deliverer = Deliverer(client, sessions, Metrics(sessions), utc_now)
+    if not deliverer.drain(lambda: not _digest_pending(sessions, args.team)):
+        raise DibsError("Slack did not take the digest within 2 minutes; `dibs serve` will keep trying")
+    print(f"posted the digest for {args.team} {digest.label} to {team.channel}")
+    return 0
+
+
+def _digest_pending(sessions: sessionmaker[Session], team_id: str) -> bool:
+    with sessions() as session:
+        return session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.team_id == team_id, OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.kind.in_((Kind.DIGEST, Kind.UPLOAD))).limit(1)) is not None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from handlers.demo import run_demo
 
@@ -200,6 +240,10 @@ def _parser() -> argparse.ArgumentParser:
     importer = add("import", cmd_import, "import leads from a CSV file (same rules as the webhook)")
     importer.add_argument("file")
     importer.add_argument("--team", required=True)
+    digest = add("digest", cmd_digest, "preview or send a team's weekly fairness digest")
+    digest.add_argument("action", choices=["preview", "send"])
+    digest.add_argument("--team", required=True)
+    digest.add_argument("--week", help="ISO week such as 2026-W47 (default: the last complete week)")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
     return parser

@@ -423,3 +423,4 @@ def take_digest_run(session: Session, team_id: str, year: int, week: int, now: d
     except IntegrityError:
         return False
     return True
+

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     POST = "post"  # a message to a channel, a thread (payload thread_ts) or a user (DM)
     EPHEMERAL = "ephemeral"  # visible to one user in a channel
     PUBLISH_HOME = "publish_home"  # App Home for one user
+    DIGEST = "digest"  # the weekly fairness digest, rendered when sent
     UPLOAD = "upload"  # a file (the digest chart) shared to a channel
 
 

@@ -1,4 +1,4 @@
-"""Timers (DESIGN §5): fair-start draws, auto-assign, contact SLA reminders and expiry.
+"""Timers (DESIGN §5, §9): draws, auto-assign, contact SLA reminders and expiry, digests.
 
 Every timer is a due-time column. A tick finds due rows with an indexed query, then handles
 each in its own transaction holding the lead's row lock (`SKIP LOCKED`: another replica
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import audit, outbox
 from bot.assignment import auto_assign, settle_draw
 from bot.claims import release
+from bot.digest_post import queue_due_digests
 from bot.text import local_time
 from models import Claim, ClaimStatus, Lead, LeadStatus
 
@@ -85,7 +86,7 @@ JOBS: list[Job] = [
 
 def run_due(sessions: sessionmaker[Session], now: datetime) -> int:
     """Handle everything due at `now`; returns how many items were handled."""
-    handled = 0
+    handled = queue_due_digests(sessions, now)
     for _name, due_query, act in JOBS:
         with sessions() as session:
             lead_ids = list(session.scalars(due_query(now).limit(BATCH)))  # type: ignore[attr-defined]

@@ -63,10 +63,14 @@ class Settings(BaseSettings):
         """Slack traffic comes over Socket Mode when an app token is set."""
         return self.slack_app_token is not None
 
+    def require_bot_token(self) -> None:
+        """Anything that sends to Slack needs the bot token."""
+        if self.slack_bot_token is None:
+            raise SettingsError("SLACK_BOT_TOKEN is required to talk to Slack: set it to the xoxb- token")
+
     def require_slack(self) -> None:
         """Check what `dibs serve` needs beyond the defaults."""
-        if self.slack_bot_token is None:
-            raise SettingsError("SLACK_BOT_TOKEN is required by `dibs serve`: set it to the xoxb- token")
+        self.require_bot_token()
         if not self.socket_mode and self.slack_signing_secret is None:
             raise SettingsError(
                 "SLACK_SIGNING_SECRET is required in HTTP mode: copy it from the app's Basic "

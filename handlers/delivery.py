@@ -22,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
+from bot.digest import compute_digest
 from bot.leads import lead_state
 from bot.teams import effective_limits
+from handlers.digest_view import digest_message
 from handlers.metrics import Metrics
 from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
 from models import LeadCard, OutboxMessage, Team
@@ -95,6 +97,16 @@ class Deliverer:
         except Exception as exc:
             log.exception("delivering outbox rows %s failed", [row.id for row in rows])
             return {row.id: Outcome("retry", error=f"{type(exc).__name__}: {exc}") for row in rows}
+
+    def drain(self, done: Callable[[], bool], timeout: float = 120.0) -> bool:
+        """Deliver until `done()` (for commands that must send before they return)."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                return False
+            if not self.tick():
+                time.sleep(0.2)
+        return True
 
     def _settle(self, outcomes: dict[int, Outcome]) -> None:
         now = self._clock()
@@ -207,6 +219,10 @@ class Deliverer:
             with self._sessions() as session:
                 view = self._home_view(session, p["user"], self._clock())
             return self._call("views_publish", None, user_id=p["user"], view=view)
+        if row.kind == outbox.Kind.DIGEST:
+            with self._sessions() as session:
+                digest = compute_digest(session, row.team_id or "", p["year"], p["week"], self._clock())
+            return self._call("chat_postMessage", row.channel, channel=row.channel, **digest_message(digest))
         if row.kind == outbox.Kind.UPLOAD:
             return self._call("files_upload_v2", row.channel, channel=row.channel,
                               file=base64.b64decode(p["content_b64"]), filename=p["filename"],

@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import claims, outbox
-from bot.intake import LeadIn, field_errors, take_lead
 from bot.errors import SettingsError
+from bot.intake import LeadIn, field_errors, take_lead
 from bot.teams import find_member
-from handlers import lead_commands, team_commands  # noqa: F401  (they register subcommands)
+from handlers import digest_commands, lead_commands, team_commands  # noqa: F401  (they register subcommands)
 from handlers.commands import Caller, perform, reply, run_command
 from handlers.lead_form import CALLBACK_ID, lead_form, submitted_fields
 from handlers.views import CLAIM_ACTION

@@ -37,6 +37,10 @@ reps = [{ id = "U0ALICE", weight = 1.0, territories = ["NY", "NJ"], skills = ["e
 max_active_claims = 5
 fair_start_seconds = 0
 
+[teams.east.digest]
+day = "fri"
+time = "17:00"
+
 [teams.west]
 name = "Sales West"
 channel = "C0WEST"
@@ -44,6 +48,10 @@ timezone = "America/Los_Angeles"
 intake_token = "west-token-456"
 managers = ["U0WMGR"]
 reps = [{ id = "U0WREP" }]
+
+[teams.west.digest]
+day = "fri"
+time = "17:00"
 """
 
 

@@ -339,12 +339,8 @@ def test_digest_week_across_dst(sessions: sessionmaker[Session], now: datetime, 
 # --- schedule and once-only runs ----------------------------------------------------------------
 
 
-def test_due_digest_week_before_and_after_the_configured_time(
-    teams: sessionmaker[Session],
-) -> None:
-    with teams() as session:
-        east = session.get(Team, "east")  # America/New_York, digest Monday 09:00 by default
-    assert east is not None and (east.digest_day, east.digest_time) == ("mon", "09:00")
+def test_due_digest_week_before_and_after_the_configured_time() -> None:
+    east = Team(id="east", timezone=NY, digest_day="mon", digest_time="09:00")  # the defaults
     # Mon 23 Nov 2026 09:00 EST is 14:00 UTC.
     assert due_digest_week(east, datetime(2026, 11, 23, 13, 59, tzinfo=UTC)) is None
     assert due_digest_week(east, datetime(2026, 11, 23, 14, tzinfo=UTC)) == (2026, 47)

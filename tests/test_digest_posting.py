@@ -1,0 +1,98 @@
+"""The digest reaches Slack once per team and week: on schedule, by command, by CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import app
+from handlers.slack_standin import SlackStandIn
+from tests.conftest import TEAM_TOML
+from tests.fixtures_app import AppDriver
+
+
+def post_and_claim(dibs: AppDriver, n: int) -> None:
+    for i in range(n):
+        ref = dibs.post_lead({"name": f"Lead {i}", "external_id": f"x{i}", "source": "web"}).json()["id"]
+        dibs.reply_text(f"claim {ref}", user="U0ALICE" if i % 2 else "U0BOB")
+
+
+def test_scheduled_digest_posts_once_with_its_chart(dibs: AppDriver) -> None:
+    post_and_claim(dibs, 3)  # Monday of week 48
+    dibs.clock.advance(days=11, hours=8)  # Friday 4 Dec, 18:00 New York: W48's digest is due
+    text = dibs.message_to("C0EAST", "Fairness digest for Sales East, 2026-W48: 3 leads in", timeout=10)
+    digest = next(c for c in dibs.slack.calls_to("chat.postMessage") if c.args.get("text") == text)
+    blocks = json.dumps(digest.args["blocks"], ensure_ascii=False)
+    assert "<@U0ALICE>" in blocks and "<@U0BOB>" in blocks and "<@U0CAROL>" in blocks
+    completed = dibs.slack.wait_for("files.completeUploadExternal")
+    assert completed[0].args["channel_id"] == "C0EAST"
+    upload = dibs.slack.wait_for("files.getUploadURLExternal")[0]
+    assert "credited" in upload.args["alt_txt"].lower() or "fair share" in upload.args["alt_txt"].lower()
+    assert next(iter(dibs.slack.uploads.values())).startswith(b"\x89PNG\r\n\x1a\n")
+    assert not [c for c in dibs.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0WEST"], \
+        "West's Friday 17:00 is in Los Angeles, three hours later"
+    dibs.clock.advance(hours=3)
+    dibs.message_to("C0WEST", "Fairness digest for Sales West, 2026-W48: 0 leads in")
+    assert dibs.reply_text("digest post 2026-W48", user="U0MGR1") == (
+        "The digest for 2026-W48 was already posted; not posting it again.")
+    digests = [c for c in dibs.slack.calls_to("chat.postMessage") if "Fairness digest for Sales East" in c.args["text"]]
+    assert len(digests) == 1
+
+
+def test_managers_preview_and_post_by_command(dibs: AppDriver) -> None:
+    post_and_claim(dibs, 2)
+    preview = dibs.command("digest preview 2026-W48", user="U0MGR1").json()
+    assert preview["text"].startswith("Fairness digest for Sales East, 2026-W48")
+    assert preview["response_type"] == "ephemeral" and len(preview["blocks"]) <= 50
+    assert dibs.reply_text("digest preview") .startswith("`/dibs digest` is for managers")
+    assert dibs.reply_text("digest post 2026-W48", user="U0MGR1") == (
+        "Posting the digest for 2026-W48 in <#C0EAST>.")
+    dibs.message_to("C0EAST", "Fairness digest for Sales East, 2026-W48")
+    assert "2026 has no ISO week 99" in dibs.reply_text("digest preview 2026-W99", user="U0MGR1")
+
+
+@pytest.fixture
+def cli_env(database_url: str, engine, slack: SlackStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    config = tmp_path / "teams.toml"
+    config.write_text(TEAM_TOML)
+    env = {"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert app.main(["config", "apply", str(config)]) == 0
+    return env
+
+
+def test_cli_preview_and_send_once(cli_env: dict, slack: SlackStandIn, capsys: pytest.CaptureFixture[str]) -> None:
+    assert app.main(["digest", "preview", "--team", "east", "--week", "2026-W47"]) == 0
+    assert capsys.readouterr().out.startswith("Fairness digest")
+    assert app.main(["digest", "send", "--team", "east", "--week", "2026-W47"]) == 0
+    assert "posted the digest for east 2026-W47 to C0EAST" in capsys.readouterr().out
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert len(slack.calls_to("files.completeUploadExternal")) == 1
+    assert app.main(["digest", "send", "--team", "east", "--week", "2026-W47"]) == 0
+    assert "already posted; not posting it again" in capsys.readouterr().out
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert app.main(["digest", "send", "--team", "east", "--week", "2026-W99"]) == 2
+    assert "2026 has no ISO week 99" in capsys.readouterr().err
+
+
+def test_two_sends_at_once_post_once(pg_engine, pg_url: str, slack: SlackStandIn, tmp_path: Path) -> None:
+    config = tmp_path / "teams.toml"
+    config.write_text(TEAM_TOML)
+    dibs = str(Path(sys.executable).parent / "dibs")
+    env = os.environ | {"DATABASE_URL": pg_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url}
+    subprocess.run([dibs, "config", "apply", str(config)], env=env, check=True, capture_output=True)
+    sends = [subprocess.Popen([dibs, "digest", "send", "--team", "east", "--week", "2026-W47"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in sends]
+    assert [p.returncode for p in sends] == [0, 0], outputs
+    said = sorted(out.decode().strip() for out, _ in outputs)
+    assert said == ["posted the digest for east 2026-W47 to C0EAST",
+                    "the digest for east 2026-W47 was already posted; not posting it again"]
+    assert len(slack.calls_to("chat.postMessage")) == 1
