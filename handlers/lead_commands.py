@@ -9,10 +9,9 @@ from decimal import Decimal, InvalidOperation
 from bot import assignment, claims
 from bot.availability import come_back, go_away
 from bot.leads import active_claims, get_lead, open_leads
-from handlers.blocks import context, escape, section
+from handlers.blocks import button, context, escape, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
 from handlers.views import CLAIM_ACTION, lead_line
-from handlers.blocks import button
 
 _AMOUNT = re.compile(r"^\$?(\d[\d,]*(?:\.\d+)?)([km]?)$", re.IGNORECASE)
 

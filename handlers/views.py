@@ -11,7 +11,6 @@ from handlers.blocks import (
     button,
     context,
     divider,
-    escape,
     mention,
     message,
     plain,
