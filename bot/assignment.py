@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from bot import audit, outbox
 from bot.claims import check_rules, lock_member, new_claim, start_ownership
 from bot.config import Limits
-from bot.errors import Conflict, LimitReached, NotFound
-from bot.fairness import ShareRatio, fair_share_ratios, iso_week_bounds, week_containing
+from bot.errors import Conflict, LimitReached, NotAllowed, NotFound
+from bot.fairness import ShareRatio, week_to_date_ratios
 from bot.leads import get_lead, owning_claim, pending_claims
 from bot.teams import effective_limits
 from bot.text import mention
@@ -25,13 +25,6 @@ from models import Claim, ClaimStatus, Lead, LeadStatus, Member, Role, Team
 
 AUTO_ASSIGN_RETRY = timedelta(minutes=15)
 _TIE = 1e-9
-
-
-def week_to_date_ratios(session: Session, team: Team, now: datetime) -> dict[int, ShareRatio]:
-    """Each rep's credited leads this week against their fair share so far (DESIGN §9)."""
-    year, week = week_containing(team.timezone, now)
-    start, _ = iso_week_bounds(team.timezone, year, week)
-    return fair_share_ratios(session, team.id, start, now)
 
 
 def _ratio(ratios: dict[int, ShareRatio], member_id: int) -> float:
@@ -135,6 +128,8 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
 def manager_assign(session: Session, manager: Member, lead_id: int, rep_user_id: str, now: datetime,
                    reason: str | None = None) -> tuple[Lead, str | None]:
     """A manager gives a lead to a rep, over limits if need be; returns the lead and any limit exceeded."""
+    if not manager.is_manager:
+        raise NotAllowed("Only a manager of the team can assign leads.")
     team = manager.team
     limits = effective_limits(team)
     lead = get_lead(session, team.id, lead_id, lock=True)
@@ -144,15 +139,21 @@ def manager_assign(session: Session, manager: Member, lead_id: int, rep_user_id:
         raise NotFound(f"{mention(rep_user_id)} is not in your team.")
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
         raise Conflict(f"{lead.ref} is closed ({lead.status}).")
-    current = owning_claim(session, lead.id)
-    if current is not None and current.member_id == rep.id:
-        raise Conflict(f"{mention(rep_user_id)} already holds {lead.ref}.")
     rep = lock_member(session, rep.id)
     over_limit = None
     try:
         check_rules(session, rep, lead, limits, now)
     except LimitReached as exceeded:
         over_limit = str(exceeded)
+    if lead.status == LeadStatus.DISPUTED:  # assigning decides the dispute
+        from bot.mediation import open_dispute_of, resolve
+
+        resolve(session, manager, open_dispute_of(session, lead).id, now, outcome="assign",
+                shares=[(rep_user_id, 100)], reason=reason)
+        return lead, over_limit
+    current = owning_claim(session, lead.id)
+    if current is not None and current.member_id == rep.id:
+        raise Conflict(f"{mention(rep_user_id)} already holds {lead.ref}.")
     if current is not None:
         current.status, current.ended_at, current.reason = ClaimStatus.RELEASED, now, "reassigned by a manager"
         current.remind_at = current.expires_at = None
@@ -181,6 +182,14 @@ def explain(lead: Lead) -> str:
     kind, winner = facts["kind"], mention(facts["winner"]) if facts.get("winner") else "nobody"
     if kind == "first_claim":
         return f"{lead.ref} went to {winner}: the first valid claim (no fair-start window was open)."
+    if kind == "route":
+        return (f"{lead.ref} went straight to {winner}, who holds the same account ({facts['account_lead']}); "
+                "this team routes new leads of an owned account to its owner.")
+    if kind == "dispute":
+        by = f" by {mention(facts['by'])}" if facts.get("by") else ""
+        shares = ", ".join(f"{mention(uid)} {pct}%" for uid, pct in facts["shares"])
+        why = f" Reason: {facts['reason']}" if facts.get("reason") else ""
+        return f"{lead.ref} was decided in {facts['dispute']}{by}: {facts['outcome']} ({shares}).{why}"
     if kind == "manager":
         why = f" Reason: {facts['reason']}" if facts.get("reason") else ""
         over = f" This went over a limit: {facts['over_limit']}" if facts.get("over_limit") else ""

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from bot import audit, cards
 from bot.availability import current_away
 from bot.config import Limits
-from bot.errors import Conflict, LimitReached, NotAllowed
+from bot.errors import Conflict, InvalidInput, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
+from bot.overlap import account_holder, account_overlaps
 from bot.teams import effective_limits
 from bot.text import duration, local_time, mention
-from models import Claim, ClaimStatus, CreditShare, Lead, LeadStatus, Member
+from models import Claim, ClaimStatus, CreditShare, Dispute, Lead, LeadStatus, Member
 
 COUNTED_TODAY = (ClaimStatus.PENDING, ClaimStatus.ACTIVE, ClaimStatus.WON, ClaimStatus.LOST,
                  ClaimStatus.RELEASED, ClaimStatus.EXPIRED)
@@ -35,6 +36,8 @@ class ClaimResult:
     message: str
     claim: Claim | None = None
     refused: bool = False
+    offer_contest: bool = False
+    dispute: Dispute | None = None
 
 
 def is_hot(lead: Lead, limits: Limits) -> bool:
@@ -113,12 +116,11 @@ def new_claim(lead: Lead, member: Member, how: str, limits: Limits, now: datetim
 
 
 def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) -> ClaimResult:
-    """A rep asks for a lead: granted, entered in the fair-start draw, or refused with the rule."""
+    """A rep asks for a lead: granted, entered in a draw or a dispute, or refused with the rule."""
     from bot.assignment import settle_draw  # draw and claim rules call each other
 
-    team = member.team
-    limits = effective_limits(team)
-    lead = get_lead(session, team.id, lead_id, lock=True)
+    limits = effective_limits(member.team)
+    lead = get_lead(session, member.team_id, lead_id, lock=True)
     if member.is_manager:
         raise NotAllowed("Managers hand leads out with `/dibs assign L-n @rep`; claiming is for reps.")
     if lead.status == LeadStatus.OPEN and lead.fair_start_until and lead.fair_start_until <= now:
@@ -126,25 +128,45 @@ def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) ->
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
         raise Conflict(f"{lead.ref} is closed ({lead.status}).")
     if lead.status == LeadStatus.DISPUTED:
-        raise Conflict(f"{lead.ref} is in dispute; the mediator will decide who gets it.")
+        return _enter_dispute(session, member, lead, limits, now)
     if lead.status == LeadStatus.CLAIMED:
-        return _claim_on_held_lead(session, member, lead, now)
+        return _claim_on_held_lead(session, member, lead, limits, now)
+    return _claim_open_lead(session, member, lead, limits, now)
+
+
+def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> Claim | ClaimResult:
+    """A pending claim if the rep passes every rule; else the refusal (audited, so caps show in the digest)."""
     member = lock_member(session, member.id)
     if session.scalar(select(Claim.id).where(Claim.lead_id == lead.id, Claim.member_id == member.id,
                                              Claim.status == ClaimStatus.PENDING)):
-        return ClaimResult(lead, f"You are already in the fair-start draw for {lead.ref}.")
+        return ClaimResult(lead, f"You have already asked for {lead.ref}; it is being decided.")
     try:
         check_rules(session, member, lead, limits, now)
     except LimitReached as refusal:
         audit.record(session, at=now, actor=member.slack_user_id, action="claim.refused_limit",
-                     team_id=team.id, lead_id=lead.id, member_id=member.id, reason=str(refusal))
+                     team_id=lead.team_id, lead_id=lead.id, member_id=member.id, reason=str(refusal))
         return ClaimResult(lead, f"You can't claim {lead.ref}: {refusal}", refused=True)
     claim = new_claim(lead, member, "claim", limits, now)
     session.add(claim)
+    session.flush()
+    return claim
+
+
+def _claim_open_lead(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> ClaimResult:
+    from bot.mediation import open_dispute_for
+
+    claim = _eligible_claim(session, member, lead, limits, now)
+    if isinstance(claim, ClaimResult):
+        return claim
+    held = account_holder(account_overlaps(session, lead, now, limits.account_hold_days), member.id)
+    if held is not None and held.holder is not None:
+        dispute = open_dispute_for(session, lead, claim, now, account=held)
+        return ClaimResult(lead, f"The {lead.account_key or 'same'} account is held by {mention(held.holder.slack_user_id)} "
+                                 f"({held.lead_ref}), so {dispute.ref} will decide who gets {lead.ref}. "
+                                 "Your claim waits until then.", claim, dispute=dispute)
     if lead.fair_start_until and now < lead.fair_start_until:
-        session.flush()
         audit.record(session, at=now, actor=member.slack_user_id, action="claim.requested",
-                     team_id=team.id, lead_id=lead.id)
+                     team_id=lead.team_id, lead_id=lead.id)
         cards.refresh(session, lead, now)
         left = duration((lead.fair_start_until - now).total_seconds())
         return ClaimResult(lead, f"You're in the fair-start draw for {lead.ref}; it is decided in {left}. "
@@ -156,13 +178,65 @@ def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) ->
                        claim)
 
 
-def _claim_on_held_lead(session: Session, member: Member, lead: Lead, now: datetime) -> ClaimResult:
+def _enter_dispute(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime,
+                   statement: str | None = None) -> ClaimResult:
+    """A claim on a disputed lead joins its dispute (one dispute per lead, not one per click)."""
+    from bot.mediation import open_dispute_for
+
+    claim = _eligible_claim(session, member, lead, limits, now)
+    if isinstance(claim, ClaimResult):
+        return claim
+    dispute = open_dispute_for(session, lead, claim, now, statement=statement)
+    return ClaimResult(lead, f"{lead.ref} is in dispute {dispute.ref}; your claim has joined it and the "
+                             "mediator will decide.", claim, dispute=dispute)
+
+
+def _claim_on_held_lead(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> ClaimResult:
+    """Inside the contest window a second claim opens a dispute; after it, the rep may contest."""
+    from bot.mediation import open_dispute_for
+
     owner = owning_claim(session, lead.id)
     if owner is not None and owner.member_id == member.id:
         return ClaimResult(lead, f"You already hold {lead.ref}.")
     holder = mention(owner.member.slack_user_id) if owner else "someone"
-    since = local_time(owner.started_at, member.team.timezone) if owner and owner.started_at else "earlier"
-    return ClaimResult(lead, f"{lead.ref} is held by {holder} since {since}.", refused=True)
+    started = owner.started_at if owner and owner.started_at else now
+    window = timedelta(minutes=limits.contest_window_minutes)
+    if owner is not None and limits.contest_window_minutes and now - started <= window:
+        claim = _eligible_claim(session, member, lead, limits, now)
+        if isinstance(claim, ClaimResult):
+            return claim
+        dispute = open_dispute_for(session, lead, claim, now, holder=owner)
+        return ClaimResult(lead, f"{holder} claimed {lead.ref} {duration((now - started).total_seconds())} ago, "
+                                 f"so {dispute.ref} is open and a manager will decide.", claim, dispute=dispute)
+    since = local_time(started, member.team.timezone)
+    return ClaimResult(lead, f"{lead.ref} is held by {holder} since {since}. If you have a better claim, "
+                             f"contest it: `/dibs contest {lead.ref} reason`.", refused=True, offer_contest=True)
+
+
+def contest(session: Session, member: Member, lead_id: int, reason: str, now: datetime) -> ClaimResult:
+    """Challenge the holder of a lead after the contest window: this opens (or joins) a dispute."""
+    from bot.mediation import open_dispute_for
+
+    if not reason.strip():
+        raise InvalidInput("Say why the lead should be yours")
+    limits = effective_limits(member.team)
+    lead = get_lead(session, member.team_id, lead_id, lock=True)
+    if member.is_manager:
+        raise NotAllowed("Managers decide disputes; reps contest leads.")
+    if lead.status == LeadStatus.DISPUTED:
+        return _enter_dispute(session, member, lead, limits, now, statement=reason)
+    owner = owning_claim(session, lead.id)
+    if lead.status != LeadStatus.CLAIMED or owner is None:
+        raise Conflict(f"{lead.ref} is {lead.status}: there is no holder to contest."
+                       + (f" Claim it with `/dibs claim {lead.ref}`." if lead.status == LeadStatus.OPEN else ""))
+    if owner.member_id == member.id:
+        raise Conflict(f"You already hold {lead.ref}.")
+    claim = _eligible_claim(session, member, lead, limits, now)
+    if isinstance(claim, ClaimResult):
+        return claim
+    dispute = open_dispute_for(session, lead, claim, now, holder=owner, statement=reason)
+    return ClaimResult(lead, f"You contested {lead.ref}; {dispute.ref} is open and a manager will decide.",
+                       claim, dispute=dispute)
 
 
 def _credited_claim(session: Session, member: Member, lead_id: int, *, manager_ok: bool) -> tuple[Lead, Claim]:

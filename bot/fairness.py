@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.errors import InvalidInput
-from models import AwayPeriod, CreditShare, Lead, Member, Role
+from models import AwayPeriod, CreditShare, Lead, Member, Role, Team
 
 STARVED_BELOW = 0.5
 HOARDING_ABOVE = 1.5
@@ -256,3 +256,10 @@ def fair_share_ratios(
     weights = effective_weights(session, eligible_reps(session, team_id, start, end), start, end)
     credit = period_credit(session, team_id, start, end)
     return share_ratios(weights, credit.credited, credit.leads)
+
+
+def week_to_date_ratios(session: Session, team: Team, now: datetime) -> dict[int, ShareRatio]:
+    """Each rep's credited leads this week against their fair share so far (draws, auto-assign)."""
+    year, week = week_containing(team.timezone, now)
+    start, _ = iso_week_bounds(team.timezone, year, week)
+    return fair_share_ratios(session, team.id, start, now)

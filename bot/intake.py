@@ -17,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import audit, cards
+from bot import audit, cards, outbox
 from bot.accounts import account_keys
+from bot.claims import new_claim, start_ownership
+from bot.config import Limits
 from bot.errors import InvalidInput
-from bot.overlap import Overlap, account_overlaps
+from bot.overlap import Overlap, account_holder, account_overlaps
 from bot.teams import effective_limits
 from models import Lead, LeadStatus, Team
 
@@ -94,7 +96,11 @@ class IntakeResult:
 
     @property
     def status(self) -> str:
-        return "announced" if self.lead.status == LeadStatus.OPEN else str(self.lead.status)
+        """`announced` while open to claims, `routed` when it went straight to the account owner."""
+        if self.lead.status == LeadStatus.OPEN:
+            return "announced"
+        routed = self.lead.assignment and self.lead.assignment.get("kind") == "route"
+        return "routed" if routed else str(self.lead.status)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +121,13 @@ def _existing(session: Session, team_id: str, external_id: str | None) -> Lead |
     return session.scalar(select(Lead).where(Lead.team_id == team_id, Lead.external_id == external_id))
 
 
+def _fit(value: str | None, column: str) -> str | None:
+    """A computed key cut to its column (a normalized name can outgrow the company it came from:
+    "&" becomes " and ", one accented or CJK letter several ASCII ones)."""
+    length = getattr(Lead.__table__.c[column].type, "length", None)
+    return value[:length] if value is not None and length else value
+
+
 def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: str) -> IntakeResult:
     """Store and announce a lead; the same `external_id` again returns the first lead unchanged."""
     limits = effective_limits(team)
@@ -123,8 +136,10 @@ def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: 
         return IntakeResult(existing, created=False,
                             overlaps=account_overlaps(session, existing, now, limits.account_hold_days))
     keys = account_keys(data.email, data.website, data.company, data.phone)
-    lead = Lead(team_id=team.id, **data.model_dump(), account_key=keys.key, account_domain=keys.domain,
-                account_name=keys.name, name_block=keys.name_block, phone_key=keys.phone,
+    lead = Lead(team_id=team.id, **data.model_dump(), account_key=_fit(keys.key, "account_key"),
+                account_domain=_fit(keys.domain, "account_domain"),
+                account_name=_fit(keys.name, "account_name"), name_block=keys.name_block,
+                phone_key=keys.phone,
                 created_at=now, announced_at=now)
     cards.open_for_claims(lead, limits, now)
     try:
@@ -138,8 +153,24 @@ def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: 
     overlaps = account_overlaps(session, lead, now, limits.account_hold_days)
     audit.record(session, at=now, actor=actor, action="lead.created", team_id=team.id, lead_id=lead.id,
                  source=data.source, account=keys.key)
+    owner = account_holder(overlaps)
+    if limits.route_to_account_owner and owner is not None and owner.holder is not None and owner.holder.active:
+        route_to_owner(session, lead, owner, limits, now)
     cards.announce(session, team, lead, now)
     return IntakeResult(lead, created=True, overlaps=overlaps)
+
+
+def route_to_owner(session: Session, lead: Lead, owner: Overlap, limits: Limits, now: datetime) -> None:
+    """`route_to_account_owner`: a new lead of an owned account goes straight to its owner."""
+    holder = owner.holder
+    assert holder is not None
+    claim = new_claim(lead, holder, "route", limits, now)
+    session.add(claim)
+    start_ownership(session, lead, claim, limits, now, {
+        "kind": "route", "at": now.isoformat(), "winner": holder.slack_user_id, "account_lead": owner.lead_ref})
+    outbox.post(session, now, holder.slack_user_id,
+                f"{lead.ref} is yours: it belongs to the account you hold ({owner.lead_ref}). "
+                f"Mark it contacted with `/dibs contacted {lead.ref}`.")
 
 
 def row_external_id(row: dict[str, str]) -> str:
@@ -199,17 +230,47 @@ def import_rows(sessions: sessionmaker[Session], team_id: str, rows: Iterable[tu
     return report
 
 
+class _RecordLines:
+    """A file's lines for `csv`, noting the line each record starts on (a quoted field may span
+    lines, and `csv` counts only to a record's end; empty lines between records are skipped)."""
+
+    def __init__(self, handle: Iterable[str]):
+        self._lines = iter(handle)
+        self._number = 0
+        self._fresh = True
+        self.record_start = 0
+
+    def next_record(self) -> None:
+        self._fresh = True
+
+    def __iter__(self) -> _RecordLines:
+        return self
+
+    def __next__(self) -> str:
+        text = next(self._lines)
+        self._number += 1
+        if self._fresh and text.strip("\r\n"):
+            self.record_start, self._fresh = self._number, False
+        return text
+
+
 def read_lead_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     """Rows of a lead CSV with their line numbers; a file whose columns are wrong is refused whole."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            lines = _RecordLines(handle)
+            reader = csv.DictReader(lines)
             columns = {(c or "").strip().lower() for c in reader.fieldnames or []}
+            lines.next_record()
             unknown = sorted(columns - set(LeadIn.model_fields))
             if "name" not in columns or unknown:
                 problem = f"unknown column(s) {', '.join(unknown)}" if unknown else "no 'name' column"
                 raise InvalidInput(f"{path}: {problem}; columns may be: {', '.join(LeadIn.model_fields)}")
-            return [(reader.line_num, row) for row in reader]
+            rows = []
+            while (row := next(reader, None)) is not None:
+                rows.append((lines.record_start, row))
+                lines.next_record()
+            return rows
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read ({exc.strerror})") from None
     except (UnicodeDecodeError, csv.Error) as exc:

@@ -27,6 +27,9 @@ class Kind(StrEnum):
     POST = "post"  # a message to a channel, a thread (payload thread_ts) or a user (DM)
     EPHEMERAL = "ephemeral"  # visible to one user in a channel
     PUBLISH_HOME = "publish_home"  # App Home for one user
+    DISPUTE_CASE = "dispute_case"  # the case in the mediation channel; its ts starts the thread
+    DISPUTE_REFRESH = "dispute_refresh"  # re-render the case message (parties, outcome)
+    THREAD_POST = "thread_post"  # a message in a dispute's thread
     DIGEST = "digest"  # the weekly fairness digest, rendered when sent
     UPLOAD = "upload"  # a file (the digest chart) shared to a channel
 

@@ -1,4 +1,4 @@
-"""Timers (DESIGN §5, §9): draws, auto-assign, contact SLA reminders and expiry, digests.
+"""Timers (DESIGN §5, §7, §9): draws, auto-assign, contact SLA, dispute reminders, digests.
 
 Every timer is a due-time column. A tick finds due rows with an indexed query, then handles
 each in its own transaction holding the lead's row lock (`SKIP LOCKED`: another replica
@@ -17,8 +17,9 @@ from bot import audit, outbox
 from bot.assignment import auto_assign, settle_draw
 from bot.claims import release
 from bot.digest_post import queue_due_digests
+from bot.mediation import remind
 from bot.text import local_time
-from models import Claim, ClaimStatus, Lead, LeadStatus
+from models import Claim, ClaimStatus, Dispute, DisputeStatus, Lead, LeadStatus
 
 BATCH = 50
 
@@ -44,6 +45,9 @@ def _due_auto_assign(session: Session, lead: Lead, now: datetime) -> None:
 
 
 def _active_claim(session: Session, lead: Lead) -> Claim | None:
+    """The owner's claim whose contact clock runs (it pauses while the lead is disputed)."""
+    if lead.status != LeadStatus.CLAIMED:
+        return None
     return session.scalar(select(Claim).where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.ACTIVE))
 
 
@@ -70,6 +74,12 @@ def _due_expiry(session: Session, lead: Lead, now: datetime) -> None:
                 f"{lead.ref} was not marked contacted in time, so it went back to the team.")
 
 
+def _due_dispute_reminder(session: Session, lead: Lead, now: datetime) -> None:
+    dispute = session.scalar(select(Dispute).where(Dispute.lead_id == lead.id, Dispute.status == DisputeStatus.OPEN))
+    if dispute is not None and dispute.remind_at is not None and dispute.remind_at <= now:
+        remind(session, dispute, now)
+
+
 Job = tuple[str, Callable[[datetime], object], Callable[[Session, Lead, datetime], None]]
 
 JOBS: list[Job] = [
@@ -81,6 +91,8 @@ JOBS: list[Job] = [
         and_(Claim.status == ClaimStatus.ACTIVE, Claim.remind_at <= now)), _due_reminder),
     ("sla_expiry", lambda now: select(Claim.lead_id).where(
         and_(Claim.status == ClaimStatus.ACTIVE, Claim.expires_at <= now)), _due_expiry),
+    ("dispute_reminders", lambda now: select(Dispute.lead_id).where(
+        Dispute.status == DisputeStatus.OPEN, Dispute.remind_at <= now), _due_dispute_reminder),
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.errors import DibsError, InvalidInput, NotAllowed
 from handlers.blocks import escape
 from models import Member
@@ -137,3 +138,33 @@ def help_text(is_manager: bool) -> str:
 @subcommand("help", "/dibs help", "this list")
 def _help(caller: Caller, args: list[str]) -> Reply:
     return reply(help_text(bool(caller.member and caller.member.is_manager)))
+
+
+def tell_privately(caller: Caller, answer: Reply) -> None:
+    """Queue a private answer: ephemeral where the click happened, else a direct message."""
+    blocks = answer.get("blocks")
+    if caller.channel_id:
+        outbox.enqueue(caller.session, outbox.Kind.EPHEMERAL, caller.now, channel=caller.channel_id,
+                       user=caller.slack_user_id, text=answer["text"], blocks=blocks)
+    else:
+        outbox.post(caller.session, caller.now, caller.slack_user_id, answer["text"], blocks)
+
+
+def answer_privately(caller: Caller, action: Callable[[], Reply]) -> None:
+    """Run a click's action; its answer is queued in the same transaction as its changes.
+
+    A refused action changes nothing, so its explanation is queued on its own.
+    """
+    done = False
+
+    def run() -> Reply:
+        nonlocal done
+        answer = action()
+        tell_privately(caller, answer)
+        done = True
+        return answer
+
+    answer = perform(caller, run)
+    if not done:
+        tell_privately(caller, answer)
+        caller.session.commit()

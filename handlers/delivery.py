@@ -24,11 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import outbox
 from bot.digest import compute_digest
 from bot.leads import lead_state
+from bot.mediation import case_facts
 from bot.teams import effective_limits
 from handlers.digest_view import digest_message
+from handlers.dispute_views import dispute_case
 from handlers.metrics import Metrics
 from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
-from models import LeadCard, OutboxMessage, Team
+from models import Dispute, LeadCard, OutboxMessage, Team
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +81,13 @@ class Deliverer:
             if row.kind == outbox.Kind.ANNOUNCE_LEAD:
                 announcements[row.channel or ""].append(row)
         for channel, batch in announcements.items():
-            outcomes |= self._guarded(batch, lambda: self._announce(channel, batch[:CARDS_PER_MESSAGE]))
+            first = self._guarded(batch, lambda: self._announce(channel, batch[:CARDS_PER_MESSAGE]))
+            outcomes |= first
+            # The rest take the slot after the first batch's: a batch that was posted (or rate
+            # limited) has already moved the channel's next slot; a postponed one is yet to take it.
+            after = self._channel_interval if first[batch[0].id].kind == "postpone" else 0.0
             for extra in batch[CARDS_PER_MESSAGE:]:
-                outcomes[extra.id] = Outcome("postpone", self._wait_for(channel) + self._channel_interval)
+                outcomes[extra.id] = Outcome("postpone", self._wait_for(channel) + after)
         refreshed: set[tuple[str, str]] = set()
         for row in rows:
             if row.id not in outcomes:
@@ -204,6 +210,28 @@ class Deliverer:
         refreshed.add(message_key)
         return self._call("chat_update", None, channel=card.channel, ts=card.ts, **payload)
 
+    def _dispute_message(self, row: OutboxMessage) -> Outcome:
+        """The case message (its ts becomes the thread), its updates, and posts in its thread."""
+        with self._sessions() as session:
+            dispute = session.get(Dispute, row.dispute_id)
+            if dispute is None:
+                return Outcome("failed", error=f"dispute {row.dispute_id} is gone")
+            if row.kind != outbox.Kind.DISPUTE_CASE and dispute.thread_ts is None:
+                return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
+            channel, ts = dispute.thread_channel or row.channel, dispute.thread_ts
+            if row.kind == outbox.Kind.THREAD_POST:
+                return self._call("chat_postMessage", channel, channel=channel, thread_ts=ts,
+                                  text=row.payload["text"])
+            payload = dispute_case(case_facts(session, dispute, self._clock()))
+        if row.kind == outbox.Kind.DISPUTE_REFRESH:
+            return self._call("chat_update", None, channel=channel, ts=ts, **payload)
+        outcome = self._call("chat_postMessage", channel, channel=channel, **payload)
+        if outcome.kind == "sent" and outcome.result:
+            with self._sessions.begin() as session:
+                posted = session.get(Dispute, row.dispute_id)
+                posted.thread_channel, posted.thread_ts = outcome.result["channel"], outcome.result["ts"]
+        return outcome
+
     def _deliver(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
         p = row.payload
         if row.kind == outbox.Kind.REFRESH_CARD:
@@ -219,6 +247,8 @@ class Deliverer:
             with self._sessions() as session:
                 view = self._home_view(session, p["user"], self._clock())
             return self._call("views_publish", None, user_id=p["user"], view=view)
+        if row.kind in (outbox.Kind.DISPUTE_CASE, outbox.Kind.DISPUTE_REFRESH, outbox.Kind.THREAD_POST):
+            return self._dispute_message(row)
         if row.kind == outbox.Kind.DIGEST:
             with self._sessions() as session:
                 digest = compute_digest(session, row.team_id or "", p["year"], p["week"], self._clock())

@@ -11,6 +11,7 @@ from bot.availability import come_back, go_away
 from bot.leads import active_claims, get_lead, open_leads
 from handlers.blocks import button, context, escape, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
+from handlers.dispute_views import CONTEST_ACTION
 from handlers.views import CLAIM_ACTION, lead_line
 
 _AMOUNT = re.compile(r"^\$?(\d[\d,]*(?:\.\d+)?)([km]?)$", re.IGNORECASE)
@@ -26,6 +27,14 @@ def parse_amount(word: str) -> Decimal:
     except InvalidOperation:
         raise UsageError(f"{escape(word)} is not an amount") from None
     return amount * {"": 1, "k": 1000, "m": 1_000_000}[match.group(2).lower()]
+
+
+def claim_reply(result: claims.ClaimResult) -> Reply:
+    """A claim's answer; a refusal on a held lead carries a Contest button."""
+    if result.offer_contest:
+        return reply(result.message, [section(result.message, accessory=button(
+            "Contest…", CONTEST_ACTION, str(result.lead.id)))])
+    return reply(result.message)
 
 
 def _one_ref(args: list[str], *, rest: bool = False) -> tuple[int, str | None]:
@@ -60,7 +69,7 @@ def mine(caller: Caller, args: list[str]) -> Reply:
 @subcommand("claim", "/dibs claim L-n", "claim a lead")
 def claim(caller: Caller, args: list[str]) -> Reply:
     lead_id, _ = _one_ref(args)
-    return reply(claims.claim_lead(caller.session, caller.require_member(), lead_id, caller.now).message)
+    return claim_reply(claims.claim_lead(caller.session, caller.require_member(), lead_id, caller.now))
 
 
 @subcommand("release", "/dibs release L-n [reason]", "give a lead back to the team")

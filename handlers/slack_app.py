@@ -21,8 +21,10 @@ from bot import claims, outbox
 from bot.errors import SettingsError
 from bot.intake import LeadIn, field_errors, take_lead
 from bot.teams import find_member
-from handlers import digest_commands, lead_commands, team_commands  # noqa: F401  (they register subcommands)
-from handlers.commands import Caller, perform, reply, run_command
+from handlers import digest_commands, dispute_commands, lead_commands, team_commands  # noqa: F401  (they register subcommands)
+from handlers.commands import Caller, Reply, answer_privately, reply, run_command
+from handlers.dispute_listeners import register_dispute_listeners
+from handlers.lead_commands import claim_reply
 from handlers.lead_form import CALLBACK_ID, lead_form, submitted_fields
 from handlers.views import CLAIM_ACTION
 from models import Member, SeenEvent
@@ -130,9 +132,9 @@ def build_bolt_app(
         channel = (body.get("channel") or {}).get("id", "")
         caller = _caller(context, channel)
 
-        def claim() -> str:
+        def claim() -> Reply:
             lead_id = int(action["value"])
-            return claims.claim_lead(caller.session, caller.require_member(), lead_id, caller.now).message
+            return claim_reply(claims.claim_lead(caller.session, caller.require_member(), lead_id, caller.now))
 
         answer_privately(caller, claim)
         ack()
@@ -147,10 +149,10 @@ def build_bolt_app(
             ack(response_action="errors", errors=field_errors(exc))
             return
 
-        def add() -> str:
+        def add() -> Reply:
             member = caller.require_member()
             result = take_lead(caller.session, member.team, data, caller.now, member.slack_user_id)
-            return f"{result.lead.ref} added and announced."
+            return reply(f"{result.lead.ref} added and announced.")
 
         answer_privately(caller, add)
         ack()
@@ -169,37 +171,10 @@ def build_bolt_app(
         except IntegrityError:  # a retried delivery of an event we already handled
             session.rollback()
 
+    register_dispute_listeners(app, scoped, _caller, sessions)
+
     @app.error
     def unexpected_error(error: Exception) -> None:
         log.exception("listener failed", exc_info=error)
 
     return app
-
-
-def _tell_privately(caller: Caller, text: str) -> None:
-    """Queue a private answer: ephemeral where the click happened, else a direct message."""
-    if caller.channel_id:
-        outbox.enqueue(caller.session, outbox.Kind.EPHEMERAL, caller.now, channel=caller.channel_id,
-                       user=caller.slack_user_id, text=text)
-    else:
-        outbox.post(caller.session, caller.now, caller.slack_user_id, text)
-
-
-def answer_privately(caller: Caller, action: Callable[[], str]) -> None:
-    """Run a click's action; its answer is queued in the same transaction as its changes.
-
-    A refused action changes nothing, so its explanation is queued on its own.
-    """
-    done = False
-
-    def run() -> dict[str, Any]:
-        nonlocal done
-        text = action()
-        _tell_privately(caller, text)
-        done = True
-        return reply(text)
-
-    answer = perform(caller, run)
-    if not done:
-        _tell_privately(caller, answer["text"])
-        caller.session.commit()

@@ -36,6 +36,7 @@ reps = [{ id = "U0ALICE", weight = 1.0, territories = ["NY", "NJ"], skills = ["e
 [teams.east.limits]
 max_active_claims = 5
 fair_start_seconds = 0
+contest_window_minutes = 0
 
 [teams.east.digest]
 day = "fri"

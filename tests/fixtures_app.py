@@ -111,8 +111,9 @@ class AppDriver:
         lead_id = lead_ref.removeprefix("L-")
         return self.slack_request(block_actions_body(user, CLAIM_ACTION, lead_id, channel_id=channel))
 
-    def submit_view(self, user: str, callback_id: str, values: dict[str, Any]) -> Response:
-        return self.slack_request(view_submission_body(user, callback_id, values))
+    def submit_view(self, user: str, callback_id: str, values: dict[str, Any],
+                    private_metadata: str = "") -> Response:
+        return self.slack_request(view_submission_body(user, callback_id, values, private_metadata))
 
     def post_lead(self, fields: dict[str, Any] | bytes, token: str | None = EAST_TOKEN) -> Response:
         body = fields if isinstance(fields, bytes) else json.dumps(fields).encode()

@@ -23,7 +23,7 @@ from bot.db import session_factory
 from bot.intake import LeadIn, take_lead
 from bot.teams import apply_config
 from handlers.slack_standin import SlackStandIn
-from models import OWNING_CLAIM_STATUSES, Claim, Member, Team
+from models import OWNING_CLAIM_STATUSES, Claim, Dispute, Member, Team
 from tests.fixtures_app import SIGNING_SECRET
 from tests.slack_signing import block_actions_body, signed_headers
 
@@ -38,6 +38,7 @@ reps = [{", ".join(f'{{ id = "{uid}" }}' for uid in REPS)}]
 
 [teams.race.limits]
 fair_start_seconds = 0
+contest_window_minutes = 0
 max_active_claims = 1
 """
 
@@ -125,6 +126,28 @@ def test_fifty_clicks_over_two_replicas_make_one_owner(pg_engine: Engine, replic
     assert len(answers) == len(REPS), "no click went unanswered"
     assert answers.pop(winner).startswith(f"L-{lead_id} is yours.")
     assert all(text.startswith(f"L-{lead_id} is held by <@{winner}>") for text in answers.values())
+
+
+def test_fifty_clicks_inside_the_contest_window_make_one_dispute(pg_engine: Engine, replicas: list[int],
+                                                                 slack: SlackStandIn) -> None:
+    with session_factory(pg_engine).begin() as session:
+        session.get(Team, "race").limit_overrides = {"contest_window_minutes": 10}
+    lead_id = _new_lead(pg_engine, "Everyone wants this")
+    start = threading.Barrier(len(REPS))
+
+    def click(i: int) -> int:
+        start.wait()
+        return _click(replicas[i % 2], REPS[i], lead_id)
+
+    with ThreadPoolExecutor(len(REPS)) as pool:
+        assert set(pool.map(click, range(len(REPS)))) == {200}
+    with session_factory(pg_engine)() as session:
+        disputes = session.scalars(select(Dispute).where(Dispute.lead_id == lead_id)).all()
+        assert len(disputes) == 1, "one dispute per lead, not one per click"
+        assert len(disputes[0].parties) == len(REPS)
+        assert session.scalar(select(func.count()).select_from(Claim).where(
+            Claim.lead_id == lead_id, Claim.status.in_(OWNING_CLAIM_STATUSES))) == 1
+    assert len(slack.wait_for("chat.postEphemeral", count=len(REPS), timeout=30)) == len(REPS)
 
 
 def test_a_rep_at_the_edge_of_the_limit_clicking_two_leads_at_once_gets_one(
