@@ -78,7 +78,9 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
             f"Mark it contacted with `/dibs contacted {lead.ref}`.")
 
 
-def _eligible(session: Session, team: Team, lead: Lead, limits: Limits, now: datetime) -> tuple[list[Member], dict[str, str]]:
+def _eligible(
+    session: Session, team: Team, lead: Lead, limits: Limits, now: datetime
+) -> tuple[list[Member], dict[str, str]]:
     reps = session.scalars(select(Member).where(
         Member.team_id == team.id, Member.role == Role.REP, Member.active.is_(True)).order_by(Member.id))
     eligible, skipped = [], {}

@@ -161,7 +161,8 @@ def _claim_open_lead(session: Session, member: Member, lead: Lead, limits: Limit
     held = account_holder(account_overlaps(session, lead, now, limits.account_hold_days), member.id)
     if held is not None and held.holder is not None:
         dispute = open_dispute_for(session, lead, claim, now, account=held)
-        return ClaimResult(lead, f"The {lead.account_key or 'same'} account is held by {mention(held.holder.slack_user_id)} "
+        holder = mention(held.holder.slack_user_id)
+        return ClaimResult(lead, f"The {lead.account_key or 'same'} account is held by {holder} "
                                  f"({held.lead_ref}), so {dispute.ref} will decide who gets {lead.ref}. "
                                  "Your claim waits until then.", claim, dispute=dispute)
     if lead.fair_start_until and now < lead.fair_start_until:

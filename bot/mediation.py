@@ -287,10 +287,9 @@ def _settle(session: Session, dispute: Dispute, members: list[tuple[Member, int]
 def _announce_outcome(session: Session, dispute: Dispute, members: list[tuple[Member, int]], winners: set[int],
                       now: datetime, decided_by: Member | None, reason: str | None) -> None:
     split = " · ".join(f"{mention(m.slack_user_id)} {pct}%" for m, pct in members)
-    verdict = {"award": f"awarded to {mention(members[0][0].slack_user_id)}",
-               "assign": f"assigned to {mention(members[0][0].slack_user_id)}",
-               "split": f"split: {split}",
-               "withdrawn": f"goes to {mention(members[0][0].slack_user_id)}, the only party left"}[dispute.outcome or ""]
+    first = mention(members[0][0].slack_user_id)
+    verdict = {"award": f"awarded to {first}", "assign": f"assigned to {first}", "split": f"split: {split}",
+               "withdrawn": f"goes to {first}, the only party left"}[dispute.outcome or ""]
     by = f" by {mention(decided_by.slack_user_id)}" if decided_by else ""
     why = f" Reason: {reason}" if reason else ""
     text = f"{dispute.ref} resolved{by}: {dispute.lead.ref} {verdict}.{why}"

@@ -81,7 +81,7 @@ class Deliverer:
             if row.kind == outbox.Kind.ANNOUNCE_LEAD:
                 announcements[row.channel or ""].append(row)
         for channel, batch in announcements.items():
-            first = self._guarded(batch, lambda: self._announce(channel, batch[:CARDS_PER_MESSAGE]))
+            first = self._guarded(batch, self._announce, channel, batch[:CARDS_PER_MESSAGE])
             outcomes |= first
             # The rest take the slot after the first batch's: a batch that was posted (or rate
             # limited) has already moved the channel's next slot; a postponed one is yet to take it.
@@ -91,15 +91,15 @@ class Deliverer:
         refreshed: set[tuple[str, str]] = set()
         for row in rows:
             if row.id not in outcomes:
-                outcomes |= self._guarded([row], lambda: {row.id: self._deliver(row, refreshed)})
+                outcomes |= self._guarded([row], self._deliver_one, row, refreshed)
         self._settle(outcomes)
         return True
 
     @staticmethod
-    def _guarded(rows: list[OutboxMessage], send: Callable[[], dict[int, Outcome]]) -> dict[int, Outcome]:
+    def _guarded(rows: list[OutboxMessage], send: Callable[..., dict[int, Outcome]], *args: Any) -> dict[int, Outcome]:
         """A bug rendering one message must not hold up the others: count it as a failed try."""
         try:
-            return send()
+            return send(*args)
         except Exception as exc:
             log.exception("delivering outbox rows %s failed", [row.id for row in rows])
             return {row.id: Outcome("retry", error=f"{type(exc).__name__}: {exc}") for row in rows}
@@ -231,6 +231,9 @@ class Deliverer:
                 posted = session.get(Dispute, row.dispute_id)
                 posted.thread_channel, posted.thread_ts = outcome.result["channel"], outcome.result["ts"]
         return outcome
+
+    def _deliver_one(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> dict[int, Outcome]:
+        return {row.id: self._deliver(row, refreshed)}
 
     def _deliver(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
         p = row.payload

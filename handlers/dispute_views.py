@@ -61,7 +61,8 @@ def dispute_case(case: Case) -> dict[str, Any]:
     ]
     facts = []
     if case.account_holder:
-        since = local_time(dispute.account_held_since, case.timezone, "%d %b") if dispute.account_held_since else "earlier"
+        held = dispute.account_held_since
+        since = local_time(held, case.timezone, "%d %b") if held else "earlier"
         facts.append(f"Account held by {mention(case.account_holder)} since {since}.")
     if case.suggestion:
         rule = "account owner" if case.account_holder == case.suggestion else "first claim"

@@ -264,7 +264,7 @@ def test_manager_assign_may_exceed_limits_and_says_so(east) -> None:
     held, extra = new_lead(east, "Held"), new_lead(east, "Extra")
     claim(east, "U0BOB", held)
     with east.begin() as session:
-        lead, over = manager_assign(session, member(session, "U0MGR1"), extra, "U0BOB",
+        _, over = manager_assign(session, member(session, "U0MGR1"), extra, "U0BOB",
                                     datetime.now(UTC), "knows the buyer")
     assert over == "You hold 1 of 1 active claims; release one or close one as won/lost."
     assert owner_of(east, extra) == "U0BOB"

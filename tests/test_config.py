@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 import app
-from bot.config import parse_config
+from bot.config import Limits, parse_config
 from bot.errors import ConfigError
 from bot.teams import apply_config, effective_limits, show_config, team_for_token
 from models import AuditEvent, AwayPeriod, Member, Team
@@ -65,7 +65,7 @@ def test_env_token_is_read_from_the_environment() -> None:
 def test_two_teams_with_one_token_are_refused() -> None:
     text = '[teams.a]\nname="A"\nchannel="C0A"\nintake_token="same"\n' \
            '[teams.b]\nname="B"\nchannel="C0B"\nintake_token="same"\n'
-    with pytest.raises(ConfigError, match="teams.b.intake_token: same token as teams.a.intake_token"):
+    with pytest.raises(ConfigError, match=r"teams\.b\.intake_token: same token as teams\.a\.intake_token"):
         parse_config(text)
 
 
@@ -150,3 +150,9 @@ def test_show_never_prints_the_token_and_marks_overrides(teams) -> None:
     assert "hot_score = 70  # set in Slack" in shown
     assert "[teams.west]" not in shown
     assert parse_config(shown.replace('"(set)"', '"x"').replace("  # set in Slack with /dibs limits set", ""))
+
+
+def test_the_documented_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parent.parent / "docs" / "teams.example.toml"
+    config = parse_config(example.read_text(), env={"DIBS_EAST_TOKEN": "secret"})
+    assert config.teams["east"].limits.model_dump() == Limits().model_dump(), "the example shows the defaults"

@@ -117,12 +117,15 @@ def test_after_the_window_the_rep_is_offered_a_contest(east) -> None:
 
 
 @pytest.mark.parametrize(("first", "second", "disputed"), [
-    ({"company": "Acme Corp", "email": "ann@acme.com"}, {"company": "ACME Corporation", "email": "bo@acme.com"}, True),
-    ({"company": "Acme Corp", "email": "ann@gmail.com"}, {"company": "ACME Corporation", "email": "bo@gmail.com"}, True),
+    ({"company": "Acme Corp", "email": "ann@acme.com"},
+     {"company": "ACME Corporation", "email": "bo@acme.com"}, True),
+    ({"company": "Acme Corp", "email": "ann@gmail.com"},
+     {"company": "ACME Corporation", "email": "bo@gmail.com"}, True),
     ({"company": "Acme", "website": "acme.com", "territory": "NY"},
      {"company": "Acne Labs", "website": "acnelabs.com", "territory": "NY"}, False),
     ({"company": "Initech", "email": "ann@gmail.com"}, {"company": "Globex", "email": "bo@gmail.com"}, False),
-    ({"company": "Acme Widgets", "phone": "+1 212 555 0100"}, {"company": "Acme Widgetz", "phone": "212.555.0100"}, True),
+    ({"company": "Acme Widgets", "phone": "+1 212 555 0100"},
+     {"company": "Acme Widgetz", "phone": "212.555.0100"}, True),
 ])
 @freeze_time(START)
 def test_account_overlap_follows_the_matching_rules(east, first: dict, second: dict, disputed: bool) -> None:
@@ -152,7 +155,8 @@ def test_route_to_account_owner_sends_new_leads_straight_to_the_owner(east) -> N
         assert result.as_json()["overlaps"] == [{"lead": f"L-{held}", "reason": "same domain", "held_by": "U0ALICE"}]
         routed = result.lead.id
     assert owner_of(east, routed) == "U0ALICE"
-    assert any(f"L-{routed} is yours: it belongs to the account you hold (L-{held})" in t for t in dms_to(east, "U0ALICE"))
+    routed_dm = f"L-{routed} is yours: it belongs to the account you hold (L-{held})"
+    assert any(routed_dm in t for t in dms_to(east, "U0ALICE"))
     with east() as session:
         assert "went straight to <@U0ALICE>, who holds the same account" in explain(session.get(Lead, routed))
 
@@ -241,7 +245,7 @@ def test_withdrawal_leaving_one_party_resolves_to_them(east, disputed) -> None:
 
 
 def test_a_manager_assign_decides_the_dispute(east, disputed) -> None:
-    lead, dispute_id = disputed
+    lead, _ = disputed
     with freeze_time(START + timedelta(minutes=5)), east.begin() as session:
         manager_assign(session, member(session, "U0MGR1"), lead, "U0CAROL", datetime.now(UTC), "territory")
     assert owner_of(east, lead) == "U0CAROL"

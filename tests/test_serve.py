@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-
 from bot.db import make_engine
 from handlers.metrics import Metrics
 from handlers.web import create_web_app

@@ -66,10 +66,10 @@ def test_a_bad_value_is_one_line_naming_it(monkeypatch, name: str, value: str, m
 
 
 def test_serve_needs_a_token_and_in_http_mode_a_signing_secret(monkeypatch) -> None:
-    with pytest.raises(SettingsError, match="^SLACK_BOT_TOKEN is required to talk to Slack"):
+    with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN is required to talk to Slack"):
         load_settings().require_slack()
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
-    with pytest.raises(SettingsError, match="^SLACK_SIGNING_SECRET is required in HTTP mode"):
+    with pytest.raises(SettingsError, match=r"^SLACK_SIGNING_SECRET is required in HTTP mode"):
         load_settings().require_slack()
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
     load_settings().require_slack()
