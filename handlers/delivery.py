@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -41,6 +41,7 @@ PERMANENT_ERRORS = frozenset({
     "unknown_method", "missing_scope", "restricted_action",
 })
 CARD_NOT_POSTED_YET_SECONDS = 2.0
+CARD_GIVE_UP_AFTER = timedelta(hours=1)  # its announcement failed for good: stop waiting
 
 
 @dataclass
@@ -200,6 +201,8 @@ class Deliverer:
             if card is None or (card.ts is None and card.retired_at is not None):
                 return Outcome("sent")  # never shown, so nothing to update
             if card.ts is None:
+                if self._clock() - row.created_at > CARD_GIVE_UP_AFTER:
+                    return Outcome("failed", error=f"card {card.id} was never posted")
                 return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
             message_key = (card.channel, card.ts)
             if message_key in refreshed:
