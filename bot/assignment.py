@@ -209,7 +209,8 @@ def explain(lead: Lead) -> str:
                 f"The claimant with the lowest ratio of credited leads to fair share this week wins.{tie}\n"
                 f"{table}\nWinner: {winner}")
     if kind == "auto":
+        skipped = "".join(f"\n• {mention(uid)} was not eligible: {why}" for uid, why in facts["skipped"].items())
         return (f"{lead.ref} was unclaimed for {facts['after_minutes']} minutes, so it went by round robin "
                 f"to the eligible rep furthest below fair share (longest since their last lead on ties).\n"
-                f"{table}\nWinner: {winner}")
+                f"{table}{skipped}\nWinner: {winner}")
     return f"{lead.ref} went to {winner} ({kind})."

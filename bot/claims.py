@@ -145,7 +145,7 @@ def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits
     except LimitReached as refusal:
         audit.record(session, at=now, actor=member.slack_user_id, action="claim.refused_limit",
                      team_id=lead.team_id, lead_id=lead.id, member_id=member.id, reason=str(refusal))
-        return ClaimResult(lead, f"You can't claim {lead.ref}: {refusal}", refused=True)
+        return ClaimResult(lead, f"You can't claim {lead.ref}. {refusal}", refused=True)
     claim = new_claim(lead, member, "claim", limits, now)
     session.add(claim)
     session.flush()

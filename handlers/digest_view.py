@@ -60,7 +60,7 @@ def _num(value: float) -> str:
 
 
 def _money(amount: Decimal) -> str:
-    return f"{amount:,.2f}".removesuffix(".00")
+    return f"${amount:,.2f}".removesuffix(".00")
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:

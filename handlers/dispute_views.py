@@ -53,7 +53,7 @@ def dispute_case(case: Case) -> dict[str, Any]:
     kind = "the same lead" if dispute.kind == "same_lead" else "the same account"
     who = ", ".join(mention(p.user) for p in case.parties)
     ask = f"{mention(case.mediator)}, please decide." if case.mediator else "A manager of the team, please decide."
-    company = f" · {plain(lead.company)}" if lead.company else ""
+    company = f" · {plain(lead.company.rstrip('.'))}" if lead.company else ""
     blocks: list[Block] = [
         header(f"{dispute.ref}: {lead.ref} {lead.name}"),
         section(f"{ask} {who} both want {kind}: *{lead.ref}* {plain(lead.name)}{company}."),

@@ -83,7 +83,7 @@ def test_active_limit_refusal_names_the_rule_and_is_audited(east) -> None:
     assert not claim(east, "U0ALICE", leads[1]).refused
     refused = claim(east, "U0ALICE", leads[2])
     assert refused.refused
-    assert refused.message == (f"You can't claim L-{leads[2]}: You hold 2 of 2 active claims; "
+    assert refused.message == (f"You can't claim L-{leads[2]}. You hold 2 of 2 active claims; "
                                "release one or close one as won/lost.")
     assert owner_of(east, leads[2]) is None
     with east() as session:
@@ -243,6 +243,8 @@ def test_auto_assign_goes_to_the_rep_furthest_below_fair_share(east) -> None:
         facts = session.get(Lead, lead).assignment
         assert facts["kind"] == "auto" and "U0CAROL" in facts["skipped"]
         assert [c["rep"] for c in facts["candidates"]] == ["U0ALICE", "U0BOB"]
+        why = explain(session.get(Lead, lead))
+    assert "<@U0CAROL> was not eligible: You are marked away; `/dibs back` to take leads again." in why
     assert any("was unclaimed for 30 minutes and is now yours" in t for t in dms_to(east, "U0ALICE"))
 
 

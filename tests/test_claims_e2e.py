@@ -75,7 +75,7 @@ def test_limit_refusal_and_manager_assignment(dibs: AppDriver) -> None:
     first, second = announce(dibs, external_id="a"), announce(dibs, external_id="b", name="Other")
     dibs.reply_text(f"claim {first}")
     assert dibs.reply_text(f"claim {second}") == (
-        f"You can't claim {second}: You hold 1 of 1 active claims; release one or close one as won/lost.")
+        f"You can't claim {second}. You hold 1 of 1 active claims; release one or close one as won/lost.")
     assert dibs.reply_text(f"assign {second} <@U0ALICE|alice>") == "`/dibs assign` is for managers of the team."
     answer = dibs.reply_text(f"assign {second} <@U0ALICE|alice> key account", user="U0MGR1")
     assert answer.startswith(f"{second} is now assigned to <@U0ALICE>.")

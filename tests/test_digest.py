@@ -236,7 +236,7 @@ def test_digest_message_and_text(sessions: sessionmaker[Session]) -> None:
     assert "<@UCAROL> ⬇️ starved: ×0.43 of fair share" in slack
     assert "<@UDAVE> ⬆️ hoarding: hit a limit 3×" in slack
     assert "<@UBOB> 🍒 cherry-picking: own claims average score 95 vs team 49 (5 claims)" in slack
-    assert "won 4 (2,600)" in slack
+    assert "won 4 ($2,600)" in slack
     assert ("*Disputes:* 3 opened · 3 resolved (award 2, split 1) · 2 still open · "
             "median 4h 00m to resolve") in slack
     assert payload["text"] == ("Fairness digest for Team T, 2026-W46: 28 leads in, "
