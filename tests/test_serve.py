@@ -64,3 +64,32 @@ def test_a_body_changed_after_signing_gets_401(dibs: AppDriver) -> None:
     assert dibs.request("POST", "/slack/events", tampered, headers).status == 401
 
 
+
+
+def test_socket_mode_keeps_health_and_intake_but_not_the_slack_endpoint(
+        database_url: str, engine, slack, tmp_path) -> None:
+    from app import build_runtime
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=database_url, slack_bot_token="xoxb-test",
+                        slack_app_token="xapp-test", slack_api_url=slack.api_url, host="127.0.0.1", port=0)
+    runtime = build_runtime(settings)
+    runtime.http.start()  # HTTP only: the socket itself needs Slack's websocket service
+    try:
+        driver = AppDriver(f"http://127.0.0.1:{runtime.http.port}", slack, None, runtime)  # type: ignore[arg-type]
+        assert driver.request("GET", "/healthz").status == 200
+        assert driver.request("POST", "/slack/events", b"x").status == 404, "Slack comes over the socket instead"
+        assert driver.post_lead({"name": "x"}).status == 401, "no intake token configured"
+    finally:
+        runtime.http.stop()
+        runtime.engine.dispose()
+
+
+def test_a_bad_setting_is_one_line_without_a_traceback(tmp_path, monkeypatch, capsys) -> None:
+    import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope/db")
+    assert app.main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err == "dibs: DATABASE_URL: must look like postgresql://user@host/db or sqlite:///path/to/dibs.db\n"
