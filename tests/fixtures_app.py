@@ -6,7 +6,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,16 @@ from tests.slack_signing import (
 
 SIGNING_SECRET = "test-signing-secret"
 EAST_TOKEN = "east-token-123"
+
+
+def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll until `check` holds (the worker settles rows just after Slack answers)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 class TestClock:

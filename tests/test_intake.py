@@ -23,7 +23,7 @@ from handlers.slack_standin import RecordedCall, SlackStandIn
 from handlers.views import CARDS_PER_MESSAGE, CLAIM_ACTION
 from models import Lead, OutboxMessage
 from tests import fixtures_app
-from tests.fixtures_app import AppDriver
+from tests.fixtures_app import AppDriver, eventually
 from tests.slack_signing import slash_command_body
 
 ZWSP = "\u200b"
@@ -75,16 +75,6 @@ def unsent(dibs: AppDriver) -> int:
     with dibs.runtime.sessions() as session:
         return session.scalar(select(func.count()).select_from(OutboxMessage)
                               .where(OutboxMessage.status != "sent")) or 0
-
-
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll the database until `check` holds (the worker settles rows just after Slack answers)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def lead_id(response: fixtures_app.Response) -> str:

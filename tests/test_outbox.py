@@ -24,6 +24,7 @@ from handlers.metrics import Metrics
 from handlers.server import BackgroundLoop
 from handlers.slack_standin import SlackStandIn
 from models import LeadCard, OutboxMessage, Team
+from tests.fixtures_app import eventually
 
 
 class FakeClock:
@@ -61,16 +62,6 @@ def row(sessions: sessionmaker[Session], row_id: int) -> OutboxMessage:
         assert found is not None
         session.expunge(found)
         return found
-
-
-def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll the database until `check` holds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_a_429_is_honoured_and_the_message_sent_once(slack: SlackStandIn,

@@ -99,6 +99,18 @@ def _click(port: int, user: str, lead_id: int) -> int:
         return response.status
 
 
+def _everyone_clicks(replicas: list[int], lead_id: int) -> list[int]:
+    """All 50 reps click Claim at the same moment, alternating between the two replicas."""
+    start = threading.Barrier(len(REPS))
+
+    def click(i: int) -> int:
+        start.wait()
+        return _click(replicas[i % 2], REPS[i], lead_id)
+
+    with ThreadPoolExecutor(len(REPS)) as pool:
+        return list(pool.map(click, range(len(REPS))))
+
+
 def _new_lead(pg_engine: Engine, name: str) -> int:
     with session_factory(pg_engine).begin() as session:
         return take_lead(session, session.get(Team, "race"), LeadIn(name=name), datetime.now(UTC), "test").lead.id
@@ -107,15 +119,7 @@ def _new_lead(pg_engine: Engine, name: str) -> int:
 def test_fifty_clicks_over_two_replicas_make_one_owner(pg_engine: Engine, replicas: list[int],
                                                        slack: SlackStandIn) -> None:
     lead_id = _new_lead(pg_engine, "Everyone wants this")
-    start = threading.Barrier(len(REPS))
-
-    def click(i: int) -> int:
-        start.wait()
-        return _click(replicas[i % 2], REPS[i], lead_id)
-
-    with ThreadPoolExecutor(len(REPS)) as pool:
-        statuses = list(pool.map(click, range(len(REPS))))
-    assert statuses == [200] * len(REPS), "every click acknowledged, no errors"
+    assert _everyone_clicks(replicas, lead_id) == [200] * len(REPS), "every click acknowledged, no errors"
     with session_factory(pg_engine)() as session:
         owners = session.scalars(select(Claim).where(Claim.lead_id == lead_id,
                                                      Claim.status.in_(OWNING_CLAIM_STATUSES))).all()
@@ -133,14 +137,7 @@ def test_fifty_clicks_inside_the_contest_window_make_one_dispute(pg_engine: Engi
     with session_factory(pg_engine).begin() as session:
         session.get(Team, "race").limit_overrides = {"contest_window_minutes": 10}
     lead_id = _new_lead(pg_engine, "Everyone wants this")
-    start = threading.Barrier(len(REPS))
-
-    def click(i: int) -> int:
-        start.wait()
-        return _click(replicas[i % 2], REPS[i], lead_id)
-
-    with ThreadPoolExecutor(len(REPS)) as pool:
-        assert set(pool.map(click, range(len(REPS)))) == {200}
+    assert set(_everyone_clicks(replicas, lead_id)) == {200}
     with session_factory(pg_engine)() as session:
         disputes = session.scalars(select(Dispute).where(Dispute.lead_id == lead_id)).all()
         assert len(disputes) == 1, "one dispute per lead, not one per click"
