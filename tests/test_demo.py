@@ -76,7 +76,7 @@ def test_a_burst_is_grouped_up_to_ten_cards_a_message(week: DemoRun) -> None:
                      if "new lead" in call.args["text"].lower()]
     cards = [len(text.split(":", 1)[1].split(",")) for text in announcements]
     assert sum(cards) == 17 + 1, "each of the 17 leads announced once, the one whose SLA expired twice"
-    assert max(cards) == 10, "grouped, never more than 10 cards to a message"
+    assert 1 < max(cards) <= 10, "grouped, never more than 10 cards to a message"
 
 
 def test_a_hostile_lead_name_is_shown_as_text_and_never_pings(week: DemoRun) -> None:

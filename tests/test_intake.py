@@ -288,7 +288,7 @@ def test_a_burst_is_announced_ten_cards_a_message_each_lead_once(dibs: AppDriver
         buttons = [b["accessory"] for b in call.args["blocks"] if "accessory" in b]
         assert len({b["value"] for b in buttons}) == len(buttons), "one Claim button per card"
     gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
-    assert all(0.9 <= gap < 1.6 for gap in gaps), f"one message a second, no slower: {gaps}"
+    assert all(0.9 <= gap < 1.9 for gap in gaps), f"one message a second, not two: {gaps}"
     assert eventually(lambda: unsent(dibs) == 0), "every outbox row ends sent"
 
 
