@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,8 @@ class Runtime:
         self.http.start()
 
     def serve_forever(self) -> None:
-        """Start everything, serving HTTP on this thread until interrupted."""
+        """Start everything, serving HTTP on this thread until SIGTERM or Ctrl-C, then stop cleanly."""
+        signal.signal(signal.SIGTERM, lambda *_: self.http.stop())
         self._start_background()
         try:
             self.http.serve_forever()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +27,6 @@ class Caller:
     session: Session
     now: datetime
     member: Member | None = None
-    trigger_id: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def require_member(self) -> Member:
         if self.member is None:

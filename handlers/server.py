@@ -46,11 +46,19 @@ class BackgroundLoop:
 
 
 class HttpServer:
-    """A threaded production WSGI server (waitress) that can also run in a test's thread."""
+    """A threaded production WSGI server (waitress) that can also run in a test's thread.
+
+    Stopping sets a flag the serving loop checks between polls; the loop then drains
+    waitress's worker threads and closes every connection itself, so no socket is
+    closed under a thread still using it.
+    """
+
+    POLL_SECONDS = 0.2
 
     def __init__(self, web: Flask, host: str, port: int, threads: int = 16):
         self._server = create_server(web, host=host, port=port, threads=threads,
                                      ident="dibs", clear_untrusted_proxy_headers=True)
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -58,23 +66,22 @@ class HttpServer:
         return int(self._server.effective_port)  # type: ignore[union-attr]
 
     def serve_forever(self) -> None:
-        self._server.run()
+        """Serve on this thread until `stop()` (or Ctrl-C)."""
+        server = self._server
+        try:
+            while not self._stopping.is_set():
+                server.asyncore.loop(timeout=self.POLL_SECONDS, map=server._map,  # type: ignore[union-attr]
+                                     use_poll=server.adj.asyncore_use_poll, count=1)  # type: ignore[union-attr]
+        finally:
+            server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)  # type: ignore[union-attr]
+            for channel in list(server._map.values()):  # type: ignore[union-attr]
+                channel.close()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Close every connection from inside the server's own loop, which then ends."""
-        server = self._server
-
-        def close_all() -> None:
-            for channel in list(server._map.values()):  # type: ignore[union-attr]
-                if channel is not server.trigger:  # type: ignore[union-attr]
-                    channel.close()
-            server.close()  # closes the trigger too, leaving the loop nothing to wait on
-
-        server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
+        self._stopping.set()
         if self._thread is not None:
-            self._thread.join(5)
-        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+            self._thread.join(10)

@@ -50,10 +50,10 @@ class Scope:
         return self  # bolt copies the context for lazy listeners; a session is not copyable
 
 
-def _caller(context: BoltContext, channel_id: str = "", trigger_id: str | None = None) -> Caller:
+def _caller(context: BoltContext, channel_id: str = "") -> Caller:
     scope: Scope = context["scope"]
     return Caller(slack_user_id=context.user_id or "", channel_id=channel_id, session=scope.session,
-                  now=scope.now, member=scope.member, trigger_id=trigger_id)
+                  now=scope.now, member=scope.member)
 
 
 def identify(client: WebClient) -> AuthorizeResult:
@@ -113,7 +113,7 @@ def build_bolt_app(
 
     @scoped
     def dibs_command(ack: Ack, command: dict, context: BoltContext) -> None:
-        caller = _caller(context, command.get("channel_id", ""), command.get("trigger_id"))
+        caller = _caller(context, command.get("channel_id", ""))
         ack(**run_command(caller, command.get("text", "")))
 
     def open_lead_form(command: dict, client: WebClient) -> None:
