@@ -213,7 +213,7 @@ class Deliverer:
         refreshed.add(message_key)
         return self._call("chat_update", None, channel=card.channel, ts=card.ts, **payload)
 
-    def _dispute_message(self, row: OutboxMessage) -> Outcome:
+    def _dispute_message(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
         """The case message (its ts becomes the thread), its updates, and posts in its thread."""
         with self._sessions() as session:
             dispute = session.get(Dispute, row.dispute_id)
@@ -222,11 +222,14 @@ class Deliverer:
             if row.kind != outbox.Kind.DISPUTE_CASE and dispute.thread_ts is None:
                 return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
             channel, ts = dispute.thread_channel or row.channel, dispute.thread_ts
+            if row.kind == outbox.Kind.DISPUTE_REFRESH and (channel, ts) in refreshed:
+                return Outcome("sent")  # several changes in one tick: one update shows them all
             if row.kind == outbox.Kind.THREAD_POST:
                 return self._call("chat_postMessage", channel, channel=channel, thread_ts=ts,
                                   text=row.payload["text"])
             payload = dispute_case(case_facts(session, dispute, self._clock()))
         if row.kind == outbox.Kind.DISPUTE_REFRESH:
+            refreshed.add((channel or "", ts or ""))
             return self._call("chat_update", None, channel=channel, ts=ts, **payload)
         outcome = self._call("chat_postMessage", channel, channel=channel, **payload)
         if outcome.kind == "sent" and outcome.result:
@@ -254,7 +257,7 @@ class Deliverer:
                 view = self._home_view(session, p["user"], self._clock())
             return self._call("views_publish", None, user_id=p["user"], view=view)
         if row.kind in (outbox.Kind.DISPUTE_CASE, outbox.Kind.DISPUTE_REFRESH, outbox.Kind.THREAD_POST):
-            return self._dispute_message(row)
+            return self._dispute_message(row, refreshed)
         if row.kind == outbox.Kind.DIGEST:
             with self._sessions() as session:
                 digest = compute_digest(session, row.team_id or "", p["year"], p["week"], self._clock())
