@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.accounts import AccountFacts, same_account
 from models import OWNING_CLAIM_STATUSES, Claim, Lead, Member
 
-CANDIDATE_LIMIT = 200
+CANDIDATE_LIMIT = 1000  # the newest leads of one account; a guard, not a filter
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,17 @@ def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int
     block or phone), so the cost follows the account's own leads, not the table.
     """
     keys = [(Lead.account_domain, lead.account_domain), (Lead.account_name, lead.account_name),
-            (Lead.name_block, lead.name_block), (Lead.phone_key, lead.phone_key)]
-    matches = [column == value for column, value in keys if value]
-    if not matches:
+            (Lead.phone_key, lead.phone_key)]
+    exact = [column == value for column, value in keys if value]
+    # A close name counts only with one more field agreeing; domain and phone are exact keys
+    # above, so the fuzzy route needs the same first word of the name and the same territory.
+    if lead.name_block and lead.territory:
+        territory = lead.territory.strip().lower()
+        exact.append(and_(Lead.name_block == lead.name_block, func.lower(Lead.territory) == territory))
+    if not exact:
         return []
     candidates = session.scalars(
-        select(Lead).where(Lead.team_id == lead.team_id, Lead.id != lead.id, or_(*matches))
+        select(Lead).where(Lead.team_id == lead.team_id, Lead.id != lead.id, or_(*exact))
         .order_by(Lead.id.desc()).limit(CANDIDATE_LIMIT)
     )
     facts = _facts(lead)

@@ -71,7 +71,8 @@ class Deliverer:
     # ---- the loop ----------------------------------------------------------------------
 
     def tick(self) -> bool:
-        """Deliver what is due; True if anything was taken (so the loop runs again at once)."""
+        """Deliver what is due; True if anything was sent or settled (so the loop runs again at
+        once), False if there was nothing to do or everything had to wait for its channel."""
         with self._sessions.begin() as session:
             rows = outbox.lease_due(session, self._clock())
         if not rows:
@@ -82,6 +83,11 @@ class Deliverer:
             if row.kind == outbox.Kind.ANNOUNCE_LEAD:
                 announcements[row.channel or ""].append(row)
         for channel, batch in announcements.items():
+            wait = self._wait_for(channel)
+            if wait > 0:  # not this channel's turn yet: don't render cards that cannot be sent
+                for i, row in enumerate(batch):
+                    outcomes[row.id] = Outcome("postpone", wait + (i // CARDS_PER_MESSAGE) * self._channel_interval)
+                continue
             first = self._guarded(batch, self._announce, channel, batch[:CARDS_PER_MESSAGE])
             outcomes |= first
             # The rest take the slot after the first batch's: a batch that was posted (or rate
@@ -94,7 +100,7 @@ class Deliverer:
             if row.id not in outcomes:
                 outcomes |= self._guarded([row], self._deliver_one, row, refreshed)
         self._settle(outcomes)
-        return True
+        return any(outcome.kind != "postpone" for outcome in outcomes.values())
 
     @staticmethod
     def _guarded(rows: list[OutboxMessage], send: Callable[..., dict[int, Outcome]], *args: Any) -> dict[int, Outcome]:
