@@ -142,33 +142,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database(settings: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions on an up-to-date schema, for commands other than `serve`."""
+    engine = make_engine((settings or load_settings()).database_url)
+    with startup_lock(engine):
+        migrate(engine)
+    return session_factory(engine)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
-    engine = make_engine(load_settings().database_url)
-    migrate(engine)
+    _database()
     print("database is at the newest schema")
     return 0
 
 
 def cmd_config_apply(args: argparse.Namespace) -> int:
-    engine = make_engine(load_settings().database_url)
-    migrate(engine)
-    changes = _apply_config_file(session_factory(engine), Path(args.file), utc_now)
+    changes = _apply_config_file(_database(), Path(args.file), utc_now)
     print("\n".join(changes) if changes else "already applied: nothing changed")
     return 0
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    engine = make_engine(load_settings().database_url)
-    migrate(engine)
-    with session_factory(engine)() as session:
+    with _database()() as session:
         print(show_config(session, args.team))
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    engine = make_engine(load_settings().database_url)
-    migrate(engine)
-    sessions = session_factory(engine)
+    sessions = _database()
     with sessions() as session:
         get_team(session, args.team)
     rows = read_lead_csv(Path(args.file))
@@ -182,9 +183,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     settings = load_settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    sessions = session_factory(engine)
+    sessions = _database(settings)
     now = utc_now()
     with sessions() as session:
         team = get_team(session, args.team)

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from bot import audit, cards
@@ -51,6 +51,13 @@ def _day_bounds(tz_name: str, now: datetime) -> tuple[datetime, datetime]:
     return start, datetime.combine(today + timedelta(days=1), time(0), zone)
 
 
+def _taken_today(member: Member, now: datetime) -> Select[tuple[int]]:
+    """Count of the rep's claims that use up today's allowance (team-local day)."""
+    day_start, _ = _day_bounds(member.team.timezone, now)
+    return select(func.count()).select_from(Claim).where(
+        Claim.member_id == member.id, Claim.requested_at >= day_start, Claim.status.in_(COUNTED_TODAY))
+
+
 def lock_member(session: Session, member_id: int) -> Member:
     """Serialize one rep's claims so two at once cannot both pass a limit."""
     return session.scalars(select(Member).where(Member.id == member_id).with_for_update()).one()
@@ -75,10 +82,8 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
     if active >= limits.max_active_claims:
         raise LimitReached(f"You hold {active} of {limits.max_active_claims} active claims; "
                            "release one or close one as won/lost.")
-    day_start, day_end = _day_bounds(member.team.timezone, now)
-    today = select(func.count()).select_from(Claim).where(
-        Claim.member_id == member.id, Claim.requested_at >= day_start,
-        Claim.status.in_(COUNTED_TODAY))
+    _, day_end = _day_bounds(member.team.timezone, now)
+    today = _taken_today(member, now)
     resets = f"the count resets at midnight ({member.team.timezone}), in {duration((day_end - now).total_seconds())}"
     claimed_today = session.scalar(today)
     if claimed_today >= limits.max_claims_per_day:
@@ -319,13 +324,11 @@ class LimitUse:
 
 def limit_use(session: Session, member: Member, now: datetime) -> LimitUse:
     limits = effective_limits(member.team)
-    day_start, _ = _day_bounds(member.team.timezone, now)
     counts = dict(session.execute(
         select(Claim.status, func.count()).where(Claim.member_id == member.id,
                                                  Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
         .group_by(Claim.status)).all())
-    today = select(func.count()).select_from(Claim).where(
-        Claim.member_id == member.id, Claim.requested_at >= day_start, Claim.status.in_(COUNTED_TODAY))
+    today = _taken_today(member, now)
     return LimitUse(
         active=sum(counts.values()), max_active=limits.max_active_claims,
         today=session.scalar(today) or 0, max_today=limits.max_claims_per_day,

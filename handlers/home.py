@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from bot.claims import limit_use
 from bot.leads import active_claims, open_leads
 from bot.teams import find_member
-from handlers.blocks import VIEW_BLOCKS_MAX, context, divider, header, mention, section
-from handlers.views import lead_line
+from handlers.blocks import VIEW_BLOCKS_MAX, divider, header, mention, section
+from handlers.views import claims_section, lead_line
 from models import Dispute, DisputeStatus
 
 
@@ -32,8 +32,5 @@ def home_view(session: Session, slack_user_id: str, now: datetime) -> dict[str, 
         leads = open_leads(session, member.team_id, limit=30)
         blocks.append(section("*Open leads*\n" + ("\n".join(lead_line(lead) for lead in leads) or "None.")))
     else:
-        held = active_claims(session, member.id)
-        lines = [lead_line(c.lead) + (" · contacted" if c.contacted_at else "") for c in held]
-        blocks += [section("*Your claims*\n" + ("\n".join(lines) if lines else "None right now.")),
-                   context(f"Limits: {limit_use(session, member, now).summary()}")]
+        blocks += claims_section(active_claims(session, member.id), limit_use(session, member, now))
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}

@@ -9,10 +9,10 @@ from decimal import Decimal, InvalidOperation
 from bot import assignment, claims
 from bot.availability import come_back, go_away
 from bot.leads import active_claims, get_lead, open_leads
-from handlers.blocks import button, context, escape, section
+from handlers.blocks import button, escape, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
 from handlers.dispute_views import CONTEST_ACTION
-from handlers.views import CLAIM_ACTION, lead_line
+from handlers.views import CLAIM_ACTION, claims_section, lead_line
 
 _AMOUNT = re.compile(r"^\$?(\d[\d,]*(?:\.\d+)?)([km]?)$", re.IGNORECASE)
 
@@ -59,11 +59,7 @@ def mine(caller: Caller, args: list[str]) -> Reply:
     member = caller.require_member()
     held = active_claims(caller.session, member.id)
     use = claims.limit_use(caller.session, member, caller.now)
-    lines = [f"{lead_line(c.lead)} — {'in the draw' if c.status == 'pending' else 'yours'}"
-             + (" · contacted" if c.contacted_at else "") for c in held]
-    blocks = [section("*Your claims*\n" + ("\n".join(lines) if lines else "None right now.")),
-              context(f"Limits: {use.summary()}")]
-    return reply(f"Your claims: {len(held)}; {use.summary()}", blocks)
+    return reply(f"Your claims: {len(held)}; {use.summary()}", claims_section(held, use))
 
 
 @subcommand("claim", "/dibs claim L-n", "claim a lead")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.claims import LimitUse
 from bot.leads import LeadState
 from bot.text import local_time
 from handlers.blocks import (
@@ -16,7 +17,7 @@ from handlers.blocks import (
     plain,
     section,
 )
-from models import Lead, LeadCard, LeadStatus
+from models import Claim, Lead, LeadCard, LeadStatus
 
 CLAIM_ACTION = "claim_lead"
 CARDS_PER_MESSAGE = 10
@@ -93,3 +94,11 @@ def lead_line(lead: Lead) -> str:
     score = f" · score {lead.score}" if lead.score is not None else ""
     territory = f" · {plain(lead.territory)}" if lead.territory else ""
     return f"*{lead.ref}* {_who(lead)}{territory}{score}"
+
+
+def claims_section(held: list[Claim], use: LimitUse) -> list[Block]:
+    """A rep's own claims and how much of each limit they use (`/dibs mine`, App Home)."""
+    lines = [f"{lead_line(c.lead)} — {'in the draw' if c.status == 'pending' else 'yours'}"
+             + (" · contacted" if c.contacted_at else "") for c in held]
+    return [section("*Your claims*\n" + ("\n".join(lines) if lines else "None right now.")),
+            context(f"Limits: {use.summary()}")]
