@@ -109,8 +109,13 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
             _apply_config_file(sessions, settings.dibs_config, clock)
     client = slack_client(settings)
     secret = None if settings.socket_mode else settings.slack_signing_secret
-    bolt_app = build_bolt_app(client, sessions, identity=identify(client),
-                              signing_secret=secret.get_secret_value() if secret else None, clock=clock)
+    bolt_app = build_bolt_app(
+        client,
+        sessions,
+        identity=identify(client),
+        signing_secret=secret.get_secret_value() if secret else None,
+        clock=clock,
+    )
     metrics = Metrics(sessions)
     web = create_web_app(engine, metrics, None if settings.socket_mode else bolt_app)
     register_intake(web, sessions, metrics, clock)
@@ -208,9 +213,18 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def _digest_pending(sessions: sessionmaker[Session], team_id: str) -> bool:
     with sessions() as session:
-        return session.scalar(select(OutboxMessage.id).where(
-            OutboxMessage.team_id == team_id, OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.kind.in_((Kind.DIGEST, Kind.UPLOAD))).limit(1)) is not None
+        return (
+            session.scalar(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.team_id == team_id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.kind.in_((Kind.DIGEST, Kind.UPLOAD)),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

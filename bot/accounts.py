@@ -83,9 +83,7 @@ _NON_DIGIT_RE = re.compile(r"[^0-9]")
 @cache
 def _extractor() -> tldextract.TLDExtract:
     """Public suffix parser on the bundled snapshot: no fetch (no URLs), no cache directory."""
-    return tldextract.TLDExtract(
-        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
-    )
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
 def registrable_domain(value: str | None) -> str | None:
@@ -146,9 +144,7 @@ class AccountKeys:
     phone: str | None
 
 
-def account_keys(
-    email: str | None, website: str | None, company: str | None, phone: str | None
-) -> AccountKeys:
+def account_keys(email: str | None, website: str | None, company: str | None, phone: str | None) -> AccountKeys:
     """Keys of a lead: business domain of the email, else of the website; normalized name."""
     domain = _business_domain(email) or _business_domain(website)
     name = normalize_company(company)

@@ -69,20 +69,31 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     for claim in claims:
         if claim is not winner:
             claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, "fair-start draw"
-            outbox.post(session, now, claim.member.slack_user_id,
-                    f"{lead.ref} went to {mention(winner.member.slack_user_id)} in the fair-start draw "
-                    f"among {len(claims)}. `/dibs why {lead.ref}` shows how it was decided.")
+            outbox.post(
+                session,
+                now,
+                claim.member.slack_user_id,
+                f"{lead.ref} went to {mention(winner.member.slack_user_id)} in the fair-start draw "
+                f"among {len(claims)}. `/dibs why {lead.ref}` shows how it was decided.",
+            )
     start_ownership(session, lead, winner, limits, now, assignment)
-    outbox.post(session, now, winner.member.slack_user_id,
-            f"{lead.ref} is yours: you won the fair-start draw among {len(claims)}. "
-            f"Mark it contacted with `/dibs contacted {lead.ref}`.")
+    outbox.post(
+        session,
+        now,
+        winner.member.slack_user_id,
+        f"{lead.ref} is yours: you won the fair-start draw among {len(claims)}. "
+        f"Mark it contacted with `/dibs contacted {lead.ref}`.",
+    )
 
 
 def _eligible(
     session: Session, team: Team, lead: Lead, limits: Limits, now: datetime
 ) -> tuple[list[Member], dict[str, str]]:
-    reps = session.scalars(select(Member).where(
-        Member.team_id == team.id, Member.role == Role.REP, Member.active.is_(True)).order_by(Member.id))
+    reps = session.scalars(
+        select(Member)
+        .where(Member.team_id == team.id, Member.role == Role.REP, Member.active.is_(True))
+        .order_by(Member.id)
+    )
     eligible, skipped = [], {}
     for rep in reps:
         try:
@@ -103,8 +114,15 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
     eligible, skipped = _eligible(session, team, lead, limits, now)
     if not eligible:
         lead.auto_assign_at = now + AUTO_ASSIGN_RETRY
-        audit.record(session, at=now, actor=audit.BOT_ACTOR, action="lead.auto_assign_skipped",
-                     team_id=team.id, lead_id=lead.id, skipped=skipped)
+        audit.record(
+            session,
+            at=now,
+            actor=audit.BOT_ACTOR,
+            action="lead.auto_assign_skipped",
+            team_id=team.id,
+            lead_id=lead.id,
+            skipped=skipped,
+        )
         return None
     ratios = week_to_date_ratios(session, team, now)
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
@@ -121,22 +139,28 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
     claim = new_claim(lead, chosen, "auto", limits, now)
     session.add(claim)
     start_ownership(session, lead, claim, limits, now, assignment)
-    outbox.post(session, now, chosen.slack_user_id,
-            f"{lead.ref} was unclaimed for {limits.auto_assign_after_minutes} minutes and is now yours "
-            f"(you were furthest below your fair share). Mark it contacted with `/dibs contacted {lead.ref}`.")
+    outbox.post(
+        session,
+        now,
+        chosen.slack_user_id,
+        f"{lead.ref} was unclaimed for {limits.auto_assign_after_minutes} minutes and is now yours "
+        f"(you were furthest below your fair share). Mark it contacted with `/dibs contacted {lead.ref}`.",
+    )
     return chosen
 
 
-def manager_assign(session: Session, manager: Member, lead_id: int, rep_user_id: str, now: datetime,
-                   reason: str | None = None) -> tuple[Lead, str | None]:
+def manager_assign(
+    session: Session, manager: Member, lead_id: int, rep_user_id: str, now: datetime, reason: str | None = None
+) -> tuple[Lead, str | None]:
     """A manager gives a lead to a rep, over limits if need be; returns the lead and any limit exceeded."""
     if not manager.is_manager:
         raise NotAllowed("Only a manager of the team can assign leads.")
     team = manager.team
     limits = effective_limits(team)
     lead = get_lead(session, team.id, lead_id, lock=True)
-    rep = session.scalar(select(Member).where(
-        Member.slack_user_id == rep_user_id, Member.team_id == team.id, Member.active.is_(True)))
+    rep = session.scalar(
+        select(Member).where(Member.slack_user_id == rep_user_id, Member.team_id == team.id, Member.active.is_(True))
+    )
     if rep is None:
         raise NotFound(f"{mention(rep_user_id)} is not in your team.")
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
@@ -150,8 +174,15 @@ def manager_assign(session: Session, manager: Member, lead_id: int, rep_user_id:
     if lead.status == LeadStatus.DISPUTED:  # assigning decides the dispute
         from bot.mediation import open_dispute_of, resolve
 
-        resolve(session, manager, open_dispute_of(session, lead).id, now, outcome="assign",
-                shares=[(rep_user_id, 100)], reason=reason)
+        resolve(
+            session,
+            manager,
+            open_dispute_of(session, lead).id,
+            now,
+            outcome="assign",
+            shares=[(rep_user_id, 100)],
+            reason=reason,
+        )
         return lead, over_limit
     current = owning_claim(session, lead.id)
     if current is not None and current.member_id == rep.id:
@@ -159,20 +190,39 @@ def manager_assign(session: Session, manager: Member, lead_id: int, rep_user_id:
     if current is not None:
         current.status, current.ended_at, current.reason = ClaimStatus.RELEASED, now, "reassigned by a manager"
         current.remind_at = current.expires_at = None
-        outbox.post(session, now, current.member.slack_user_id,
-                f"{mention(manager.slack_user_id)} reassigned {lead.ref} to {mention(rep_user_id)}.")
+        outbox.post(
+            session,
+            now,
+            current.member.slack_user_id,
+            f"{mention(manager.slack_user_id)} reassigned {lead.ref} to {mention(rep_user_id)}.",
+        )
     for waiting in pending_claims(session, lead.id):
         waiting.status, waiting.ended_at, waiting.reason = ClaimStatus.DECLINED, now, "assigned by a manager"
     claim: Claim = new_claim(lead, rep, "assign", limits, now)
     claim.over_limit = over_limit is not None
     session.add(claim)
-    start_ownership(session, lead, claim, limits, now, {
-        "kind": "manager", "at": now.isoformat(), "by": manager.slack_user_id,
-        "reason": reason, "over_limit": over_limit, "winner": rep_user_id,
-    })
-    outbox.post(session, now, rep_user_id,
-            f"{mention(manager.slack_user_id)} assigned {lead.ref} to you. "
-            f"Mark it contacted with `/dibs contacted {lead.ref}`.")
+    start_ownership(
+        session,
+        lead,
+        claim,
+        limits,
+        now,
+        {
+            "kind": "manager",
+            "at": now.isoformat(),
+            "by": manager.slack_user_id,
+            "reason": reason,
+            "over_limit": over_limit,
+            "winner": rep_user_id,
+        },
+    )
+    outbox.post(
+        session,
+        now,
+        rep_user_id,
+        f"{mention(manager.slack_user_id)} assigned {lead.ref} to you. "
+        f"Mark it contacted with `/dibs contacted {lead.ref}`.",
+    )
     return lead, over_limit
 
 
@@ -185,8 +235,10 @@ def explain(lead: Lead) -> str:
     if kind == "first_claim":
         return f"{lead.ref} went to {winner}: the first valid claim (no fair-start window was open)."
     if kind == "route":
-        return (f"{lead.ref} went straight to {winner}, who holds the same account ({facts['account_lead']}); "
-                "this team routes new leads of an owned account to its owner.")
+        return (
+            f"{lead.ref} went straight to {winner}, who holds the same account ({facts['account_lead']}); "
+            "this team routes new leads of an owned account to its owner."
+        )
     if kind == "dispute":
         by = f" by {mention(facts['by'])}" if facts.get("by") else ""
         shares = ", ".join(f"{mention(uid)} {pct}%" for uid, pct in facts["shares"])
@@ -198,19 +250,23 @@ def explain(lead: Lead) -> str:
         return f"{lead.ref} was assigned to {winner} by {mention(facts['by'])}.{why}{over}"
     rows = facts.get("claimants") or facts.get("candidates") or []
     table = "\n".join(
-        f"• {mention(r['rep'])}: {r['credited']:g} credited vs {r['fair_share']:g} fair share "
-        f"(ratio {r['ratio']:.2f})" for r in rows)
+        f"• {mention(r['rep'])}: {r['credited']:g} credited vs {r['fair_share']:g} fair share (ratio {r['ratio']:.2f})"
+        for r in rows
+    )
     if kind == "draw":
         tie = ""
         if len(facts["tied"]) > 1:
-            tie = (f" {len(facts['tied'])} were tied, so a seeded draw picked the winner "
-                   f"(seed {facts['seed']}).")
-        return (f"{lead.ref} had {len(rows)} claims in its {facts['window_seconds']}s fair-start window. "
-                f"The claimant with the lowest ratio of credited leads to fair share this week wins.{tie}\n"
-                f"{table}\nWinner: {winner}")
+            tie = f" {len(facts['tied'])} were tied, so a seeded draw picked the winner (seed {facts['seed']})."
+        return (
+            f"{lead.ref} had {len(rows)} claims in its {facts['window_seconds']}s fair-start window. "
+            f"The claimant with the lowest ratio of credited leads to fair share this week wins.{tie}\n"
+            f"{table}\nWinner: {winner}"
+        )
     if kind == "auto":
         skipped = "".join(f"\n• {mention(uid)} was not eligible: {why}" for uid, why in facts["skipped"].items())
-        return (f"{lead.ref} was unclaimed for {facts['after_minutes']} minutes, so it went by round robin "
-                f"to the eligible rep furthest below fair share (longest since their last lead on ties).\n"
-                f"{table}{skipped}\nWinner: {winner}")
+        return (
+            f"{lead.ref} was unclaimed for {facts['after_minutes']} minutes, so it went by round robin "
+            f"to the eligible rep furthest below fair share (longest since their last lead on ties).\n"
+            f"{table}{skipped}\nWinner: {winner}"
+        )
     return f"{lead.ref} went to {winner} ({kind})."

@@ -36,8 +36,14 @@ def go_away(session: Session, member: Member, now: datetime, until: date | None 
         period = AwayPeriod(member_id=member.id, starts_at=now)
         session.add(period)
     period.ends_at = ends_at
-    audit.record(session, at=now, actor=member.slack_user_id, action="member.away",
-                 team_id=member.team_id, until=until.isoformat() if until else None)
+    audit.record(
+        session,
+        at=now,
+        actor=member.slack_user_id,
+        action="member.away",
+        team_id=member.team_id,
+        until=until.isoformat() if until else None,
+    )
     return period
 
 
@@ -47,5 +53,4 @@ def come_back(session: Session, member: Member, now: datetime) -> None:
     if period is None:
         raise Conflict("You are not marked away.")
     period.ends_at = now
-    audit.record(session, at=now, actor=member.slack_user_id, action="member.back",
-                 team_id=member.team_id)
+    audit.record(session, at=now, actor=member.slack_user_id, action="member.back", team_id=member.team_id)

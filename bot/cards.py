@@ -14,8 +14,7 @@ from models import Lead, LeadCard, LeadStatus, Team
 
 def current_card(session: Session, lead_id: int) -> LeadCard | None:
     return session.scalar(
-        select(LeadCard).where(LeadCard.lead_id == lead_id, LeadCard.retired_at.is_(None))
-        .order_by(LeadCard.id.desc())
+        select(LeadCard).where(LeadCard.lead_id == lead_id, LeadCard.retired_at.is_(None)).order_by(LeadCard.id.desc())
     )
 
 
@@ -23,9 +22,7 @@ def open_for_claims(lead: Lead, limits: Limits, now: datetime) -> None:
     """Start (or restart) the claiming clock: fair-start window, then auto-assign."""
     lead.status = LeadStatus.OPEN
     lead.announced_at = now
-    lead.fair_start_until = (
-        now + timedelta(seconds=limits.fair_start_seconds) if limits.fair_start_seconds else None
-    )
+    lead.fair_start_until = now + timedelta(seconds=limits.fair_start_seconds) if limits.fair_start_seconds else None
     lead.auto_assign_at = now + timedelta(minutes=limits.auto_assign_after_minutes)
     lead.assignment = None
 
@@ -35,8 +32,9 @@ def announce(session: Session, team: Team, lead: Lead, now: datetime) -> LeadCar
     card = LeadCard(lead_id=lead.id, channel=team.channel, created_at=now)
     session.add(card)
     session.flush()
-    outbox.enqueue(session, outbox.Kind.ANNOUNCE_LEAD, now, team_id=team.id,
-                   channel=team.channel, lead_id=lead.id, card_id=card.id)
+    outbox.enqueue(
+        session, outbox.Kind.ANNOUNCE_LEAD, now, team_id=team.id, channel=team.channel, lead_id=lead.id, card_id=card.id
+    )
     return card
 
 
@@ -44,17 +42,30 @@ def refresh(session: Session, lead: Lead, now: datetime) -> None:
     """Queue an in-place update of the lead's current card (it renders the state at send time)."""
     card = current_card(session, lead.id)
     if card is not None:
-        outbox.enqueue(session, outbox.Kind.REFRESH_CARD, now, team_id=lead.team_id,
-                       channel=card.channel, lead_id=lead.id, card_id=card.id)
+        outbox.enqueue(
+            session,
+            outbox.Kind.REFRESH_CARD,
+            now,
+            team_id=lead.team_id,
+            channel=card.channel,
+            lead_id=lead.id,
+            card_id=card.id,
+        )
 
 
-def reannounce(session: Session, team: Team, lead: Lead, limits: Limits, now: datetime,
-               reason: str) -> None:
+def reannounce(session: Session, team: Team, lead: Lead, limits: Limits, now: datetime, reason: str) -> None:
     """Open the lead again with a fresh card; the old card becomes a stub saying why."""
     card = current_card(session, lead.id)
     if card is not None:
         card.retired_at, card.retired_reason = now, reason[:200]
-        outbox.enqueue(session, outbox.Kind.REFRESH_CARD, now, team_id=team.id,
-                       channel=card.channel, lead_id=lead.id, card_id=card.id)
+        outbox.enqueue(
+            session,
+            outbox.Kind.REFRESH_CARD,
+            now,
+            team_id=team.id,
+            channel=card.channel,
+            lead_id=lead.id,
+            card_id=card.id,
+        )
     open_for_claims(lead, limits, now)
     announce(session, team, lead, now)

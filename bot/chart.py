@@ -36,8 +36,9 @@ def _bar_color(flags: tuple[Flag, ...]) -> str:
 def _legend(digest: Digest) -> list[Patch | Line2D]:
     flagged = {f for r in digest.reps for f in r.flags}
     handles: list[Patch | Line2D] = [Patch(color=BAR_COLOR, label="credited leads")]
-    handles += [Patch(color=color, label=f"credited ({flag})")
-                for flag, color in FLAG_COLORS.items() if flag in flagged]
+    handles += [
+        Patch(color=color, label=f"credited ({flag})") for flag, color in FLAG_COLORS.items() if flag in flagged
+    ]
     handles.append(Line2D([], [], marker="D", linestyle="", color=FAIR_COLOR, label="fair share"))
     return handles
 
@@ -50,8 +51,7 @@ def fairness_chart(digest: Digest, names: dict[str, str] | None = None) -> bytes
     """
     names = names or {}
     reps = digest.reps
-    figure = Figure(figsize=(WIDTH_INCHES, BASE_INCHES + ROW_INCHES * max(len(reps), 3)), dpi=DPI,
-                    layout="constrained")
+    figure = Figure(figsize=(WIDTH_INCHES, BASE_INCHES + ROW_INCHES * max(len(reps), 3)), dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     axes.set_title(_title(digest), fontsize=11)
     if not reps:
@@ -59,10 +59,8 @@ def fairness_chart(digest: Digest, names: dict[str, str] | None = None) -> bytes
         axes.set_axis_off()
     else:
         rows = range(len(reps))
-        axes.barh(rows, [r.credited for r in reps], height=0.6,
-                  color=[_bar_color(r.flags) for r in reps])
-        axes.scatter([r.fair_share for r in reps], rows, marker="D", s=28, color=FAIR_COLOR,
-                     zorder=3)
+        axes.barh(rows, [r.credited for r in reps], height=0.6, color=[_bar_color(r.flags) for r in reps])
+        axes.scatter([r.fair_share for r in reps], rows, marker="D", s=28, color=FAIR_COLOR, zorder=3)
         axes.set_yticks(rows, [names.get(r.slack_user_id, r.slack_user_id) for r in reps])
         axes.invert_yaxis()  # first rep (lowest ratio) on top
         axes.set_xlabel("leads")
@@ -81,8 +79,10 @@ def chart_alt_text(digest: Digest, names: dict[str, str] | None = None) -> str:
     def who(flag: Flag) -> list[str]:
         return [names.get(r.slack_user_id, r.slack_user_id) for r in digest.reps if flag in r.flags]
 
-    text = (f"Bar chart of credited leads against fair share for {len(digest.reps)} reps of "
-            f"{digest.team_name}, {digest.label}, {digest.leads.total} leads in.")
+    text = (
+        f"Bar chart of credited leads against fair share for {len(digest.reps)} reps of "
+        f"{digest.team_name}, {digest.label}, {digest.leads.total} leads in."
+    )
     starved, hoarding = who(Flag.STARVED), who(Flag.HOARDING)
     if starved:
         text += f" Below half their fair share: {', '.join(starved)}."

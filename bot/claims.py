@@ -24,8 +24,14 @@ from bot.teams import effective_limits
 from bot.text import duration, local_time, mention
 from models import Claim, ClaimStatus, CreditShare, Dispute, Lead, LeadStatus, Member
 
-COUNTED_TODAY = (ClaimStatus.PENDING, ClaimStatus.ACTIVE, ClaimStatus.WON, ClaimStatus.LOST,
-                 ClaimStatus.RELEASED, ClaimStatus.EXPIRED)
+COUNTED_TODAY = (
+    ClaimStatus.PENDING,
+    ClaimStatus.ACTIVE,
+    ClaimStatus.WON,
+    ClaimStatus.LOST,
+    ClaimStatus.RELEASED,
+    ClaimStatus.EXPIRED,
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,11 @@ def _day_bounds(tz_name: str, now: datetime) -> tuple[datetime, datetime]:
 def _taken_today(member: Member, now: datetime) -> Select[tuple[int]]:
     """Count of the rep's claims that use up today's allowance (team-local day)."""
     day_start, _ = _day_bounds(member.team.timezone, now)
-    return select(func.count()).select_from(Claim).where(
-        Claim.member_id == member.id, Claim.requested_at >= day_start, Claim.status.in_(COUNTED_TODAY))
+    return (
+        select(func.count())
+        .select_from(Claim)
+        .where(Claim.member_id == member.id, Claim.requested_at >= day_start, Claim.status.in_(COUNTED_TODAY))
+    )
 
 
 def lock_member(session: Session, member_id: int) -> Member:
@@ -75,13 +84,19 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
         mine = {t.casefold() for t in member.territories}
         if lead.territory.casefold() not in mine:
             yours = ", ".join(member.territories) or "none"
-            raise LimitReached(f"{lead.ref} is in territory {lead.territory} and this team requires a "
-                               f"territory match (yours: {yours}).")
-    active = session.scalar(select(func.count()).select_from(Claim).where(
-        Claim.member_id == member.id, Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE))))
+            raise LimitReached(
+                f"{lead.ref} is in territory {lead.territory} and this team requires a "
+                f"territory match (yours: {yours})."
+            )
+    active = session.scalar(
+        select(func.count())
+        .select_from(Claim)
+        .where(Claim.member_id == member.id, Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
+    )
     if active >= limits.max_active_claims:
-        raise LimitReached(f"You hold {active} of {limits.max_active_claims} active claims; "
-                           "release one or close one as won/lost.")
+        raise LimitReached(
+            f"You hold {active} of {limits.max_active_claims} active claims; release one or close one as won/lost."
+        )
     _, day_end = _day_bounds(member.team.timezone, now)
     today = _taken_today(member, now)
     resets = f"the count resets at midnight ({member.team.timezone}), in {duration((day_end - now).total_seconds())}"
@@ -91,12 +106,15 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
     if is_hot(lead, limits):
         hot_today = session.scalar(today.where(Claim.hot.is_(True)))
         if hot_today >= limits.max_hot_claims_per_day:
-            raise LimitReached(f"You have taken {hot_today} of {limits.max_hot_claims_per_day} hot leads "
-                               f"(score ≥ {limits.hot_score}) today; {resets}.")
+            raise LimitReached(
+                f"You have taken {hot_today} of {limits.max_hot_claims_per_day} hot leads "
+                f"(score ≥ {limits.hot_score}) today; {resets}."
+            )
 
 
-def start_ownership(session: Session, lead: Lead, claim: Claim, limits: Limits, now: datetime,
-                    assignment: dict) -> None:
+def start_ownership(
+    session: Session, lead: Lead, claim: Claim, limits: Limits, now: datetime, assignment: dict
+) -> None:
     """Make `claim` the lead's owner: full credit, contact SLA clock, card update, audit."""
     claim.status = ClaimStatus.ACTIVE
     claim.started_at = now
@@ -109,15 +127,23 @@ def start_ownership(session: Session, lead: Lead, claim: Claim, limits: Limits, 
     session.add(CreditShare(lead_id=lead.id, member_id=claim.member_id, percent=100, created_at=now))
     claim.member.last_assigned_at = now
     session.flush()
-    audit.record(session, at=now, actor=claim.member.slack_user_id, action="lead.owned",
-                 team_id=lead.team_id, lead_id=lead.id, how=claim.how, over_limit=claim.over_limit)
+    audit.record(
+        session,
+        at=now,
+        actor=claim.member.slack_user_id,
+        action="lead.owned",
+        team_id=lead.team_id,
+        lead_id=lead.id,
+        how=claim.how,
+        over_limit=claim.over_limit,
+    )
     cards.refresh(session, lead, now)
 
 
-def new_claim(lead: Lead, member: Member, how: str, limits: Limits, now: datetime, *,
-              status: ClaimStatus = ClaimStatus.PENDING) -> Claim:
-    return Claim(lead=lead, member=member, status=status, how=how, hot=is_hot(lead, limits),
-                 requested_at=now)
+def new_claim(
+    lead: Lead, member: Member, how: str, limits: Limits, now: datetime, *, status: ClaimStatus = ClaimStatus.PENDING
+) -> Claim:
+    return Claim(lead=lead, member=member, status=status, how=how, hot=is_hot(lead, limits), requested_at=now)
 
 
 def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) -> ClaimResult:
@@ -142,14 +168,25 @@ def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) ->
 def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> Claim | ClaimResult:
     """A pending claim if the rep passes every rule; else the refusal (audited, so caps show in the digest)."""
     member = lock_member(session, member.id)
-    if session.scalar(select(Claim.id).where(Claim.lead_id == lead.id, Claim.member_id == member.id,
-                                             Claim.status == ClaimStatus.PENDING)):
+    if session.scalar(
+        select(Claim.id).where(
+            Claim.lead_id == lead.id, Claim.member_id == member.id, Claim.status == ClaimStatus.PENDING
+        )
+    ):
         return ClaimResult(lead, f"You have already asked for {lead.ref}; it is being decided.")
     try:
         check_rules(session, member, lead, limits, now)
     except LimitReached as refusal:
-        audit.record(session, at=now, actor=member.slack_user_id, action="claim.refused_limit",
-                     team_id=lead.team_id, lead_id=lead.id, member_id=member.id, reason=str(refusal))
+        audit.record(
+            session,
+            at=now,
+            actor=member.slack_user_id,
+            action="claim.refused_limit",
+            team_id=lead.team_id,
+            lead_id=lead.id,
+            member_id=member.id,
+            reason=str(refusal),
+        )
         return ClaimResult(lead, f"You can't claim {lead.ref}. {refusal}", refused=True)
     claim = new_claim(lead, member, "claim", limits, now)
     session.add(claim)
@@ -167,25 +204,45 @@ def _claim_open_lead(session: Session, member: Member, lead: Lead, limits: Limit
     if held is not None and held.holder is not None:
         dispute = open_dispute_for(session, lead, claim, now, account=held)
         holder = mention(held.holder.slack_user_id)
-        return ClaimResult(lead, f"The {lead.account_key or 'same'} account is held by {holder} "
-                                 f"({held.lead_ref}), so {dispute.ref} will decide who gets {lead.ref}. "
-                                 "Your claim waits until then.", claim, dispute=dispute)
+        return ClaimResult(
+            lead,
+            f"The {lead.account_key or 'same'} account is held by {holder} "
+            f"({held.lead_ref}), so {dispute.ref} will decide who gets {lead.ref}. "
+            "Your claim waits until then.",
+            claim,
+            dispute=dispute,
+        )
     if lead.fair_start_until and now < lead.fair_start_until:
-        audit.record(session, at=now, actor=member.slack_user_id, action="claim.requested",
-                     team_id=lead.team_id, lead_id=lead.id)
+        audit.record(
+            session, at=now, actor=member.slack_user_id, action="claim.requested", team_id=lead.team_id, lead_id=lead.id
+        )
         cards.refresh(session, lead, now)
         left = duration((lead.fair_start_until - now).total_seconds())
-        return ClaimResult(lead, f"You're in the fair-start draw for {lead.ref}; it is decided in {left}. "
-                                 "The claimant furthest below their fair share this week wins.", claim)
-    start_ownership(session, lead, claim, limits, now,
-                    {"kind": "first_claim", "at": now.isoformat(), "winner": member.slack_user_id})
-    return ClaimResult(lead, f"{lead.ref} is yours. Mark it contacted within "
-                             f"{duration(limits.contact_sla_minutes * 60)} with `/dibs contacted {lead.ref}`.",
-                       claim)
+        return ClaimResult(
+            lead,
+            f"You're in the fair-start draw for {lead.ref}; it is decided in {left}. "
+            "The claimant furthest below their fair share this week wins.",
+            claim,
+        )
+    start_ownership(
+        session,
+        lead,
+        claim,
+        limits,
+        now,
+        {"kind": "first_claim", "at": now.isoformat(), "winner": member.slack_user_id},
+    )
+    return ClaimResult(
+        lead,
+        f"{lead.ref} is yours. Mark it contacted within "
+        f"{duration(limits.contact_sla_minutes * 60)} with `/dibs contacted {lead.ref}`.",
+        claim,
+    )
 
 
-def _enter_dispute(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime,
-                   statement: str | None = None) -> ClaimResult:
+def _enter_dispute(
+    session: Session, member: Member, lead: Lead, limits: Limits, now: datetime, statement: str | None = None
+) -> ClaimResult:
     """A claim on a disputed lead joins its dispute (one dispute per lead, not one per click)."""
     from bot.mediation import open_dispute_for
 
@@ -193,8 +250,12 @@ def _enter_dispute(session: Session, member: Member, lead: Lead, limits: Limits,
     if isinstance(claim, ClaimResult):
         return claim
     dispute = open_dispute_for(session, lead, claim, now, statement=statement)
-    return ClaimResult(lead, f"{lead.ref} is in dispute {dispute.ref}; your claim has joined it and the "
-                             "mediator will decide.", claim, dispute=dispute)
+    return ClaimResult(
+        lead,
+        f"{lead.ref} is in dispute {dispute.ref}; your claim has joined it and the mediator will decide.",
+        claim,
+        dispute=dispute,
+    )
 
 
 def _claim_on_held_lead(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> ClaimResult:
@@ -212,11 +273,21 @@ def _claim_on_held_lead(session: Session, member: Member, lead: Lead, limits: Li
         if isinstance(claim, ClaimResult):
             return claim
         dispute = open_dispute_for(session, lead, claim, now, holder=owner)
-        return ClaimResult(lead, f"{holder} claimed {lead.ref} {duration((now - started).total_seconds())} ago, "
-                                 f"so {dispute.ref} is open and a manager will decide.", claim, dispute=dispute)
+        return ClaimResult(
+            lead,
+            f"{holder} claimed {lead.ref} {duration((now - started).total_seconds())} ago, "
+            f"so {dispute.ref} is open and a manager will decide.",
+            claim,
+            dispute=dispute,
+        )
     since = local_time(started, member.team.timezone)
-    return ClaimResult(lead, f"{lead.ref} is held by {holder} since {since}. If you have a better claim, "
-                             f"contest it: `/dibs contest {lead.ref} reason`.", refused=True, offer_contest=True)
+    return ClaimResult(
+        lead,
+        f"{lead.ref} is held by {holder} since {since}. If you have a better claim, "
+        f"contest it: `/dibs contest {lead.ref} reason`.",
+        refused=True,
+        offer_contest=True,
+    )
 
 
 def contest(session: Session, member: Member, lead_id: int, reason: str, now: datetime) -> ClaimResult:
@@ -233,16 +304,19 @@ def contest(session: Session, member: Member, lead_id: int, reason: str, now: da
         return _enter_dispute(session, member, lead, limits, now, statement=reason)
     owner = owning_claim(session, lead.id)
     if lead.status != LeadStatus.CLAIMED or owner is None:
-        raise Conflict(f"{lead.ref} is {lead.status}: there is no holder to contest."
-                       + (f" Claim it with `/dibs claim {lead.ref}`." if lead.status == LeadStatus.OPEN else ""))
+        raise Conflict(
+            f"{lead.ref} is {lead.status}: there is no holder to contest."
+            + (f" Claim it with `/dibs claim {lead.ref}`." if lead.status == LeadStatus.OPEN else "")
+        )
     if owner.member_id == member.id:
         raise Conflict(f"You already hold {lead.ref}.")
     claim = _eligible_claim(session, member, lead, limits, now)
     if isinstance(claim, ClaimResult):
         return claim
     dispute = open_dispute_for(session, lead, claim, now, holder=owner, statement=reason)
-    return ClaimResult(lead, f"You contested {lead.ref}; {dispute.ref} is open and a manager will decide.",
-                       claim, dispute=dispute)
+    return ClaimResult(
+        lead, f"You contested {lead.ref}; {dispute.ref} is open and a manager will decide.", claim, dispute=dispute
+    )
 
 
 def _credited_claim(session: Session, member: Member, lead_id: int, *, manager_ok: bool) -> tuple[Lead, Claim]:
@@ -252,15 +326,23 @@ def _credited_claim(session: Session, member: Member, lead_id: int, *, manager_o
     if claim is None or claim.status != ClaimStatus.ACTIVE:
         state = "closed" if lead.status in (LeadStatus.WON, LeadStatus.LOST) else "not held by anyone"
         raise Conflict(f"{lead.ref} is {state}.")
-    credited = session.scalar(select(CreditShare.id).where(
-        CreditShare.lead_id == lead.id, CreditShare.member_id == member.id))
+    credited = session.scalar(
+        select(CreditShare.id).where(CreditShare.lead_id == lead.id, CreditShare.member_id == member.id)
+    )
     if credited is None and not (manager_ok and member.is_manager):
         raise NotAllowed(f"{lead.ref} is held by {mention(claim.member.slack_user_id)}, not you.")
     return lead, claim
 
 
-def release(session: Session, member: Member, lead_id: int, now: datetime, reason: str | None = None,
-            *, status: ClaimStatus = ClaimStatus.RELEASED) -> Lead:
+def release(
+    session: Session,
+    member: Member,
+    lead_id: int,
+    now: datetime,
+    reason: str | None = None,
+    *,
+    status: ClaimStatus = ClaimStatus.RELEASED,
+) -> Lead:
     """Give a lead back (by its holder or a manager, or on SLA expiry): it is re-announced."""
     lead, claim = _credited_claim(session, member, lead_id, manager_ok=True)
     claim.status, claim.ended_at, claim.reason = status, now, reason
@@ -268,11 +350,20 @@ def release(session: Session, member: Member, lead_id: int, now: datetime, reaso
     session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
     session.flush()
     verb = "expired" if status == ClaimStatus.EXPIRED else "released"
-    audit.record(session, at=now, actor=member.slack_user_id, action=f"claim.{verb}",
-                 team_id=lead.team_id, lead_id=lead.id, holder=claim.member.slack_user_id, reason=reason)
+    audit.record(
+        session,
+        at=now,
+        actor=member.slack_user_id,
+        action=f"claim.{verb}",
+        team_id=lead.team_id,
+        lead_id=lead.id,
+        holder=claim.member.slack_user_id,
+        reason=reason,
+    )
     team = member.team
-    cards.reannounce(session, team, lead, effective_limits(team), now,
-                     f"{verb} by {mention(claim.member.slack_user_id)}")
+    cards.reannounce(
+        session, team, lead, effective_limits(team), now, f"{verb} by {mention(claim.member.slack_user_id)}"
+    )
     return lead
 
 
@@ -283,14 +374,23 @@ def mark_contacted(session: Session, member: Member, lead_id: int, now: datetime
         raise Conflict(f"{lead.ref} was already marked contacted.")
     claim.contacted_at = now
     claim.remind_at = claim.expires_at = None
-    audit.record(session, at=now, actor=member.slack_user_id, action="claim.contacted",
-                 team_id=lead.team_id, lead_id=lead.id)
+    audit.record(
+        session, at=now, actor=member.slack_user_id, action="claim.contacted", team_id=lead.team_id, lead_id=lead.id
+    )
     cards.refresh(session, lead, now)
     return lead
 
 
-def close_lead(session: Session, member: Member, lead_id: int, now: datetime, *, won: bool,
-               amount: Decimal | None = None, reason: str | None = None) -> Lead:
+def close_lead(
+    session: Session,
+    member: Member,
+    lead_id: int,
+    now: datetime,
+    *,
+    won: bool,
+    amount: Decimal | None = None,
+    reason: str | None = None,
+) -> Lead:
     """Record the outcome; the lead and its owning claim are closed as won or lost."""
     lead, claim = _credited_claim(session, member, lead_id, manager_ok=True)
     claim.status = ClaimStatus.WON if won else ClaimStatus.LOST
@@ -299,9 +399,16 @@ def close_lead(session: Session, member: Member, lead_id: int, now: datetime, *,
     claim.contacted_at = claim.contacted_at or now
     lead.status = LeadStatus.WON if won else LeadStatus.LOST
     lead.closed_at = now
-    audit.record(session, at=now, actor=member.slack_user_id, action="lead.won" if won else "lead.lost",
-                 team_id=lead.team_id, lead_id=lead.id,
-                 amount=str(amount) if amount is not None else None, reason=reason)
+    audit.record(
+        session,
+        at=now,
+        actor=member.slack_user_id,
+        action="lead.won" if won else "lead.lost",
+        team_id=lead.team_id,
+        lead_id=lead.id,
+        amount=str(amount) if amount is not None else None,
+        reason=reason,
+    )
     cards.refresh(session, lead, now)
     return lead
 
@@ -318,20 +425,27 @@ class LimitUse:
     max_hot_today: int
 
     def summary(self) -> str:
-        return (f"{self.active}/{self.max_active} active · {self.today}/{self.max_today} today · "
-                f"{self.hot_today}/{self.max_hot_today} hot today")
+        return (
+            f"{self.active}/{self.max_active} active · {self.today}/{self.max_today} today · "
+            f"{self.hot_today}/{self.max_hot_today} hot today"
+        )
 
 
 def limit_use(session: Session, member: Member, now: datetime) -> LimitUse:
     limits = effective_limits(member.team)
-    counts = dict(session.execute(
-        select(Claim.status, func.count()).where(Claim.member_id == member.id,
-                                                 Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
-        .group_by(Claim.status)).all())
+    counts = dict(
+        session.execute(
+            select(Claim.status, func.count())
+            .where(Claim.member_id == member.id, Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
+            .group_by(Claim.status)
+        ).all()
+    )
     today = _taken_today(member, now)
     return LimitUse(
-        active=sum(counts.values()), max_active=limits.max_active_claims,
-        today=session.scalar(today) or 0, max_today=limits.max_claims_per_day,
+        active=sum(counts.values()),
+        max_active=limits.max_active_claims,
+        today=session.scalar(today) or 0,
+        max_today=limits.max_claims_per_day,
         hot_today=session.scalar(today.where(Claim.hot.is_(True))) or 0,
         max_hot_today=limits.max_hot_claims_per_day,
     )

@@ -135,7 +135,7 @@ def _cross_checks(raw: dict[str, Any], env: dict[str, str] | None) -> list[str]:
     seen: dict[str, str] = {}
     tokens: dict[str, str] = {}
     teams = raw.get("teams")
-    for slug, team in (teams.items() if isinstance(teams, dict) else []):
+    for slug, team in teams.items() if isinstance(teams, dict) else []:
         if not isinstance(team, dict):
             continue
         for path, uid in _people(slug, team):

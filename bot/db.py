@@ -26,9 +26,7 @@ def normalize_database_url(url: str) -> str:
     """Accept URLs as people paste them and point them at the installed driver."""
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.lower() not in _SCHEMES:
-        raise ValueError(
-            "must look like postgresql://user@host/db or sqlite:///path/to/dibs.db"
-        )
+        raise ValueError("must look like postgresql://user@host/db or sqlite:///path/to/dibs.db")
     return f"{_SCHEMES[scheme.lower()]}://{rest}"
 
 

@@ -152,36 +152,48 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
         own_claims, own_mean = own.get(rep.id, (0, None))
         won_count, won_amount = won.get(rep.id, (0, Decimal(0)))
         involved, dispute_wins, splits = disputes.get(rep.id, (0, 0, 0))
-        rows.append(RepDigest(
-            member_id=rep.id,
-            slack_user_id=rep.slack_user_id,
-            credited=share.credited,
-            fair_share=share.fair_share,
-            ratio=share.ratio,
-            quality_ratio=quality[rep.id].ratio,
-            median_time_to_contact=contact.get(rep.id),
-            sla_misses=misses.get(rep.id, 0),
-            disputes_involved=involved,
-            disputes_won=dispute_wins,
-            disputes_split=splits,
-            won_count=won_count,
-            won_amount=won_amount,
-            cap_hits=caps.get(rep.id, 0),
-            own_claims=own_claims,
-            own_mean_score=own_mean,
-            flags=fairness_flags(share.ratio, caps.get(rep.id, 0), own_claims, own_mean,
-                                 leads.mean_score),
-        ))
+        rows.append(
+            RepDigest(
+                member_id=rep.id,
+                slack_user_id=rep.slack_user_id,
+                credited=share.credited,
+                fair_share=share.fair_share,
+                ratio=share.ratio,
+                quality_ratio=quality[rep.id].ratio,
+                median_time_to_contact=contact.get(rep.id),
+                sla_misses=misses.get(rep.id, 0),
+                disputes_involved=involved,
+                disputes_won=dispute_wins,
+                disputes_split=splits,
+                won_count=won_count,
+                won_amount=won_amount,
+                cap_hits=caps.get(rep.id, 0),
+                own_claims=own_claims,
+                own_mean_score=own_mean,
+                flags=fairness_flags(share.ratio, caps.get(rep.id, 0), own_claims, own_mean, leads.mean_score),
+            )
+        )
     rows.sort(key=lambda r: (r.ratio is None, r.ratio or 0.0, r.slack_user_id))
     this_gini, this_jain = _evenness([r.ratio for r in rows])
     last_start, last_end = iso_week_bounds(team.timezone, *previous_week(year, week))
     last = fair_share_ratios(session, team_id, last_start, last_end)
     last_gini, last_jain = _evenness([s.ratio for s in last.values()])
     return Digest(
-        team_id=team.id, team_name=team.name, timezone=team.timezone, year=year, week=week,
-        start=start, end=end, as_of=as_of, partial=now < end, leads=leads, reps=rows,
-        gini=this_gini, jain=this_jain,
-        gini_change=_change(this_gini, last_gini), jain_change=_change(this_jain, last_jain),
+        team_id=team.id,
+        team_name=team.name,
+        timezone=team.timezone,
+        year=year,
+        week=week,
+        start=start,
+        end=end,
+        as_of=as_of,
+        partial=now < end,
+        leads=leads,
+        reps=rows,
+        gini=this_gini,
+        jain=this_jain,
+        gini_change=_change(this_gini, last_gini),
+        jain_change=_change(this_jain, last_jain),
         disputes=_dispute_summary(session, team_id, start, as_of),
     )
 
@@ -200,9 +212,7 @@ def _median(seconds: list[float]) -> timedelta | None:
     return timedelta(seconds=statistics.median(seconds)) if seconds else None
 
 
-def _between(
-    column: QueryableAttribute[Any], start: datetime, end: datetime
-) -> ColumnElement[bool]:
+def _between(column: QueryableAttribute[Any], start: datetime, end: datetime) -> ColumnElement[bool]:
     return and_(column >= start, column < end)
 
 
@@ -223,9 +233,9 @@ def _lead_summary(session: Session, team_id: str, start: datetime, end: datetime
         scored, score = scored + source_scored, score + (source_score or 0)
     claimed, auto, expired = session.execute(
         select(
-            func.count(distinct(case(
-                (and_(Claim.how.in_(CLAIMED_HOW), Claim.started_at.is_not(None)), Claim.lead_id)
-            ))),
+            func.count(
+                distinct(case((and_(Claim.how.in_(CLAIMED_HOW), Claim.started_at.is_not(None)), Claim.lead_id)))
+            ),
             func.count(distinct(case((Claim.how == "auto", Claim.lead_id)))),
             func.count(distinct(case((Claim.status == ClaimStatus.EXPIRED, Claim.lead_id)))),
         )
@@ -242,22 +252,16 @@ def _lead_summary(session: Session, team_id: str, start: datetime, end: datetime
     )
 
 
-def _median_time_to_contact(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> dict[int, timedelta]:
+def _median_time_to_contact(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, timedelta]:
     """Per rep, the median of contacted_at − started_at over claims on the week's leads."""
     waits: dict[int, list[float]] = defaultdict(list)
     for member_id, started_at, contacted_at in session.execute(
         select(Claim.member_id, Claim.started_at, Claim.contacted_at)
         .join(Lead, Lead.id == Claim.lead_id)
-        .where(leads_in_period(team_id, start, end), Claim.started_at.is_not(None),
-               Claim.contacted_at.is_not(None))
+        .where(leads_in_period(team_id, start, end), Claim.started_at.is_not(None), Claim.contacted_at.is_not(None))
     ):
         waits[member_id].append((contacted_at - started_at).total_seconds())
-    return {
-        member_id: timedelta(seconds=statistics.median(seconds))
-        for member_id, seconds in waits.items()
-    }
+    return {member_id: timedelta(seconds=statistics.median(seconds)) for member_id, seconds in waits.items()}
 
 
 def _sla_misses(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, int]:
@@ -265,16 +269,13 @@ def _sla_misses(session: Session, team_id: str, start: datetime, end: datetime) 
     rows = session.execute(
         select(Claim.member_id, func.count())
         .join(Lead, Lead.id == Claim.lead_id)
-        .where(Lead.team_id == team_id, Claim.status == ClaimStatus.EXPIRED,
-               _between(Claim.ended_at, start, end))
+        .where(Lead.team_id == team_id, Claim.status == ClaimStatus.EXPIRED, _between(Claim.ended_at, start, end))
         .group_by(Claim.member_id)
     )
     return dict(rows.tuples().all())
 
 
-def _won(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> dict[int, tuple[int, Decimal]]:
+def _won(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, tuple[int, Decimal]]:
     """Deals won during the week, credited by each rep's current credit share of the lead."""
     rows = session.execute(
         select(
@@ -285,14 +286,10 @@ def _won(
         .select_from(Claim)
         .join(Lead, Lead.id == Claim.lead_id)
         .join(CreditShare, CreditShare.lead_id == Claim.lead_id)
-        .where(Lead.team_id == team_id, Claim.status == ClaimStatus.WON,
-               _between(Claim.ended_at, start, end))
+        .where(Lead.team_id == team_id, Claim.status == ClaimStatus.WON, _between(Claim.ended_at, start, end))
         .group_by(CreditShare.member_id)
     )
-    return {
-        member_id: (count, (Decimal(str(cents)) / 100).quantize(CENT))
-        for member_id, count, cents in rows
-    }
+    return {member_id: (count, (Decimal(str(cents)) / 100).quantize(CENT)) for member_id, count, cents in rows}
 
 
 def _cap_hits(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, int]:
@@ -300,71 +297,75 @@ def _cap_hits(session: Session, team_id: str, start: datetime, end: datetime) ->
     member_id = AuditEvent.details["member_id"].as_integer()
     rows = session.execute(
         select(member_id, func.count())
-        .where(AuditEvent.team_id == team_id, AuditEvent.action == "claim.refused_limit",
-               _between(AuditEvent.at, start, end))
+        .where(
+            AuditEvent.team_id == team_id,
+            AuditEvent.action == "claim.refused_limit",
+            _between(AuditEvent.at, start, end),
+        )
         .group_by(member_id)
     )
     return dict(rows.tuples().all())
 
 
-def _own_claims(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> dict[int, tuple[int, float | None]]:
+def _own_claims(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, tuple[int, float | None]]:
     """Per rep, leads they claimed themselves (not assigned) that became theirs this week,
     with the mean score of those that have one."""
     rows = session.execute(
         select(Claim.member_id, func.count(), func.avg(Lead.score))
         .join(Lead, Lead.id == Claim.lead_id)
-        .where(Lead.team_id == team_id, Claim.how == "claim",
-               _between(Claim.started_at, start, end))
+        .where(Lead.team_id == team_id, Claim.how == "claim", _between(Claim.started_at, start, end))
         .group_by(Claim.member_id)
     )
-    return {
-        member_id: (count, None if mean is None else float(mean)) for member_id, count, mean in rows
-    }
+    return {member_id: (count, None if mean is None else float(mean)) for member_id, count, mean in rows}
 
 
 # --- disputes ----------------------------------------------------------------------------------
 
 
-def _rep_disputes(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> dict[int, tuple[int, int, int]]:
+def _rep_disputes(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, tuple[int, int, int]]:
     """Per rep: disputes opened this week they are party to; of those resolved this week,
     how many they won (hold 100% of the lead) and how many were split with them."""
-    involved = dict(session.execute(
-        select(DisputeParty.member_id, func.count())
-        .join(Dispute, Dispute.id == DisputeParty.dispute_id)
-        .where(Dispute.team_id == team_id, _between(Dispute.opened_at, start, end))
-        .group_by(DisputeParty.member_id)
-    ).tuples().all())
-    won = and_(Dispute.outcome.in_(WON_DISPUTE_OUTCOMES), CreditShare.percent == 100)
-    outcomes = {member_id: (wins, splits) for member_id, wins, splits in session.execute(
-        select(
-            DisputeParty.member_id,
-            func.count(case((won, 1))),
-            func.count(case((Dispute.outcome == "split", 1))),
+    involved = dict(
+        session.execute(
+            select(DisputeParty.member_id, func.count())
+            .join(Dispute, Dispute.id == DisputeParty.dispute_id)
+            .where(Dispute.team_id == team_id, _between(Dispute.opened_at, start, end))
+            .group_by(DisputeParty.member_id)
         )
-        .join(Dispute, Dispute.id == DisputeParty.dispute_id)
-        .join(CreditShare, and_(CreditShare.lead_id == Dispute.lead_id,
-                                CreditShare.member_id == DisputeParty.member_id))
-        .where(Dispute.team_id == team_id, Dispute.status != DisputeStatus.OPEN,
-               _between(Dispute.resolved_at, start, end))
-        .group_by(DisputeParty.member_id)
-    )}
+        .tuples()
+        .all()
+    )
+    won = and_(Dispute.outcome.in_(WON_DISPUTE_OUTCOMES), CreditShare.percent == 100)
+    outcomes = {
+        member_id: (wins, splits)
+        for member_id, wins, splits in session.execute(
+            select(
+                DisputeParty.member_id,
+                func.count(case((won, 1))),
+                func.count(case((Dispute.outcome == "split", 1))),
+            )
+            .join(Dispute, Dispute.id == DisputeParty.dispute_id)
+            .join(
+                CreditShare,
+                and_(CreditShare.lead_id == Dispute.lead_id, CreditShare.member_id == DisputeParty.member_id),
+            )
+            .where(
+                Dispute.team_id == team_id,
+                Dispute.status != DisputeStatus.OPEN,
+                _between(Dispute.resolved_at, start, end),
+            )
+            .group_by(DisputeParty.member_id)
+        )
+    }
     return {
         member_id: (involved.get(member_id, 0), *outcomes.get(member_id, (0, 0)))
         for member_id in involved.keys() | outcomes.keys()
     }
 
 
-def _dispute_summary(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> DisputeSummary:
+def _dispute_summary(session: Session, team_id: str, start: datetime, end: datetime) -> DisputeSummary:
     team_disputes = Dispute.team_id == team_id
-    opened = session.scalar(
-        select(func.count()).where(team_disputes, _between(Dispute.opened_at, start, end))
-    )
+    opened = session.scalar(select(func.count()).where(team_disputes, _between(Dispute.opened_at, start, end)))
     still_open = session.scalar(
         select(func.count()).where(
             team_disputes,
@@ -374,7 +375,8 @@ def _dispute_summary(
     )
     closed = session.execute(
         select(Dispute.outcome, Dispute.opened_at, Dispute.resolved_at).where(
-            team_disputes, Dispute.status != DisputeStatus.OPEN,
+            team_disputes,
+            Dispute.status != DisputeStatus.OPEN,
             _between(Dispute.resolved_at, start, end),
         )
     ).all()
@@ -385,9 +387,7 @@ def _dispute_summary(
         opened=opened or 0,
         resolved=len(closed),
         still_open=still_open or 0,
-        median_time_to_resolve=_median(
-            [(resolved - opened_at).total_seconds() for _, opened_at, resolved in closed]
-        ),
+        median_time_to_resolve=_median([(resolved - opened_at).total_seconds() for _, opened_at, resolved in closed]),
         outcomes=dict(sorted(outcomes.items())),
     )
 
@@ -418,9 +418,7 @@ def take_digest_run(session: Session, team_id: str, year: int, week: int, now: d
     """
     try:
         with session.begin_nested():
-            session.add(JobRun(job=DIGEST_JOB, key=digest_run_key(team_id, year, week),
-                               started_at=now))
+            session.add(JobRun(job=DIGEST_JOB, key=digest_run_key(team_id, year, week), started_at=now))
     except IntegrityError:
         return False
     return True
-

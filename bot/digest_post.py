@@ -15,8 +15,12 @@ from models import JobRun, Team
 
 
 def digest_posted(session: Session, team_id: str, year: int, week: int) -> bool:
-    return session.scalar(select(JobRun.id).where(
-        JobRun.job == DIGEST_JOB, JobRun.key == digest_run_key(team_id, year, week))) is not None
+    return (
+        session.scalar(
+            select(JobRun.id).where(JobRun.job == DIGEST_JOB, JobRun.key == digest_run_key(team_id, year, week))
+        )
+        is not None
+    )
 
 
 def queue_digest(session: Session, team: Team, year: int, week: int, now: datetime) -> bool:
@@ -28,14 +32,27 @@ def queue_digest(session: Session, team: Team, year: int, week: int, now: dateti
     if digest_posted(session, team.id, year, week) or not take_digest_run(session, team.id, year, week, now):
         return False
     digest = compute_digest(session, team.id, year, week, now)
-    outbox.enqueue(session, outbox.Kind.DIGEST, now, team_id=team.id, channel=team.channel,
-                   year=year, week=week)
-    outbox.enqueue(session, outbox.Kind.UPLOAD, now, team_id=team.id, channel=team.channel,
-                   content_b64=base64.b64encode(fairness_chart(digest)).decode(),
-                   filename=f"dibs-{team.id}-{digest.label}.png",
-                   title=f"{team.name} fairness, {digest.label}", alt_text=chart_alt_text(digest))
-    audit.record(session, at=now, actor=audit.BOT_ACTOR, action="digest.queued", team_id=team.id,
-                 week=digest.label, partial=digest.partial)
+    outbox.enqueue(session, outbox.Kind.DIGEST, now, team_id=team.id, channel=team.channel, year=year, week=week)
+    outbox.enqueue(
+        session,
+        outbox.Kind.UPLOAD,
+        now,
+        team_id=team.id,
+        channel=team.channel,
+        content_b64=base64.b64encode(fairness_chart(digest)).decode(),
+        filename=f"dibs-{team.id}-{digest.label}.png",
+        title=f"{team.name} fairness, {digest.label}",
+        alt_text=chart_alt_text(digest),
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=audit.BOT_ACTOR,
+        action="digest.queued",
+        team_id=team.id,
+        week=digest.label,
+        partial=digest.partial,
+    )
     return True
 
 
@@ -43,8 +60,11 @@ def queue_due_digests(sessions: sessionmaker[Session], now: datetime) -> int:
     """Scheduler job: every team whose digest time has passed gets last week's digest, once."""
     queued = 0
     with sessions() as session:
-        due = [(team.id, week) for team in session.scalars(select(Team))
-               if (week := due_digest_week(team, now)) and not digest_posted(session, team.id, *week)]
+        due = [
+            (team.id, week)
+            for team in session.scalars(select(Team))
+            if (week := due_digest_week(team, now)) and not digest_posted(session, team.id, *week)
+        ]
     for team_id, (year, week) in due:
         with sessions.begin() as session:
             queued += queue_digest(session, session.get(Team, team_id), year, week, now)

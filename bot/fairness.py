@@ -149,9 +149,7 @@ def fairness_flags(
     return tuple(flags)
 
 
-def share_ratios(
-    weights: dict[int, float], credited: dict[int, float], total: float
-) -> dict[int, ShareRatio]:
+def share_ratios(weights: dict[int, float], credited: dict[int, float], total: float) -> dict[int, ShareRatio]:
     """fᵢ = total × eᵢ / Σe and rᵢ = cᵢ / fᵢ for every rep in `weights`."""
     weight_sum = sum(weights.values())
     ratios: dict[int, ShareRatio] = {}
@@ -186,9 +184,7 @@ def eligible_reps(session: Session, team_id: str, start: datetime, end: datetime
     )
 
 
-def effective_weights(
-    session: Session, reps: Sequence[Member], start: datetime, end: datetime
-) -> dict[int, float]:
+def effective_weights(session: Session, reps: Sequence[Member], start: datetime, end: datetime) -> dict[int, float]:
     """eᵢ = weight × the share of [start, end) the rep was a member and not away."""
     span = (end - start).total_seconds()
     if not reps or span <= 0:
@@ -203,15 +199,10 @@ def effective_weights(
     )
     for member_id, starts_at, ends_at in rows:
         away[member_id].append((starts_at, ends_at or end))
-    return {
-        rep.id: rep.weight * _available_seconds(rep, away[rep.id], start, end) / span
-        for rep in reps
-    }
+    return {rep.id: rep.weight * _available_seconds(rep, away[rep.id], start, end) / span for rep in reps}
 
 
-def _available_seconds(
-    rep: Member, away: list[tuple[datetime, datetime]], start: datetime, end: datetime
-) -> float:
+def _available_seconds(rep: Member, away: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> float:
     """Seconds of [start, end) inside [joined_at, left_at) and outside every away period."""
     low = max(start, rep.joined_at)
     high = min(end, rep.left_at or end)
@@ -228,9 +219,7 @@ def _available_seconds(
 def period_credit(session: Session, team_id: str, start: datetime, end: datetime) -> PeriodCredit:
     """Leads in and credit shares of them; a split counts its percentage, NULL scores count 0."""
     in_period = leads_in_period(team_id, start, end)
-    leads, score = session.execute(
-        select(func.count(), func.coalesce(func.sum(Lead.score), 0)).where(in_period)
-    ).one()
+    leads, score = session.execute(select(func.count(), func.coalesce(func.sum(Lead.score), 0)).where(in_period)).one()
     rows = session.execute(
         select(
             CreditShare.member_id,
@@ -249,9 +238,7 @@ def period_credit(session: Session, team_id: str, start: datetime, end: datetime
     )
 
 
-def fair_share_ratios(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> dict[int, ShareRatio]:
+def fair_share_ratios(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, ShareRatio]:
     """Each eligible rep's credited leads of [start, end) against their fair share, by member id."""
     weights = effective_weights(session, eligible_reps(session, team_id, start, end), start, end)
     credit = period_credit(session, team_id, start, end)

@@ -108,8 +108,7 @@ class IntakeResult:
             "status": self.status,
             "account": self.lead.account_key,
             "overlaps": [
-                {"lead": o.lead_ref, "reason": o.reason,
-                 "held_by": o.holder.slack_user_id if o.holder else None}
+                {"lead": o.lead_ref, "reason": o.reason, "held_by": o.holder.slack_user_id if o.holder else None}
                 for o in self.overlaps
             ],
         }
@@ -133,14 +132,21 @@ def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: 
     limits = effective_limits(team)
     existing = _existing(session, team.id, data.external_id)
     if existing is not None:
-        return IntakeResult(existing, created=False,
-                            overlaps=account_overlaps(session, existing, now, limits.account_hold_days))
+        return IntakeResult(
+            existing, created=False, overlaps=account_overlaps(session, existing, now, limits.account_hold_days)
+        )
     keys = account_keys(data.email, data.website, data.company, data.phone)
-    lead = Lead(team_id=team.id, **data.model_dump(), account_key=_fit(keys.key, "account_key"),
-                account_domain=_fit(keys.domain, "account_domain"),
-                account_name=_fit(keys.name, "account_name"), name_block=keys.name_block,
-                phone_key=keys.phone,
-                created_at=now, announced_at=now)
+    lead = Lead(
+        team_id=team.id,
+        **data.model_dump(),
+        account_key=_fit(keys.key, "account_key"),
+        account_domain=_fit(keys.domain, "account_domain"),
+        account_name=_fit(keys.name, "account_name"),
+        name_block=keys.name_block,
+        phone_key=keys.phone,
+        created_at=now,
+        announced_at=now,
+    )
     cards.open_for_claims(lead, limits, now)
     try:
         with session.begin_nested():
@@ -151,8 +157,16 @@ def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: 
             raise
         return IntakeResult(existing, created=False)
     overlaps = account_overlaps(session, lead, now, limits.account_hold_days)
-    audit.record(session, at=now, actor=actor, action="lead.created", team_id=team.id, lead_id=lead.id,
-                 source=data.source, account=keys.key)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="lead.created",
+        team_id=team.id,
+        lead_id=lead.id,
+        source=data.source,
+        account=keys.key,
+    )
     owner = account_holder(overlaps)
     if limits.route_to_account_owner and owner is not None and owner.holder is not None and owner.holder.active:
         route_to_owner(session, lead, owner, limits, now)
@@ -166,11 +180,21 @@ def route_to_owner(session: Session, lead: Lead, owner: Overlap, limits: Limits,
     assert holder is not None
     claim = new_claim(lead, holder, "route", limits, now)
     session.add(claim)
-    start_ownership(session, lead, claim, limits, now, {
-        "kind": "route", "at": now.isoformat(), "winner": holder.slack_user_id, "account_lead": owner.lead_ref})
-    outbox.post(session, now, holder.slack_user_id,
-                f"{lead.ref} is yours: it belongs to the account you hold ({owner.lead_ref}). "
-                f"Mark it contacted with `/dibs contacted {lead.ref}`.")
+    start_ownership(
+        session,
+        lead,
+        claim,
+        limits,
+        now,
+        {"kind": "route", "at": now.isoformat(), "winner": holder.slack_user_id, "account_lead": owner.lead_ref},
+    )
+    outbox.post(
+        session,
+        now,
+        holder.slack_user_id,
+        f"{lead.ref} is yours: it belongs to the account you hold ({owner.lead_ref}). "
+        f"Mark it contacted with `/dibs contacted {lead.ref}`.",
+    )
 
 
 def row_external_id(row: dict[str, str]) -> str:
@@ -198,8 +222,11 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"{self.created} lead(s) added", f"{self.existing} already there",
-                 f"{len(self.errors)} row(s) refused"]
+        parts = [
+            f"{self.created} lead(s) added",
+            f"{self.existing} already there",
+            f"{len(self.errors)} row(s) refused",
+        ]
         return ", ".join(parts)
 
 
@@ -207,8 +234,13 @@ def _row_problem(exc: ValidationError) -> str:
     return "; ".join(f"{name} {message}" for name, message in field_errors(exc).items())
 
 
-def import_rows(sessions: sessionmaker[Session], team_id: str, rows: Iterable[tuple[int, dict[str, str]]],
-                clock: Callable[[], datetime], on_row: Callable[[], None] = lambda: None) -> ImportReport:
+def import_rows(
+    sessions: sessionmaker[Session],
+    team_id: str,
+    rows: Iterable[tuple[int, dict[str, str]]],
+    clock: Callable[[], datetime],
+    on_row: Callable[[], None] = lambda: None,
+) -> ImportReport:
     """Take CSV rows through the same path as the webhook; bad rows are reported, good ones kept.
 
     `rows` pairs each row with its line number in the file, so problems point at the line.

@@ -36,16 +36,17 @@ def get_lead(session: Session, team_id: str, lead_id: int, *, lock: bool = False
 
 def owning_claim(session: Session, lead_id: int) -> Claim | None:
     """The claim that owns the lead (active, won or lost), if any."""
-    return session.scalar(
-        select(Claim).where(Claim.lead_id == lead_id, Claim.status.in_(OWNING_CLAIM_STATUSES))
-    )
+    return session.scalar(select(Claim).where(Claim.lead_id == lead_id, Claim.status.in_(OWNING_CLAIM_STATUSES)))
 
 
 def pending_claims(session: Session, lead_id: int) -> list[Claim]:
-    return list(session.scalars(
-        select(Claim).where(Claim.lead_id == lead_id, Claim.status == ClaimStatus.PENDING)
-        .order_by(Claim.requested_at, Claim.id)
-    ))
+    return list(
+        session.scalars(
+            select(Claim)
+            .where(Claim.lead_id == lead_id, Claim.status == ClaimStatus.PENDING)
+            .order_by(Claim.requested_at, Claim.id)
+        )
+    )
 
 
 def credit_of(session: Session, lead_id: int) -> list[tuple[str, int]]:
@@ -83,13 +84,13 @@ class LeadState:
 def lead_state(session: Session, lead: Lead) -> LeadState:
     """Gather the owner, credit, draw and dispute facts a card needs."""
     owner = owning_claim(session, lead.id)
-    dispute = session.scalar(
-        select(Dispute).where(Dispute.lead_id == lead.id, Dispute.status == DisputeStatus.OPEN)
+    dispute = session.scalar(select(Dispute).where(Dispute.lead_id == lead.id, Dispute.status == DisputeStatus.OPEN))
+    pending = (
+        session.scalar(
+            select(func.count()).select_from(Claim).where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING)
+        )
+        or 0
     )
-    pending = session.scalar(
-        select(func.count()).select_from(Claim)
-        .where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING)
-    ) or 0
     return LeadState(
         lead=lead,
         owner=owner.member.slack_user_id if owner else None,
@@ -107,17 +108,25 @@ def lead_state(session: Session, lead: Lead) -> LeadState:
 
 def open_leads(session: Session, team_id: str, limit: int = 20) -> list[Lead]:
     """Claimable leads of a team, newest first."""
-    return list(session.scalars(
-        select(Lead).where(Lead.team_id == team_id, Lead.status == LeadStatus.OPEN)
-        .order_by(Lead.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Lead)
+            .where(Lead.team_id == team_id, Lead.status == LeadStatus.OPEN)
+            .order_by(Lead.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def active_claims(session: Session, member_id: int) -> list[Claim]:
     """A rep's pending and active claims, oldest first."""
-    return list(session.scalars(
-        select(Claim).where(
-            Claim.member_id == member_id,
-            Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)),
-        ).order_by(Claim.requested_at)
-    ))
+    return list(
+        session.scalars(
+            select(Claim)
+            .where(
+                Claim.member_id == member_id,
+                Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)),
+            )
+            .order_by(Claim.requested_at)
+        )
+    )

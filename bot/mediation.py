@@ -38,20 +38,31 @@ from models import (
 MIN_PARTNERS, MAX_PARTNERS = 2, 4
 
 
-def open_dispute_for(session: Session, lead: Lead, claimant: Claim, now: datetime, *,
-                     holder: Claim | None = None, account: Overlap | None = None,
-                     statement: str | None = None) -> Dispute:
+def open_dispute_for(
+    session: Session,
+    lead: Lead,
+    claimant: Claim,
+    now: datetime,
+    *,
+    holder: Claim | None = None,
+    account: Overlap | None = None,
+    statement: str | None = None,
+) -> Dispute:
     """Open a dispute over `lead` (or join the open one) with the claimant's pending claim.
 
     The other side is the current holder of the lead, or the rep holding its account.
     """
-    dispute = session.scalar(select(Dispute).where(Dispute.lead_id == lead.id,
-                                                   Dispute.status == DisputeStatus.OPEN).with_for_update())
+    dispute = session.scalar(
+        select(Dispute).where(Dispute.lead_id == lead.id, Dispute.status == DisputeStatus.OPEN).with_for_update()
+    )
     created = dispute is None
     if dispute is None:
         team = session.get(Team, lead.team_id)
         dispute = Dispute(
-            team_id=lead.team_id, lead_id=lead.id, status=DisputeStatus.OPEN, opened_at=now,
+            team_id=lead.team_id,
+            lead_id=lead.id,
+            status=DisputeStatus.OPEN,
+            opened_at=now,
             kind=DisputeKind.SAME_ACCOUNT if account else DisputeKind.SAME_LEAD,
             remind_at=now + timedelta(hours=effective_limits(team).dispute_sla_hours),
             account_holder_id=account.holder.id if account and account.holder else None,
@@ -69,21 +80,34 @@ def open_dispute_for(session: Session, lead: Lead, claimant: Claim, now: datetim
     if created:
         dispute.mediator_id = _choose_mediator(session, dispute)
         dispute.suggested_member_id = _suggestion(dispute)
-        outbox.enqueue(session, outbox.Kind.DISPUTE_CASE, now, team_id=lead.team_id,
-                       channel=team.mediation_channel_or_default, dispute_id=dispute.id)
+        outbox.enqueue(
+            session,
+            outbox.Kind.DISPUTE_CASE,
+            now,
+            team_id=lead.team_id,
+            channel=team.mediation_channel_or_default,
+            dispute_id=dispute.id,
+        )
     else:
         refresh_case(session, dispute, now)
     if statement:
         thread_post(session, dispute, now, f"{mention(claimant.member.slack_user_id)} says: {statement}")
-    audit.record(session, at=now, actor=claimant.member.slack_user_id,
-                 action="dispute.opened" if created else "dispute.joined", team_id=lead.team_id,
-                 lead_id=lead.id, dispute_id=dispute.id, kind=dispute.kind, statement=statement)
+    audit.record(
+        session,
+        at=now,
+        actor=claimant.member.slack_user_id,
+        action="dispute.opened" if created else "dispute.joined",
+        team_id=lead.team_id,
+        lead_id=lead.id,
+        dispute_id=dispute.id,
+        kind=dispute.kind,
+        statement=statement,
+    )
     cards.refresh(session, lead, now)
     return dispute
 
 
-def _add_party(session: Session, dispute: Dispute, member: Member, claim: Claim | None,
-               claimed_at: datetime) -> None:
+def _add_party(session: Session, dispute: Dispute, member: Member, claim: Claim | None, claimed_at: datetime) -> None:
     if any(p.member_id == member.id for p in dispute.parties):
         return
     session.add(DisputeParty(dispute=dispute, member=member, claim=claim, claimed_at=claimed_at))
@@ -93,15 +117,21 @@ def _add_party(session: Session, dispute: Dispute, member: Member, claim: Claim 
 def _choose_mediator(session: Session, dispute: Dispute) -> int | None:
     """A manager who is not a party, the one who mediated least recently (rotation)."""
     parties = {p.member_id for p in dispute.parties}
-    managers = session.scalars(select(Member).where(
-        Member.team_id == dispute.team_id, Member.role == Role.MANAGER, Member.active.is_(True)
-    ).order_by(Member.id)).all()
+    managers = session.scalars(
+        select(Member)
+        .where(Member.team_id == dispute.team_id, Member.role == Role.MANAGER, Member.active.is_(True))
+        .order_by(Member.id)
+    ).all()
     candidates = [m for m in managers if m.id not in parties]
     if not candidates:
         return None
-    last = dict(session.execute(select(Dispute.mediator_id, func.max(Dispute.opened_at)).where(
-        Dispute.team_id == dispute.team_id, Dispute.id != dispute.id, Dispute.mediator_id.is_not(None)
-    ).group_by(Dispute.mediator_id)).all())
+    last = dict(
+        session.execute(
+            select(Dispute.mediator_id, func.max(Dispute.opened_at))
+            .where(Dispute.team_id == dispute.team_id, Dispute.id != dispute.id, Dispute.mediator_id.is_not(None))
+            .group_by(Dispute.mediator_id)
+        ).all()
+    )
     epoch = datetime.min.replace(tzinfo=dispute.opened_at.tzinfo)
     return min(candidates, key=lambda m: (last.get(m.id, epoch), m.id)).id
 
@@ -116,8 +146,7 @@ def _suggestion(dispute: Dispute) -> int | None:
 
 def thread_post(session: Session, dispute: Dispute, now: datetime, text: str) -> None:
     """A message in the dispute's thread (sent once the case message has its timestamp)."""
-    outbox.enqueue(session, outbox.Kind.THREAD_POST, now, team_id=dispute.team_id, dispute_id=dispute.id,
-                   text=text)
+    outbox.enqueue(session, outbox.Kind.THREAD_POST, now, team_id=dispute.team_id, dispute_id=dispute.id, text=text)
 
 
 def refresh_case(session: Session, dispute: Dispute, now: datetime) -> None:
@@ -166,15 +195,33 @@ def case_facts(session: Session, dispute: Dispute, now: datetime) -> Case:
     def uid(member_id: int | None) -> str | None:
         return session.get(Member, member_id).slack_user_id if member_id else None
 
-    parties = [PartyFacts(p.member.slack_user_id, p.claimed_at, limit_use(session, p.member, now),
-                          ratios[p.member_id].ratio if p.member_id in ratios else None, p.withdrawn_at is not None)
-               for p in dispute.parties]
-    credit = session.execute(select(Member.slack_user_id, CreditShare.percent).join(
-        CreditShare, CreditShare.member_id == Member.id).where(CreditShare.lead_id == dispute.lead_id)
-        .order_by(CreditShare.percent.desc(), CreditShare.id)).all()
-    return Case(dispute, dispute.lead, team.timezone, uid(dispute.mediator_id), parties,
-                uid(dispute.account_holder_id), uid(dispute.suggested_member_id), uid(dispute.resolved_by_id),
-                [(u, p) for u, p in credit])
+    parties = [
+        PartyFacts(
+            p.member.slack_user_id,
+            p.claimed_at,
+            limit_use(session, p.member, now),
+            ratios[p.member_id].ratio if p.member_id in ratios else None,
+            p.withdrawn_at is not None,
+        )
+        for p in dispute.parties
+    ]
+    credit = session.execute(
+        select(Member.slack_user_id, CreditShare.percent)
+        .join(CreditShare, CreditShare.member_id == Member.id)
+        .where(CreditShare.lead_id == dispute.lead_id)
+        .order_by(CreditShare.percent.desc(), CreditShare.id)
+    ).all()
+    return Case(
+        dispute,
+        dispute.lead,
+        team.timezone,
+        uid(dispute.mediator_id),
+        parties,
+        uid(dispute.account_holder_id),
+        uid(dispute.suggested_member_id),
+        uid(dispute.resolved_by_id),
+        [(u, p) for u, p in credit],
+    )
 
 
 def open_dispute_of(session: Session, lead: Lead) -> Dispute:
@@ -185,8 +232,13 @@ def open_dispute_of(session: Session, lead: Lead) -> Dispute:
 
 
 def open_disputes(session: Session, team_id: str) -> list[Dispute]:
-    return list(session.scalars(select(Dispute).where(
-        Dispute.team_id == team_id, Dispute.status == DisputeStatus.OPEN).order_by(Dispute.opened_at)))
+    return list(
+        session.scalars(
+            select(Dispute)
+            .where(Dispute.team_id == team_id, Dispute.status == DisputeStatus.OPEN)
+            .order_by(Dispute.opened_at)
+        )
+    )
 
 
 # ---- resolving -------------------------------------------------------------------------------
@@ -207,8 +259,9 @@ def _locked_open(session: Session, manager: Member, dispute_id: int) -> Dispute:
 
 
 def _team_member(session: Session, team_id: str, user_id: str) -> Member:
-    member = session.scalar(select(Member).where(Member.slack_user_id == user_id, Member.team_id == team_id,
-                                                 Member.active.is_(True)))
+    member = session.scalar(
+        select(Member).where(Member.slack_user_id == user_id, Member.team_id == team_id, Member.active.is_(True))
+    )
     if member is None:
         raise InvalidInput(f"{mention(user_id)} is not a member of this team")
     return member
@@ -227,8 +280,16 @@ def validate_split(shares: list[tuple[str, int]]) -> None:
         raise InvalidInput(f"The shares add up to {total}%, not 100%")
 
 
-def resolve(session: Session, manager: Member, dispute_id: int, now: datetime, *, outcome: str,
-            shares: list[tuple[str, int]], reason: str | None = None) -> Dispute:
+def resolve(
+    session: Session,
+    manager: Member,
+    dispute_id: int,
+    now: datetime,
+    *,
+    outcome: str,
+    shares: list[tuple[str, int]],
+    reason: str | None = None,
+) -> Dispute:
     """Decide a dispute: `award` to a party, `split` 2–4 ways, or `assign` to any team member.
 
     `shares` is [(Slack user id, percent)]: one entry at 100 for award and assign.
@@ -240,14 +301,24 @@ def resolve(session: Session, manager: Member, dispute_id: int, now: datetime, *
     if outcome == "award":
         party_ids = {p.member_id for p in dispute.parties if p.withdrawn_at is None}
         if members[0][0].id not in party_ids:
-            raise InvalidInput(f"{mention(shares[0][0])} is not a party to {dispute.ref}; "
-                               f"use `/dibs assign {dispute.lead.ref} @rep` to give it to someone else")
+            raise InvalidInput(
+                f"{mention(shares[0][0])} is not a party to {dispute.ref}; "
+                f"use `/dibs assign {dispute.lead.ref} @rep` to give it to someone else"
+            )
     _settle(session, dispute, members, outcome, now, decided_by=manager, reason=reason)
     return dispute
 
 
-def _settle(session: Session, dispute: Dispute, members: list[tuple[Member, int]], outcome: str,
-            now: datetime, *, decided_by: Member | None, reason: str | None) -> None:
+def _settle(
+    session: Session,
+    dispute: Dispute,
+    members: list[tuple[Member, int]],
+    outcome: str,
+    now: datetime,
+    *,
+    decided_by: Member | None,
+    reason: str | None,
+) -> None:
     """Give the lead to the winners, close the losing claims, record and announce the outcome."""
     lead = session.scalars(select(Lead).where(Lead.id == dispute.lead_id).with_for_update()).one()
     team = session.get(Team, lead.team_id)
@@ -262,16 +333,29 @@ def _settle(session: Session, dispute: Dispute, members: list[tuple[Member, int]
         holder.status, holder.ended_at, holder.reason = ClaimStatus.RELEASED, now, f"{dispute.ref} {outcome}"
         holder.remind_at = holder.expires_at = None
     session.flush()
-    claim = holder if holder is not None and holder.member_id == primary.id else session.scalar(
-        select(Claim).where(Claim.lead_id == lead.id, Claim.member_id == primary.id,
-                            Claim.status == ClaimStatus.PENDING))
+    claim = (
+        holder
+        if holder is not None and holder.member_id == primary.id
+        else session.scalar(
+            select(Claim).where(
+                Claim.lead_id == lead.id, Claim.member_id == primary.id, Claim.status == ClaimStatus.PENDING
+            )
+        )
+    )
     if claim is None:
         claim = new_claim(lead, primary, outcome, limits, now)
         session.add(claim)
     claim.how = outcome
-    facts = {"kind": "dispute", "dispute": dispute.ref, "outcome": outcome, "at": now.isoformat(),
-             "by": decided_by.slack_user_id if decided_by else None, "reason": reason,
-             "shares": [[m.slack_user_id, pct] for m, pct in members], "winner": primary.slack_user_id}
+    facts = {
+        "kind": "dispute",
+        "dispute": dispute.ref,
+        "outcome": outcome,
+        "at": now.isoformat(),
+        "by": decided_by.slack_user_id if decided_by else None,
+        "reason": reason,
+        "shares": [[m.slack_user_id, pct] for m, pct in members],
+        "winner": primary.slack_user_id,
+    }
     start_ownership(session, lead, claim, limits, now, facts)
     if outcome == "split":
         session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
@@ -284,12 +368,23 @@ def _settle(session: Session, dispute: Dispute, members: list[tuple[Member, int]
     _announce_outcome(session, dispute, members, winners, now, decided_by, reason)
 
 
-def _announce_outcome(session: Session, dispute: Dispute, members: list[tuple[Member, int]], winners: set[int],
-                      now: datetime, decided_by: Member | None, reason: str | None) -> None:
+def _announce_outcome(
+    session: Session,
+    dispute: Dispute,
+    members: list[tuple[Member, int]],
+    winners: set[int],
+    now: datetime,
+    decided_by: Member | None,
+    reason: str | None,
+) -> None:
     split = " · ".join(f"{mention(m.slack_user_id)} {pct}%" for m, pct in members)
     first = mention(members[0][0].slack_user_id)
-    verdict = {"award": f"awarded to {first}", "assign": f"assigned to {first}", "split": f"split: {split}",
-               "withdrawn": f"goes to {first}, the only party left"}[dispute.outcome or ""]
+    verdict = {
+        "award": f"awarded to {first}",
+        "assign": f"assigned to {first}",
+        "split": f"split: {split}",
+        "withdrawn": f"goes to {first}, the only party left",
+    }[dispute.outcome or ""]
     by = f" by {mention(decided_by.slack_user_id)}" if decided_by else ""
     why = f" Reason: {reason}" if reason else ""
     text = f"{dispute.ref} resolved{by}: {dispute.lead.ref} {verdict}.{why}"
@@ -300,10 +395,19 @@ def _announce_outcome(session: Session, dispute: Dispute, members: list[tuple[Me
         if member.id not in {p.member_id for p in dispute.parties}:
             outbox.post(session, now, member.slack_user_id, text)
     refresh_case(session, dispute, now)
-    audit.record(session, at=now, actor=decided_by.slack_user_id if decided_by else audit.BOT_ACTOR,
-                 action="dispute.resolved", team_id=dispute.team_id, lead_id=dispute.lead_id,
-                 dispute_id=dispute.id, outcome=dispute.outcome, reason=reason,
-                 shares={m.slack_user_id: pct for m, pct in members}, winners=sorted(winners))
+    audit.record(
+        session,
+        at=now,
+        actor=decided_by.slack_user_id if decided_by else audit.BOT_ACTOR,
+        action="dispute.resolved",
+        team_id=dispute.team_id,
+        lead_id=dispute.lead_id,
+        dispute_id=dispute.id,
+        outcome=dispute.outcome,
+        reason=reason,
+        shares={m.slack_user_id: pct for m, pct in members},
+        winners=sorted(winners),
+    )
 
 
 def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -> Dispute:
@@ -318,13 +422,27 @@ def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -
     claim = party.claim
     if claim is not None and claim.status == ClaimStatus.PENDING:
         claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, "withdrew from dispute"
-    audit.record(session, at=now, actor=member.slack_user_id, action="dispute.withdrawn",
-                 team_id=dispute.team_id, lead_id=dispute.lead_id, dispute_id=dispute.id)
+    audit.record(
+        session,
+        at=now,
+        actor=member.slack_user_id,
+        action="dispute.withdrawn",
+        team_id=dispute.team_id,
+        lead_id=dispute.lead_id,
+        dispute_id=dispute.id,
+    )
     thread_post(session, dispute, now, f"{mention(member.slack_user_id)} withdrew from {dispute.ref}.")
     remaining = [p for p in dispute.parties if p.withdrawn_at is None]
     if len(remaining) == 1:
-        _settle(session, dispute, [(remaining[0].member, 100)], "withdrawn", now, decided_by=None,
-                reason="the other party withdrew")
+        _settle(
+            session,
+            dispute,
+            [(remaining[0].member, 100)],
+            "withdrawn",
+            now,
+            decided_by=None,
+            reason="the other party withdrew",
+        )
     else:
         refresh_case(session, dispute, now)
     return dispute
@@ -334,11 +452,21 @@ def remind(session: Session, dispute: Dispute, now: datetime) -> None:
     """Past the dispute SLA: a reminder in the thread and to every manager of the team."""
     dispute.remind_at = None
     hours = int((now - dispute.opened_at).total_seconds() // 3600)
-    text = (f"Reminder: {dispute.ref} over {dispute.lead.ref} has been open for {hours}h. "
-            f"Resolve it with the buttons or `/dibs resolve {dispute.ref} award @rep`.")
+    text = (
+        f"Reminder: {dispute.ref} over {dispute.lead.ref} has been open for {hours}h. "
+        f"Resolve it with the buttons or `/dibs resolve {dispute.ref} award @rep`."
+    )
     thread_post(session, dispute, now, text)
-    for manager in session.scalars(select(Member).where(
-            Member.team_id == dispute.team_id, Member.role == Role.MANAGER, Member.active.is_(True))):
+    for manager in session.scalars(
+        select(Member).where(Member.team_id == dispute.team_id, Member.role == Role.MANAGER, Member.active.is_(True))
+    ):
         outbox.post(session, now, manager.slack_user_id, text)
-    audit.record(session, at=now, actor=audit.BOT_ACTOR, action="dispute.reminded", team_id=dispute.team_id,
-                 lead_id=dispute.lead_id, dispute_id=dispute.id)
+    audit.record(
+        session,
+        at=now,
+        actor=audit.BOT_ACTOR,
+        action="dispute.reminded",
+        team_id=dispute.team_id,
+        lead_id=dispute.lead_id,
+        dispute_id=dispute.id,
+    )

@@ -62,8 +62,9 @@ def enqueue(
     return row
 
 
-def post(session: Session, now: datetime, channel: str, text: str,
-         blocks: list[dict[str, Any]] | None = None, **extra: Any) -> OutboxMessage:
+def post(
+    session: Session, now: datetime, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, **extra: Any
+) -> OutboxMessage:
     """A message to a channel, thread (`thread_ts=`) or user id (a DM in the app's Messages tab)."""
     return enqueue(session, Kind.POST, now, channel=channel, text=text, blocks=blocks, **extra)
 

@@ -29,8 +29,9 @@ class Overlap:
 
 
 def _facts(lead: Lead) -> AccountFacts:
-    return AccountFacts(domain=lead.account_domain, name=lead.account_name, phone=lead.phone_key,
-                        territory=lead.territory)
+    return AccountFacts(
+        domain=lead.account_domain, name=lead.account_name, phone=lead.phone_key, territory=lead.territory
+    )
 
 
 def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int) -> list[Overlap]:
@@ -39,8 +40,11 @@ def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int
     Candidates come only from rows sharing an indexed key (domain, normalized name, name
     block or phone), so the cost follows the account's own leads, not the table.
     """
-    keys = [(Lead.account_domain, lead.account_domain), (Lead.account_name, lead.account_name),
-            (Lead.phone_key, lead.phone_key)]
+    keys = [
+        (Lead.account_domain, lead.account_domain),
+        (Lead.account_name, lead.account_name),
+        (Lead.phone_key, lead.phone_key),
+    ]
     exact = [column == value for column, value in keys if value]
     # A close name counts only with one more field agreeing; domain and phone are exact keys
     # above, so the fuzzy route needs the same first word of the name and the same territory.
@@ -50,8 +54,10 @@ def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int
     if not exact:
         return []
     candidates = session.scalars(
-        select(Lead).where(Lead.team_id == lead.team_id, Lead.id != lead.id, or_(*exact))
-        .order_by(Lead.id.desc()).limit(CANDIDATE_LIMIT)
+        select(Lead)
+        .where(Lead.team_id == lead.team_id, Lead.id != lead.id, or_(*exact))
+        .order_by(Lead.id.desc())
+        .limit(CANDIDATE_LIMIT)
     )
     facts = _facts(lead)
     overlaps = []
@@ -60,11 +66,12 @@ def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int
         reason = same_account(facts, _facts(other))
         if reason is None:
             continue
-        owner = session.scalar(select(Claim).where(
-            Claim.lead_id == other.id, Claim.status.in_(OWNING_CLAIM_STATUSES),
-            Claim.started_at >= held_after))
-        overlaps.append(Overlap(other.id, reason, owner.member if owner else None,
-                                owner.started_at if owner else None))
+        owner = session.scalar(
+            select(Claim).where(
+                Claim.lead_id == other.id, Claim.status.in_(OWNING_CLAIM_STATUSES), Claim.started_at >= held_after
+            )
+        )
+        overlaps.append(Overlap(other.id, reason, owner.member if owner else None, owner.started_at if owner else None))
     return overlaps
 
 

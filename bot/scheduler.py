@@ -57,11 +57,22 @@ def _due_reminder(session: Session, lead: Lead, now: datetime) -> None:
         return
     claim.remind_at = None
     deadline = local_time(claim.expires_at, lead.team.timezone) if claim.expires_at else "soon"
-    outbox.post(session, now, claim.member.slack_user_id,
-                f"Reminder: {lead.ref} has not been marked contacted. Do it by {deadline} "
-                f"(`/dibs contacted {lead.ref}`) or it goes back to the team.")
-    audit.record(session, at=now, actor=audit.BOT_ACTOR, action="claim.reminded",
-                 team_id=lead.team_id, lead_id=lead.id, holder=claim.member.slack_user_id)
+    outbox.post(
+        session,
+        now,
+        claim.member.slack_user_id,
+        f"Reminder: {lead.ref} has not been marked contacted. Do it by {deadline} "
+        f"(`/dibs contacted {lead.ref}`) or it goes back to the team.",
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=audit.BOT_ACTOR,
+        action="claim.reminded",
+        team_id=lead.team_id,
+        lead_id=lead.id,
+        holder=claim.member.slack_user_id,
+    )
 
 
 def _due_expiry(session: Session, lead: Lead, now: datetime) -> None:
@@ -70,8 +81,9 @@ def _due_expiry(session: Session, lead: Lead, now: datetime) -> None:
         return
     holder = claim.member
     release(session, holder, lead.id, now, "contact SLA missed", status=ClaimStatus.EXPIRED)
-    outbox.post(session, now, holder.slack_user_id,
-                f"{lead.ref} was not marked contacted in time, so it went back to the team.")
+    outbox.post(
+        session, now, holder.slack_user_id, f"{lead.ref} was not marked contacted in time, so it went back to the team."
+    )
 
 
 def _due_dispute_reminder(session: Session, lead: Lead, now: datetime) -> None:
@@ -83,16 +95,31 @@ def _due_dispute_reminder(session: Session, lead: Lead, now: datetime) -> None:
 Job = tuple[str, Callable[[datetime], object], Callable[[Session, Lead, datetime], None]]
 
 JOBS: list[Job] = [
-    ("draws", lambda now: select(Lead.id).where(
-        Lead.status == LeadStatus.OPEN, Lead.fair_start_until <= now, _has_pending), _due_draw),
-    ("auto_assign", lambda now: select(Lead.id).where(
-        Lead.status == LeadStatus.OPEN, Lead.auto_assign_at <= now), _due_auto_assign),
-    ("sla_reminders", lambda now: select(Claim.lead_id).where(
-        and_(Claim.status == ClaimStatus.ACTIVE, Claim.remind_at <= now)), _due_reminder),
-    ("sla_expiry", lambda now: select(Claim.lead_id).where(
-        and_(Claim.status == ClaimStatus.ACTIVE, Claim.expires_at <= now)), _due_expiry),
-    ("dispute_reminders", lambda now: select(Dispute.lead_id).where(
-        Dispute.status == DisputeStatus.OPEN, Dispute.remind_at <= now), _due_dispute_reminder),
+    (
+        "draws",
+        lambda now: select(Lead.id).where(Lead.status == LeadStatus.OPEN, Lead.fair_start_until <= now, _has_pending),
+        _due_draw,
+    ),
+    (
+        "auto_assign",
+        lambda now: select(Lead.id).where(Lead.status == LeadStatus.OPEN, Lead.auto_assign_at <= now),
+        _due_auto_assign,
+    ),
+    (
+        "sla_reminders",
+        lambda now: select(Claim.lead_id).where(and_(Claim.status == ClaimStatus.ACTIVE, Claim.remind_at <= now)),
+        _due_reminder,
+    ),
+    (
+        "sla_expiry",
+        lambda now: select(Claim.lead_id).where(and_(Claim.status == ClaimStatus.ACTIVE, Claim.expires_at <= now)),
+        _due_expiry,
+    ),
+    (
+        "dispute_reminders",
+        lambda now: select(Dispute.lead_id).where(Dispute.status == DisputeStatus.OPEN, Dispute.remind_at <= now),
+        _due_dispute_reminder,
+    ),
 ]
 
 

@@ -50,9 +50,7 @@ def get_team(session: Session, slug: str) -> Team:
 
 def find_member(session: Session, slack_user_id: str) -> Member | None:
     """The active member behind a Slack user id, if any."""
-    return session.scalar(
-        select(Member).where(Member.slack_user_id == slack_user_id, Member.active.is_(True))
-    )
+    return session.scalar(select(Member).where(Member.slack_user_id == slack_user_id, Member.active.is_(True)))
 
 
 def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict[str, Any]:
@@ -89,27 +87,28 @@ def _apply_team(session: Session, slug: str, fields: dict[str, Any], now: dateti
 
 
 def _wanted_members(cfg: TeamConfig) -> dict[str, dict[str, Any]]:
-    wanted = {
-        uid: {"role": Role.MANAGER.value, "weight": 1.0, "territories": [], "skills": []}
-        for uid in cfg.managers
-    }
+    wanted = {uid: {"role": Role.MANAGER.value, "weight": 1.0, "territories": [], "skills": []} for uid in cfg.managers}
     for rep in cfg.reps:
-        wanted[rep.id] = {"role": Role.REP.value, "weight": rep.weight,
-                          "territories": list(rep.territories), "skills": list(rep.skills)}
+        wanted[rep.id] = {
+            "role": Role.REP.value,
+            "weight": rep.weight,
+            "territories": list(rep.territories),
+            "skills": list(rep.skills),
+        }
     return wanted
 
 
 def _apply_members(session: Session, slug: str, cfg: TeamConfig, now: datetime) -> list[str]:
     changes: list[str] = []
     wanted = _wanted_members(cfg)
-    existing = {m.slack_user_id: m for m in session.scalars(
-        select(Member).where(Member.slack_user_id.in_(wanted) | (Member.team_id == slug))
-    )}
+    existing = {
+        m.slack_user_id: m
+        for m in session.scalars(select(Member).where(Member.slack_user_id.in_(wanted) | (Member.team_id == slug)))
+    }
     for uid, fields in wanted.items():
         member = existing.get(uid)
         if member is None:
-            session.add(Member(team_id=slug, slack_user_id=uid, active=True, source="config",
-                               joined_at=now, **fields))
+            session.add(Member(team_id=slug, slack_user_id=uid, active=True, source="config", joined_at=now, **fields))
             changes.append(f"team {slug}: added {fields['role']} {uid}")
             continue
         updates = {k: v for k, v in fields.items() if getattr(member, k) != v}
@@ -129,8 +128,7 @@ def _apply_members(session: Session, slug: str, cfg: TeamConfig, now: datetime) 
     return changes
 
 
-def apply_config(session: Session, config: DibsConfig, now: datetime,
-                 env: dict[str, str] | None = None) -> list[str]:
+def apply_config(session: Session, config: DibsConfig, now: datetime, env: dict[str, str] | None = None) -> list[str]:
     """Make the database match the file; returns what changed (empty when already applied).
 
     Teams the file does not mention are left as they are; members added from Slack
@@ -142,8 +140,9 @@ def apply_config(session: Session, config: DibsConfig, now: datetime,
         session.flush()
         team_changes += _apply_members(session, slug, cfg, now)
         if team_changes:
-            audit.record(session, at=now, actor=CONFIG_ACTOR, action="config.applied",
-                         team_id=slug, changes=team_changes)
+            audit.record(
+                session, at=now, actor=CONFIG_ACTOR, action="config.applied", team_id=slug, changes=team_changes
+            )
         changes += team_changes
     return changes
 
@@ -180,16 +179,22 @@ def show_config(session: Session, slug: str | None = None) -> str:
         lines.append("reps = [")
         for rep in reps:
             note = "  # added in Slack" if rep.source == "slack" else ""
-            lines.append(f"  {{ id = {_toml_value(rep.slack_user_id)}, weight = {rep.weight}, "
-                         f"territories = {_toml_value(rep.territories)}, "
-                         f"skills = {_toml_value(rep.skills)} }},{note}")
+            lines.append(
+                f"  {{ id = {_toml_value(rep.slack_user_id)}, weight = {rep.weight}, "
+                f"territories = {_toml_value(rep.territories)}, "
+                f"skills = {_toml_value(rep.skills)} }},{note}"
+            )
         lines += ["]", "", f"[teams.{team.id}.limits]"]
         limits = effective_limits(team).model_dump()
         for key, value in limits.items():
             note = "  # set in Slack with /dibs limits set" if key in team.limit_overrides else ""
             lines.append(f"{key} = {_toml_value(value)}{note}")
-        lines += ["", f"[teams.{team.id}.digest]", f"day = {_toml_value(team.digest_day)}",
-                  f"time = {_toml_value(team.digest_time)}"]
+        lines += [
+            "",
+            f"[teams.{team.id}.digest]",
+            f"day = {_toml_value(team.digest_day)}",
+            f"time = {_toml_value(team.digest_time)}",
+        ]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -210,8 +215,16 @@ def set_limit(session: Session, manager: Member, key: str, raw: str, now: dateti
         raise InvalidInput(f"{key} {exc.errors()[0]['msg'].lower()}") from None
     old = getattr(effective_limits(team), key)
     team.limit_overrides = {**team.limit_overrides, key: getattr(limits, key)}
-    audit.record(session, at=now, actor=manager.slack_user_id, action="limits.set", team_id=team.id,
-                 key=key, old=old, new=getattr(limits, key))
+    audit.record(
+        session,
+        at=now,
+        actor=manager.slack_user_id,
+        action="limits.set",
+        team_id=team.id,
+        key=key,
+        old=old,
+        new=getattr(limits, key),
+    )
     return getattr(limits, key)
 
 
@@ -229,21 +242,37 @@ def add_member(session: Session, manager: Member, user_id: str, role: str, now: 
     elif member.left_at is not None:
         session.add(AwayPeriod(member_id=member.id, starts_at=member.left_at, ends_at=now))
     member.team_id, member.role, member.active, member.left_at, member.source = (
-        manager.team_id, role, True, None, "slack")
-    audit.record(session, at=now, actor=manager.slack_user_id, action="member.added",
-                 team_id=manager.team_id, user=user_id, role=role)
+        manager.team_id,
+        role,
+        True,
+        None,
+        "slack",
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=manager.slack_user_id,
+        action="member.added",
+        team_id=manager.team_id,
+        user=user_id,
+        role=role,
+    )
     return member
 
 
 def remove_member(session: Session, manager: Member, user_id: str, now: datetime) -> Member:
     """`/dibs team remove @user`: they stop taking leads; their history stays."""
-    member = session.scalar(select(Member).where(
-        Member.slack_user_id == user_id, Member.team_id == manager.team_id, Member.active.is_(True)))
+    member = session.scalar(
+        select(Member).where(
+            Member.slack_user_id == user_id, Member.team_id == manager.team_id, Member.active.is_(True)
+        )
+    )
     if member is None:
         raise NotFound(f"<@{user_id}> is not in your team.")
     if member.id == manager.id:
         raise InvalidInput("You can't remove yourself; ask another manager or change the config file")
     member.active, member.left_at = False, now
-    audit.record(session, at=now, actor=manager.slack_user_id, action="member.removed",
-                 team_id=manager.team_id, user=user_id)
+    audit.record(
+        session, at=now, actor=manager.slack_user_id, action="member.removed", team_id=manager.team_id, user=user_id
+    )
     return member

@@ -47,9 +47,7 @@ def truncate(text: str, limit: int) -> str:
 def section(text: str, *, fields: list[str] | None = None, accessory: Block | None = None) -> Block:
     block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}
     if fields:
-        block["fields"] = [
-            {"type": "mrkdwn", "text": truncate(f, FIELD_TEXT_MAX)} for f in fields[:SECTION_FIELDS_MAX]
-        ]
+        block["fields"] = [{"type": "mrkdwn", "text": truncate(f, FIELD_TEXT_MAX)} for f in fields[:SECTION_FIELDS_MAX]]
     if accessory:
         block["accessory"] = accessory
     return block
@@ -62,9 +60,7 @@ def header(text: str) -> Block:
 def context(*texts: str) -> Block:
     return {
         "type": "context",
-        "elements": [
-            {"type": "mrkdwn", "text": truncate(t, SECTION_TEXT_MAX)} for t in texts[:CONTEXT_ELEMENTS_MAX]
-        ],
+        "elements": [{"type": "mrkdwn", "text": truncate(t, SECTION_TEXT_MAX)} for t in texts[:CONTEXT_ELEMENTS_MAX]],
     }
 
 

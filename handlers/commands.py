@@ -142,8 +142,15 @@ def tell_privately(caller: Caller, answer: Reply) -> None:
     """Queue a private answer: ephemeral where the click happened, else a direct message."""
     blocks = answer.get("blocks")
     if caller.channel_id:
-        outbox.enqueue(caller.session, outbox.Kind.EPHEMERAL, caller.now, channel=caller.channel_id,
-                       user=caller.slack_user_id, text=answer["text"], blocks=blocks)
+        outbox.enqueue(
+            caller.session,
+            outbox.Kind.EPHEMERAL,
+            caller.now,
+            channel=caller.channel_id,
+            user=caller.slack_user_id,
+            text=answer["text"],
+            blocks=blocks,
+        )
     else:
         outbox.post(caller.session, caller.now, caller.slack_user_id, answer["text"], blocks)
 

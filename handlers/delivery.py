@@ -34,12 +34,28 @@ from models import Dispute, LeadCard, OutboxMessage, Team
 
 log = logging.getLogger(__name__)
 
-PERMANENT_ERRORS = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "invalid_blocks", "invalid_arguments",
-    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "msg_too_long", "no_text",
-    "user_not_found", "user_not_in_channel", "cant_update_message", "message_not_found",
-    "unknown_method", "missing_scope", "restricted_action",
-})
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_arguments",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "msg_too_long",
+        "no_text",
+        "user_not_found",
+        "user_not_in_channel",
+        "cant_update_message",
+        "message_not_found",
+        "unknown_method",
+        "missing_scope",
+        "restricted_action",
+    }
+)
 CARD_NOT_POSTED_YET_SECONDS = 2.0
 CARD_GIVE_UP_AFTER = timedelta(hours=1)  # its announcement failed for good: stop waiting
 
@@ -57,9 +73,15 @@ class Outcome:
 class Deliverer:
     """One worker; several (threads or replicas) may run, the outbox lease keeps them apart."""
 
-    def __init__(self, client: WebClient, sessions: sessionmaker[Session], metrics: Metrics,
-                 clock: Callable[[], datetime], home_view: Callable[[Session, str, datetime], dict] | None = None,
-                 channel_interval: float = 1.0):
+    def __init__(
+        self,
+        client: WebClient,
+        sessions: sessionmaker[Session],
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        home_view: Callable[[Session, str, datetime], dict] | None = None,
+        channel_interval: float = 1.0,
+    ):
         self._client = client
         self._sessions = sessions
         self._metrics = metrics
@@ -176,8 +198,13 @@ class Deliverer:
     def _announce(self, channel: str, rows: list[OutboxMessage]) -> dict[int, Outcome]:
         card_ids = [row.payload["card_id"] for row in rows]
         with self._sessions() as session:
-            cards = list(session.scalars(select(LeadCard).where(
-                LeadCard.id.in_(card_ids), LeadCard.retired_at.is_(None)).order_by(LeadCard.id)))
+            cards = list(
+                session.scalars(
+                    select(LeadCard)
+                    .where(LeadCard.id.in_(card_ids), LeadCard.retired_at.is_(None))
+                    .order_by(LeadCard.id)
+                )
+            )
             if not cards:  # re-announced before it was ever shown: nothing to post
                 return {row.id: Outcome("sent") for row in rows}
             payload = self._render_cards(session, cards)
@@ -196,8 +223,7 @@ class Deliverer:
             if card.retired_at is not None:
                 rendered.append(retired_card(card))
             else:
-                rendered.append(lead_card(lead_state(session, lead), team.timezone,
-                                          effective_limits(team).hot_score))
+                rendered.append(lead_card(lead_state(session, lead), team.timezone, effective_limits(team).hot_score))
             refs.append(lead.ref)
         return cards_message(rendered, refs)
 
@@ -213,8 +239,13 @@ class Deliverer:
             message_key = (card.channel, card.ts)
             if message_key in refreshed:
                 return Outcome("sent")
-            cards = list(session.scalars(select(LeadCard).where(
-                LeadCard.channel == card.channel, LeadCard.ts == card.ts).order_by(LeadCard.id)))
+            cards = list(
+                session.scalars(
+                    select(LeadCard)
+                    .where(LeadCard.channel == card.channel, LeadCard.ts == card.ts)
+                    .order_by(LeadCard.id)
+                )
+            )
             payload = self._render_cards(session, cards)
         refreshed.add(message_key)
         return self._call("chat_update", None, channel=card.channel, ts=card.ts, **payload)
@@ -231,8 +262,7 @@ class Deliverer:
             if row.kind == outbox.Kind.DISPUTE_REFRESH and (channel, ts) in refreshed:
                 return Outcome("sent")  # several changes in one tick: one update shows them all
             if row.kind == outbox.Kind.THREAD_POST:
-                return self._call("chat_postMessage", channel, channel=channel, thread_ts=ts,
-                                  text=row.payload["text"])
+                return self._call("chat_postMessage", channel, channel=channel, thread_ts=ts, text=row.payload["text"])
             payload = dispute_case(case_facts(session, dispute, self._clock()))
         if row.kind == outbox.Kind.DISPUTE_REFRESH:
             refreshed.add((channel or "", ts or ""))
@@ -256,8 +286,7 @@ class Deliverer:
             return self._call("chat_postMessage", row.channel, channel=row.channel, text=p["text"], **extra)
         if row.kind == outbox.Kind.EPHEMERAL:
             extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
-            return self._call("chat_postEphemeral", None, channel=row.channel, user=p["user"],
-                              text=p["text"], **extra)
+            return self._call("chat_postEphemeral", None, channel=row.channel, user=p["user"], text=p["text"], **extra)
         if row.kind == outbox.Kind.PUBLISH_HOME and self._home_view is not None:
             with self._sessions() as session:
                 view = self._home_view(session, p["user"], self._clock())
@@ -269,7 +298,13 @@ class Deliverer:
                 digest = compute_digest(session, row.team_id or "", p["year"], p["week"], self._clock())
             return self._call("chat_postMessage", row.channel, channel=row.channel, **digest_message(digest))
         if row.kind == outbox.Kind.UPLOAD:
-            return self._call("files_upload_v2", row.channel, channel=row.channel,
-                              file=base64.b64decode(p["content_b64"]), filename=p["filename"],
-                              title=p["title"], alt_txt=p["alt_text"])
+            return self._call(
+                "files_upload_v2",
+                row.channel,
+                channel=row.channel,
+                file=base64.b64decode(p["content_b64"]),
+                filename=p["filename"],
+                title=p["title"],
+                alt_txt=p["alt_text"],
+            )
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")

@@ -87,18 +87,34 @@ time = "17:00"
 LeadFields = dict[str, Any]
 
 
-def _lead(key: str, name: str, company: str, territory: str, score: int, source: str, value: int,
-          **contact: str) -> LeadFields:
+def _lead(
+    key: str, name: str, company: str, territory: str, score: int, source: str, value: int, **contact: str
+) -> LeadFields:
     """Webhook fields of a demo lead; `key` is its external id, by which steps refer to it."""
-    return {"external_id": key, "name": name, "company": company, "territory": territory,
-            "score": score, "source": source, "value": value, **contact}
+    return {
+        "external_id": key,
+        "name": name,
+        "company": company,
+        "territory": territory,
+        "score": score,
+        "source": source,
+        "value": value,
+        **contact,
+    }
 
 
 ACME = _lead("acme", "Jane Doe", "Acme Robotics", "NY", 70, "web", 12000, email="jane@acmerobotics.com")
-HOSTILE = _lead("ipads", "<!channel> FREE iPads, click now", "*Totally Legit* & Sons", "NJ", 5, "web",
-                0, email="prizes@free-ipads.biz")
-GLOBEX = _lead("globex", "Hiro Tanaka", "Globex Corporation", "CA", 92, "referral", 48000,
-               website="globex.com")
+HOSTILE = _lead(
+    "ipads",
+    "<!channel> FREE iPads, click now",
+    "*Totally Legit* & Sons",
+    "NJ",
+    5,
+    "web",
+    0,
+    email="prizes@free-ipads.biz",
+)
+GLOBEX = _lead("globex", "Hiro Tanaka", "Globex Corporation", "CA", 92, "referral", 48000, website="globex.com")
 BURST = [
     _lead(key, name, company, territory, score, source, value, website=site)
     for key, name, company, territory, score, source, value, site in [
@@ -116,10 +132,10 @@ BURST = [
         ("oscorp", "Grace Park", "Oscorp Labs", "NY", 66, "webinar", 16000, "oscorplabs.com"),
     ]
 ]
-ACME_AGAIN = _lead("acme-cto", "Raj Patel", "Acme Robotics Inc.", "NY", 81, "web", 30000,
-                   email="raj@acmerobotics.com")
-LONESTAR = _lead("lonestar", "Carlos Mendez", "Lone Star Energy", "TX", 68, "referral", 20000,
-                 website="lonestarenergy.com")
+ACME_AGAIN = _lead("acme-cto", "Raj Patel", "Acme Robotics Inc.", "NY", 81, "web", 30000, email="raj@acmerobotics.com")
+LONESTAR = _lead(
+    "lonestar", "Carlos Mendez", "Lone Star Energy", "TX", 68, "referral", 20000, website="lonestarenergy.com"
+)
 
 
 class DemoError(Exception):
@@ -144,9 +160,17 @@ class DemoClock:
 
 # ---- what Slack would show, for a terminal -----------------------------------------------
 
-EMOJI = {"trophy": "🏆", "large_green_circle": "🟢", "bust_in_silhouette": "👤", "fire": "🔥",
-         "hourglass_flowing_sand": "⏳", "x": "❌", "white_check_mark": "✅", "warning": "⚠️",
-         "scales": "⚖️"}
+EMOJI = {
+    "trophy": "🏆",
+    "large_green_circle": "🟢",
+    "bust_in_silhouette": "👤",
+    "fire": "🔥",
+    "hourglass_flowing_sand": "⏳",
+    "x": "❌",
+    "white_check_mark": "✅",
+    "warning": "⚠️",
+    "scales": "⚖️",
+}
 _LINK = re.compile(r"<([@#!])([^|>]+)(?:\|[^>]*)?>")
 _EMOJI_CODE = re.compile(r":([a-z0-9_+-]+):")
 _BOLD_MARK = re.compile("\\*(?!\u200b)")  # user text's own asterisks carry a zero-width space
@@ -240,8 +264,13 @@ def call_view(call: RecordedCall, cards: dict[Card, list[str]]) -> list[tuple[st
     as last shown, so a card update prints only the cards that changed."""
     args, method = call.args, call.method
     if call.rate_limited:
-        return [(f"⏳ Slack: 429 slow down ({method} to {_where(str(args.get('channel')))}); "
-                 "Dibs waits as Retry-After says and tries again", [])]
+        return [
+            (
+                f"⏳ Slack: 429 slow down ({method} to {_where(str(args.get('channel')))}); "
+                "Dibs waits as Retry-After says and tries again",
+                [],
+            )
+        ]
     if not call.ok:
         return [(f"⚠️  Slack refused {method}: {call.error or call.status}", [])]
     if method == "chat.postMessage":
@@ -299,8 +328,9 @@ class Demo:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.runtime.http.port}"
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         request = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -351,8 +381,9 @@ class Demo:
 
     def at(self, day: int, hhmm: str) -> None:
         """Jump the clock to `hhmm` (New York) `day` days after the demo's Monday."""
-        self.clock.jump_to(datetime.combine(WEEK_START.date() + timedelta(days=day),
-                                            clock_time.fromisoformat(hhmm), ZoneInfo(TZ)))
+        self.clock.jump_to(
+            datetime.combine(WEEK_START.date() + timedelta(days=day), clock_time.fromisoformat(hhmm), ZoneInfo(TZ))
+        )
         say(f"🕘 {local_time(self.clock(), TZ, '%a %d %b %H:%M %Z')}")
 
     def later(self, seconds: int) -> None:
@@ -363,7 +394,7 @@ class Demo:
         """Let the scheduler and outbox finish, then print what Slack received since last time."""
         self._settle()
         calls = self.slack.calls
-        for call in calls[self._seen:]:
+        for call in calls[self._seen :]:
             for title, body in call_view(call, self._cards):
                 say(title, body)
         self._seen = len(calls)
@@ -377,8 +408,10 @@ class Demo:
                 raise DemoError(f"the scheduler still found work due after {SETTLE_SECONDS:.0f}s")
         while (waiting := self._outbox_row(OutboxStatus.PENDING)) is not None:
             if time.monotonic() > deadline:
-                raise DemoError(f"a {waiting.kind} message was still undelivered after {SETTLE_SECONDS:.0f}s "
-                                f"(last error: {waiting.last_error or 'none'})")
+                raise DemoError(
+                    f"a {waiting.kind} message was still undelivered after {SETTLE_SECONDS:.0f}s "
+                    f"(last error: {waiting.last_error or 'none'})"
+                )
             time.sleep(0.05)
         if (failed := self._outbox_row(OutboxStatus.FAILED)) is not None:
             raise DemoError(f"a {failed.kind} message could not be delivered: {failed.last_error}")
@@ -387,8 +420,9 @@ class Demo:
 
     def _outbox_row(self, status: OutboxStatus) -> OutboxMessage | None:
         with self.runtime.sessions() as session:
-            return session.scalar(select(OutboxMessage).where(OutboxMessage.status == status)
-                                  .order_by(OutboxMessage.id).limit(1))
+            return session.scalar(
+                select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id).limit(1)
+            )
 
     def uncontacted(self, user: str) -> list[str]:
         """The leads a rep holds and has not called yet (what their `/dibs mine` lists)."""
@@ -484,8 +518,17 @@ def burst(demo: Demo) -> None:
 def limits(demo: Demo) -> None:
     """Reps claim from the burst, and a limit says no"""
     demo.at(MON, "11:02")
-    clicks = [(ALICE, "northwind"), (ALICE, "initech"), (ALICE, "umbrella"), (ALICE, "vandelay"),
-              (ALICE, "stark"), (BOB, "stark"), (BOB, "wayne"), (CAROL, "soylent"), (DAVE, "hooli")]
+    clicks = [
+        (ALICE, "northwind"),
+        (ALICE, "initech"),
+        (ALICE, "umbrella"),
+        (ALICE, "vandelay"),
+        (ALICE, "stark"),
+        (BOB, "stark"),
+        (BOB, "wayne"),
+        (CAROL, "soylent"),
+        (DAVE, "hooli"),
+    ]
     for user, lead in clicks:
         demo.click_claim(demo.refs[lead], user)
         demo.show()
@@ -556,8 +599,10 @@ def dispute_split(demo: Demo) -> None:
     demo.show()
     demo.at(WED, "14:00")
     say("» The mediator reads the case and splits the credit.")
-    demo.command(f"resolve D-1 split <@{ALICE}|alice> 60 <@{BOB}|bob> 40 Alice owns the account, "
-                 "Bob found the new buyer", MANAGER)
+    demo.command(
+        f"resolve D-1 split <@{ALICE}|alice> 60 <@{BOB}|bob> 40 Alice owns the account, Bob found the new buyer",
+        MANAGER,
+    )
     demo.show()
     demo.command(f"why {ref}", BOB)
     demo.command(f"contacted {ref}", ALICE)
@@ -566,10 +611,13 @@ def dispute_split(demo: Demo) -> None:
 def deals_close(demo: Demo) -> None:
     """Thursday: deals close"""
     demo.at(THU, "15:00")
-    for user, verb, lead, detail in [(ALICE, "won", "northwind", "$18,000"),
-                                     (ALICE, "lost", "vandelay", "went with a competitor"),
-                                     (BOB, "won", "stark", "$35k"), (CAROL, "won", "soylent", "$8,000"),
-                                     (DAVE, "won", "lonestar", "$20,000")]:
+    for user, verb, lead, detail in [
+        (ALICE, "won", "northwind", "$18,000"),
+        (ALICE, "lost", "vandelay", "went with a competitor"),
+        (BOB, "won", "stark", "$35k"),
+        (CAROL, "won", "soylent", "$8,000"),
+        (DAVE, "won", "lonestar", "$20,000"),
+    ]:
         demo.command(f"{verb} {demo.refs[lead]} {detail}", user)
     demo.show()
 
@@ -590,8 +638,22 @@ def weekly_digest(demo: Demo) -> None:
 
 Step = Callable[[Demo], None]
 STEPS: list[Step] = [
-    dibs_starts, asking_for_help, leads_arrive, claiming, fair_start_draw, outcomes, going_away,
-    burst, limits, auto_assign, calling, missed_sla, manager_assigns, coming_back, dispute_split, deals_close,
+    dibs_starts,
+    asking_for_help,
+    leads_arrive,
+    claiming,
+    fair_start_draw,
+    outcomes,
+    going_away,
+    burst,
+    limits,
+    auto_assign,
+    calling,
+    missed_sla,
+    manager_assigns,
+    coming_back,
+    dispute_split,
+    deals_close,
     weekly_digest,
 ]
 
@@ -613,9 +675,17 @@ def run_demo(out_dir: Path) -> int:
             config = Path(tmp) / "teams.toml"
             config.write_text(TEAM_TOML.substitute(intake_token=token), encoding="utf-8")
             database_url = f"sqlite:///{Path(tmp) / 'dibs-demo.db'}"
-            settings = Settings(_env_file=None, database_url=database_url, slack_bot_token="xoxb-demo",
-                                slack_signing_secret=secret, slack_app_token=None, slack_api_url=slack.api_url,
-                                host="127.0.0.1", port=0, dibs_config=config)
+            settings = Settings(
+                _env_file=None,
+                database_url=database_url,
+                slack_bot_token="xoxb-demo",
+                slack_signing_secret=secret,
+                slack_app_token=None,
+                slack_api_url=slack.api_url,
+                host="127.0.0.1",
+                port=0,
+                dibs_config=config,
+            )
             clock = DemoClock(WEEK_START)
             runtime = build_runtime(settings, clock=clock)
             runtime.start()

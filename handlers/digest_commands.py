@@ -16,8 +16,7 @@ def chosen_week(tz: str, now: datetime, week: str | None) -> tuple[int, int]:
     return parse_week(week) if week else previous_week(*week_containing(tz, now))
 
 
-@subcommand("digest", "/dibs digest preview|post [2026-W47]", "the weekly fairness digest",
-            manager_only=True)
+@subcommand("digest", "/dibs digest preview|post [2026-W47]", "the weekly fairness digest", manager_only=True)
 def digest(caller: Caller, args: list[str]) -> Reply:
     team = caller.require_member().team
     if not args or args[0].lower() not in ("preview", "post") or len(args) > 2:

@@ -39,8 +39,10 @@ GINI_WORDS = ((0.10, "very even"), (0.20, "fairly even"), (0.35, "uneven"), (1.0
 SAME = 0.005  # a change smaller than this is shown as no change
 MORE_ROOM = 40  # characters kept free in each section for "…and N more"
 MAX_FLAG_SECTIONS = 10
-FOOTNOTE = ("Fair share counts only the time each rep was available. Ratio = credited ÷ fair "
-            "share. Gini 0 and Jain 1 are perfectly fair.")
+FOOTNOTE = (
+    "Fair share counts only the time each rep was available. Ratio = credited ÷ fair "
+    "share. Gini 0 and Jain 1 are perfectly fair."
+)
 
 
 @dataclass(frozen=True)
@@ -95,22 +97,21 @@ def _headline(d: Digest, s: _Style) -> list[str]:
         lines = [f"{s.bold('No leads came in')} this week."]
     else:
         sources = ", ".join(f"{s.user_text(src)} {n}" for src, n in leads.by_source.items())
-        lines = [f"{s.bold(_plural(leads.total, 'lead') + ' in')} ({sources}) · "
-                 f"{leads.claimed} claimed · {leads.auto_assigned} auto-assigned · "
-                 f"{leads.expired} expired"]
+        lines = [
+            f"{s.bold(_plural(leads.total, 'lead') + ' in')} ({sources}) · "
+            f"{leads.claimed} claimed · {leads.auto_assigned} auto-assigned · "
+            f"{leads.expired} expired"
+        ]
     if d.gini is None or d.jain is None:
         why = "no leads to share" if leads.total == 0 else "no rep was available"
         lines.append(f"{s.bold('Fairness:')} {why}, so nothing to compare.")
         return lines
-    fairness = (f"{s.bold('Fairness:')} {_fairness_words(d.gini)} — "
-                f"Gini {d.gini:.2f}, Jain {d.jain:.2f}")
+    fairness = f"{s.bold('Fairness:')} {_fairness_words(d.gini)} — Gini {d.gini:.2f}, Jain {d.jain:.2f}"
     if d.gini_change is None or d.jain_change is None:
         fairness += " · no leads last week to compare with"
     else:
-        verdict = ("about the same" if abs(d.gini_change) < SAME
-                   else "fairer" if d.gini_change < 0 else "less fair")
-        fairness += (f" · since last week: Gini {_arrow(d.gini_change)}, "
-                     f"Jain {_arrow(d.jain_change)} ({verdict})")
+        verdict = "about the same" if abs(d.gini_change) < SAME else "fairer" if d.gini_change < 0 else "less fair"
+        fairness += f" · since last week: Gini {_arrow(d.gini_change)}, Jain {_arrow(d.jain_change)} ({verdict})"
     lines.append(fairness)
     return lines
 
@@ -130,8 +131,7 @@ def _rep_line(r: RepDigest, s: _Style) -> str:
     if r.won_count:
         parts.append(f"won {r.won_count} ({_money(r.won_amount)})")
     if r.disputes_involved or r.disputes_won or r.disputes_split:
-        parts.append(f"disputes {r.disputes_involved} (won {r.disputes_won}, "
-                     f"split {r.disputes_split})")
+        parts.append(f"disputes {r.disputes_involved} (won {r.disputes_won}, split {r.disputes_split})")
     parts += [FLAG_LABELS[f] for f in r.flags]
     return " · ".join(parts)
 
@@ -145,13 +145,14 @@ def _flag_reason(r: RepDigest, flag: Flag, d: Digest) -> str:
         if r.cap_hits >= HOARDING_CAP_HITS:
             reasons.append(f"hit a limit {r.cap_hits}×")
         return ", ".join(reasons)
-    return (f"own claims average score {r.own_mean_score or 0:.0f} vs team "
-            f"{d.leads.mean_score or 0:.0f} ({r.own_claims} claims)")
+    return (
+        f"own claims average score {r.own_mean_score or 0:.0f} vs team "
+        f"{d.leads.mean_score or 0:.0f} ({r.own_claims} claims)"
+    )
 
 
 def _flag_lines(d: Digest, s: _Style) -> list[str]:
-    return [f"{s.who(r.slack_user_id)} {FLAG_LABELS[f]}: {_flag_reason(r, f, d)}"
-            for r in d.reps for f in r.flags]
+    return [f"{s.who(r.slack_user_id)} {FLAG_LABELS[f]}: {_flag_reason(r, f, d)}" for r in d.reps for f in r.flags]
 
 
 def _dispute_line(d: Digest, s: _Style) -> str:
@@ -188,13 +189,13 @@ def digest_message(digest: Digest) -> dict[str, Any]:
     s = SLACK
     flags = _flag_lines(digest, s)
     flag_blocks = [divider(), *_sections([s.bold("Flags"), *flags], MAX_FLAG_SECTIONS)]
-    top = [header(_title(digest)), context(_period(digest)),
-           section("\n".join(_headline(digest, s)))]
-    bottom = [*(flag_blocks if flags else []), divider(), section(_dispute_line(digest, s)),
-              context(FOOTNOTE)]
+    top = [header(_title(digest)), context(_period(digest)), section("\n".join(_headline(digest, s)))]
+    bottom = [*(flag_blocks if flags else []), divider(), section(_dispute_line(digest, s)), context(FOOTNOTE)]
     room = MESSAGE_BLOCKS_MAX - len(top) - len(bottom) - 1  # 1 for the divider before reps
-    rep_lines = [s.bold("Per rep") + " — credited of fair share, lowest ratio first",
-                 *(_rep_line(r, s) for r in digest.reps)]
+    rep_lines = [
+        s.bold("Per rep") + " — credited of fair share, lowest ratio first",
+        *(_rep_line(r, s) for r in digest.reps),
+    ]
     blocks = [*top, divider(), *_sections(rep_lines, room), *bottom]
     return message(_fallback(digest), blocks)
 

@@ -12,8 +12,9 @@ from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, 
 def contest(caller: Caller, args: list[str]) -> Reply:
     if len(args) < 2:
         raise UsageError("Name the lead and say why it should be yours")
-    result = claims.contest(caller.session, caller.require_member(), parse_ref(args[0], "L"),
-                            " ".join(args[1:]), caller.now)
+    result = claims.contest(
+        caller.session, caller.require_member(), parse_ref(args[0], "L"), " ".join(args[1:]), caller.now
+    )
     return reply(result.message)
 
 
@@ -23,9 +24,12 @@ def disputes(caller: Caller, args: list[str]) -> Reply:
     found = mediation.open_disputes(caller.session, team.id)
     if not found:
         return reply("No open disputes.")
-    lines = [f"*{d.ref}* on {d.lead.ref} · opened {local_time(d.opened_at, team.timezone)} · "
-             + ", ".join(mention(p.member.slack_user_id) for p in d.parties)
-             + (f" · mediator {mention(d.mediator.slack_user_id)}" if d.mediator else "") for d in found]
+    lines = [
+        f"*{d.ref}* on {d.lead.ref} · opened {local_time(d.opened_at, team.timezone)} · "
+        + ", ".join(mention(p.member.slack_user_id) for p in d.parties)
+        + (f" · mediator {mention(d.mediator.slack_user_id)}" if d.mediator else "")
+        for d in found
+    ]
     return reply(f"{len(found)} open dispute(s)", [section("\n".join(lines))])
 
 
@@ -41,8 +45,12 @@ def parse_split(words: list[str]) -> tuple[list[tuple[str, int]], str | None]:
     return shares, " ".join(words[i:]) or None
 
 
-@subcommand("resolve", "/dibs resolve D-n award @rep [reason] · /dibs resolve D-n split @a 60 @b 40 [reason]",
-            "decide a dispute", manager_only=True)
+@subcommand(
+    "resolve",
+    "/dibs resolve D-n award @rep [reason] · /dibs resolve D-n split @a 60 @b 40 [reason]",
+    "decide a dispute",
+    manager_only=True,
+)
 def resolve(caller: Caller, args: list[str]) -> Reply:
     if len(args) < 3 or args[1].lower() not in ("award", "split"):
         raise UsageError("Say `resolve D-n award @rep` or `resolve D-n split @a 60 @b 40`")
@@ -51,6 +59,7 @@ def resolve(caller: Caller, args: list[str]) -> Reply:
         shares, reason = [(parse_user(args[2]), 100)], " ".join(args[3:]) or None
     else:
         shares, reason = parse_split(args[2:])
-    dispute = mediation.resolve(caller.session, caller.require_member(), dispute_id, caller.now,
-                                outcome=outcome, shares=shares, reason=reason)
+    dispute = mediation.resolve(
+        caller.session, caller.require_member(), dispute_id, caller.now, outcome=outcome, shares=shares, reason=reason
+    )
     return reply(f"{dispute.ref} resolved: {outcome}. The parties have been told.")

@@ -60,8 +60,7 @@ def split_shares(view: dict[str, Any]) -> list[tuple[str, int]]:
     return sorted(shares, key=lambda s: -s[1])
 
 
-def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf,
-                               sessions: sessionmaker[Session]) -> None:
+def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf, sessions: sessionmaker[Session]) -> None:
     """Wire the dispute buttons and forms into the bolt app."""
 
     def click(body: dict[str, Any], context: BoltContext) -> Caller:
@@ -74,8 +73,14 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf,
         dispute_id, user = action["value"].split(":", 1)
 
         def decide() -> Reply:
-            dispute = mediation.resolve(caller.session, caller.require_member(), int(dispute_id), caller.now,
-                                        outcome="award", shares=[(user, 100)])
+            dispute = mediation.resolve(
+                caller.session,
+                caller.require_member(),
+                int(dispute_id),
+                caller.now,
+                outcome="award",
+                shares=[(user, 100)],
+            )
             return reply(f"{dispute.ref} resolved: awarded to <@{user}>.")
 
         answer_privately(caller, decide)
@@ -98,6 +103,7 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf,
             with sessions() as session:
                 view = form(session, int(action["value"].split(":")[0]))
             client.views_open(trigger_id=body["trigger_id"], view=view)
+
         return open_form
 
     def parties_of(session: Session, dispute_id: int) -> dict[str, Any]:
@@ -118,9 +124,15 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf,
         caller = caller_of(context)
 
         def decide() -> Reply:
-            dispute = mediation.resolve(caller.session, caller.require_member(), int(view["private_metadata"]),
-                                        caller.now, outcome="split", shares=split_shares(view),
-                                        reason=form_value(view, "reason"))
+            dispute = mediation.resolve(
+                caller.session,
+                caller.require_member(),
+                int(view["private_metadata"]),
+                caller.now,
+                outcome="split",
+                shares=split_shares(view),
+                reason=form_value(view, "reason"),
+            )
             return reply(f"{dispute.ref} resolved: credit split.")
 
         _submit(ack, caller, decide, "percent_0")
@@ -131,11 +143,13 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf,
         caller = caller_of(context)
 
         def decide() -> Reply:
-            dispute = mediation.get_dispute(caller.session, caller.require_member().team_id,
-                                            int(view["private_metadata"]))
+            dispute = mediation.get_dispute(
+                caller.session, caller.require_member().team_id, int(view["private_metadata"])
+            )
             rep = form_value(view, "rep") or ""
-            manager_assign(caller.session, caller.require_member(), dispute.lead_id, rep, caller.now,
-                           form_value(view, "reason"))
+            manager_assign(
+                caller.session, caller.require_member(), dispute.lead_id, rep, caller.now, form_value(view, "reason")
+            )
             return reply(f"{dispute.ref} resolved: {dispute.lead.ref} assigned to <@{rep}>.")
 
         _submit(ack, caller, decide, "rep")
@@ -146,8 +160,13 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf,
         caller = caller_of(context)
 
         def file() -> Reply:
-            result = claims.contest(caller.session, caller.require_member(), int(view["private_metadata"]),
-                                    form_value(view, "reason") or "", caller.now)
+            result = claims.contest(
+                caller.session,
+                caller.require_member(),
+                int(view["private_metadata"]),
+                form_value(view, "reason") or "",
+                caller.now,
+            )
             return reply(result.message)
 
         _submit(ack, caller, file, "reason")

@@ -34,9 +34,11 @@ def _party_line(case: Case, index: int) -> str:
     ratio = f"{party.ratio:.2f}" if party.ratio is not None else "—"
     order = " (first)" if index == 0 else ""
     gone = " — _withdrew_" if party.withdrawn else ""
-    return (f"• {mention(party.user)}: claimed {local_time(party.claimed_at, case.timezone, '%a %H:%M')}{order}"
-            f" · load {party.load.active}/{party.load.max_active} active"
-            f" · fair-share ratio {ratio}{gone}")
+    return (
+        f"• {mention(party.user)}: claimed {local_time(party.claimed_at, case.timezone, '%a %H:%M')}{order}"
+        f" · load {party.load.active}/{party.load.max_active} active"
+        f" · fair-share ratio {ratio}{gone}"
+    )
 
 
 def _outcome_line(case: Case) -> str:
@@ -70,11 +72,19 @@ def dispute_case(case: Case) -> dict[str, Any]:
     if facts:
         blocks.append(section(" ".join(facts)))
     if dispute.status == "open":
-        awards = [button(f"Award to {p.user}", AWARD_ACTION, f"{dispute.id}:{p.user}")
-                  for p in case.parties if not p.withdrawn][:MAX_AWARD_BUTTONS]
-        blocks.append(actions(*awards, button("Split credit…", SPLIT_ACTION, str(dispute.id)),
-                              button("Reassign…", REASSIGN_ACTION, str(dispute.id)),
-                              button("Withdraw", WITHDRAW_ACTION, str(dispute.id), style="danger")))
+        awards = [
+            button(f"Award to {p.user}", AWARD_ACTION, f"{dispute.id}:{p.user}")
+            for p in case.parties
+            if not p.withdrawn
+        ][:MAX_AWARD_BUTTONS]
+        blocks.append(
+            actions(
+                *awards,
+                button("Split credit…", SPLIT_ACTION, str(dispute.id)),
+                button("Reassign…", REASSIGN_ACTION, str(dispute.id)),
+                button("Withdraw", WITHDRAW_ACTION, str(dispute.id), style="danger"),
+            )
+        )
         blocks.append(context("Parties: state your case in this thread. Withdraw if you step back."))
     else:
         blocks.append(section(_outcome_line(case)))
@@ -82,19 +92,31 @@ def dispute_case(case: Case) -> dict[str, Any]:
 
 
 def _input(block_id: str, label: str, element: dict[str, Any], optional: bool = False) -> Block:
-    return {"type": "input", "block_id": block_id, "optional": optional,
-            "label": {"type": "plain_text", "text": label}, "element": element}
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
 
 
 def _modal(callback_id: str, title: str, submit: str, dispute_id: int, blocks: list[Block]) -> dict[str, Any]:
-    return {"type": "modal", "callback_id": callback_id, "private_metadata": str(dispute_id),
-            "title": {"type": "plain_text", "text": title}, "submit": {"type": "plain_text", "text": submit},
-            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": str(dispute_id),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
 
 
 def _reason() -> Block:
-    return _input("reason", "Reason", {"type": "plain_text_input", "action_id": "value", "multiline": True},
-                  optional=True)
+    return _input(
+        "reason", "Reason", {"type": "plain_text_input", "action_id": "value", "multiline": True}, optional=True
+    )
 
 
 def split_form(dispute_id: int, parties: list[str]) -> dict[str, Any]:
@@ -105,20 +127,41 @@ def split_form(dispute_id: int, parties: list[str]) -> dict[str, Any]:
         if i < len(parties):
             user["initial_user"] = parties[i]
         blocks.append(_input(f"partner_{i}", f"Partner {i + 1}", user, optional=i >= 2))
-        blocks.append(_input(f"percent_{i}", f"Partner {i + 1} %", {"type": "number_input", "action_id": "value",
-                                                                    "is_decimal_allowed": False}, optional=i >= 2))
+        blocks.append(
+            _input(
+                f"percent_{i}",
+                f"Partner {i + 1} %",
+                {"type": "number_input", "action_id": "value", "is_decimal_allowed": False},
+                optional=i >= 2,
+            )
+        )
     return _modal(SPLIT_CALLBACK, "Split credit", "Split", dispute_id, [*blocks, _reason()])
 
 
 def reassign_form(dispute_id: int) -> dict[str, Any]:
-    return _modal(REASSIGN_CALLBACK, "Reassign the lead", "Assign", dispute_id, [
-        _input("rep", "Give it to", {"type": "users_select", "action_id": "value"}), _reason()])
+    return _modal(
+        REASSIGN_CALLBACK,
+        "Reassign the lead",
+        "Assign",
+        dispute_id,
+        [_input("rep", "Give it to", {"type": "users_select", "action_id": "value"}), _reason()],
+    )
 
 
 def contest_form(lead_id: int) -> dict[str, Any]:
-    form = _modal(CONTEST_CALLBACK, "Contest a lead", "Contest", lead_id, [
-        _input("reason", "Why should it be yours?", {"type": "plain_text_input", "action_id": "value",
-                                                      "multiline": True})])
+    form = _modal(
+        CONTEST_CALLBACK,
+        "Contest a lead",
+        "Contest",
+        lead_id,
+        [
+            _input(
+                "reason",
+                "Why should it be yours?",
+                {"type": "plain_text_input", "action_id": "value", "multiline": True},
+            )
+        ],
+    )
     return form
 
 

@@ -24,10 +24,17 @@ def home_view(session: Session, slack_user_id: str, now: datetime) -> dict[str, 
         return {"type": "home", "blocks": blocks}
     blocks = [header(f"Dibs · {member.team.name}")]
     if member.is_manager:
-        disputes = session.scalars(select(Dispute).where(
-            Dispute.team_id == member.team_id, Dispute.status == DisputeStatus.OPEN).order_by(Dispute.opened_at))
-        lines = [f"*{d.ref}* on {d.lead.ref} · " + ", ".join(mention(p.member.slack_user_id) for p in d.parties)
-                 + (f" · mediator {mention(d.mediator.slack_user_id)}" if d.mediator else "") for d in disputes]
+        disputes = session.scalars(
+            select(Dispute)
+            .where(Dispute.team_id == member.team_id, Dispute.status == DisputeStatus.OPEN)
+            .order_by(Dispute.opened_at)
+        )
+        lines = [
+            f"*{d.ref}* on {d.lead.ref} · "
+            + ", ".join(mention(p.member.slack_user_id) for p in d.parties)
+            + (f" · mediator {mention(d.mediator.slack_user_id)}" if d.mediator else "")
+            for d in disputes
+        ]
         blocks += [section("*Open disputes*\n" + ("\n".join(lines) if lines else "None.")), divider()]
         leads = open_leads(session, member.team_id, limit=30)
         blocks.append(section("*Open leads*\n" + ("\n".join(lead_line(lead) for lead in leads) or "None.")))

@@ -19,8 +19,9 @@ MAX_BODY_BYTES = 64 * 1024
 Answer = tuple[dict, int]
 
 
-def register_intake(web: Flask, sessions: sessionmaker[Session], metrics: Metrics,
-                    clock: Callable[[], datetime]) -> None:
+def register_intake(
+    web: Flask, sessions: sessionmaker[Session], metrics: Metrics, clock: Callable[[], datetime]
+) -> None:
     """Add the webhook route; every refusal changes nothing and says why."""
 
     def refuse(status: int, result: str, errors: dict[str, str]) -> Answer:

@@ -32,8 +32,9 @@ def parse_amount(word: str) -> Decimal:
 def claim_reply(result: claims.ClaimResult) -> Reply:
     """A claim's answer; a refusal on a held lead carries a Contest button."""
     if result.offer_contest:
-        return reply(result.message, [section(result.message, accessory=button(
-            "Contest…", CONTEST_ACTION, str(result.lead.id)))])
+        return reply(
+            result.message, [section(result.message, accessory=button("Contest…", CONTEST_ACTION, str(result.lead.id)))]
+        )
     return reply(result.message)
 
 
@@ -49,8 +50,10 @@ def leads(caller: Caller, args: list[str]) -> Reply:
     found = open_leads(caller.session, member.team_id)
     if not found:
         return reply("No open leads right now.")
-    blocks = [section(lead_line(lead), accessory=button("Claim", CLAIM_ACTION, str(lead.id), style="primary"))
-              for lead in found]
+    blocks = [
+        section(lead_line(lead), accessory=button("Claim", CLAIM_ACTION, str(lead.id), style="primary"))
+        for lead in found
+    ]
     return reply(f"{len(found)} open lead(s)", blocks)
 
 
@@ -87,16 +90,16 @@ def won(caller: Caller, args: list[str]) -> Reply:
     if not args or len(args) > 2:
         raise UsageError("Name one lead and, optionally, the amount")
     amount = parse_amount(args[1]) if len(args) == 2 else None
-    lead = claims.close_lead(caller.session, caller.require_member(), parse_ref(args[0], "L"), caller.now,
-                             won=True, amount=amount)
+    lead = claims.close_lead(
+        caller.session, caller.require_member(), parse_ref(args[0], "L"), caller.now, won=True, amount=amount
+    )
     return reply(f":trophy: {lead.ref} closed as won" + (f" for ${amount:,.2f}." if amount is not None else "."))
 
 
 @subcommand("lost", "/dibs lost L-n [reason]", "close a lead as lost")
 def lost(caller: Caller, args: list[str]) -> Reply:
     lead_id, reason = _one_ref(args, rest=True)
-    lead = claims.close_lead(caller.session, caller.require_member(), lead_id, caller.now, won=False,
-                             reason=reason)
+    lead = claims.close_lead(caller.session, caller.require_member(), lead_id, caller.now, won=False, reason=reason)
     return reply(f"{lead.ref} closed as lost.")
 
 
@@ -128,12 +131,17 @@ def back(caller: Caller, args: list[str]) -> Reply:
     return reply("Welcome back: you can claim leads again.")
 
 
-@subcommand("assign", "/dibs assign L-n @rep [reason]", "give a lead to a rep (may exceed limits)",
-            manager_only=True)
+@subcommand("assign", "/dibs assign L-n @rep [reason]", "give a lead to a rep (may exceed limits)", manager_only=True)
 def assign(caller: Caller, args: list[str]) -> Reply:
     if len(args) < 2:
         raise UsageError("Name the lead and the rep")
-    lead, over = assignment.manager_assign(caller.session, caller.require_member(), parse_ref(args[0], "L"),
-                                           parse_user(args[1]), caller.now, " ".join(args[2:]) or None)
+    lead, over = assignment.manager_assign(
+        caller.session,
+        caller.require_member(),
+        parse_ref(args[0], "L"),
+        parse_user(args[1]),
+        caller.now,
+        " ".join(args[2:]) or None,
+    )
     note = f"\n:warning: This is over their limits: {over}" if over else ""
     return reply(f"{lead.ref} is now assigned to <@{parse_user(args[1])}>.{note}")

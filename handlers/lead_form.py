@@ -28,8 +28,15 @@ def lead_form() -> dict[str, Any]:
         element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
         if name == "source":
             element["initial_value"] = "manual"
-        blocks.append({"type": "input", "block_id": name, "optional": not required,
-                       "label": {"type": "plain_text", "text": label}, "element": element})
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": name,
+                "optional": not required,
+                "label": {"type": "plain_text", "text": label},
+                "element": element,
+            }
+        )
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,

@@ -22,9 +22,7 @@ class OutboxCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily("dibs_outbox_messages", "Outbox messages by status", labels=["status"])
         with self._sessions() as session:
-            rows = session.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-            ).all()
+            rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
         counts = {"pending": 0, "sent": 0, "failed": 0} | {status: n for status, n in rows}
         for status, n in sorted(counts.items()):
             gauge.add_metric([status], n)
@@ -38,12 +36,16 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.registry.register(OutboxCollector(sessions))
         self.slack_calls = Counter(
-            "dibs_slack_calls", "Slack Web API calls by method and outcome",
-            ["method", "outcome"], registry=self.registry,
+            "dibs_slack_calls",
+            "Slack Web API calls by method and outcome",
+            ["method", "outcome"],
+            registry=self.registry,
         )
         self.leads_received = Counter(
-            "dibs_leads_received", "Leads taken in, by path and result",
-            ["path", "result"], registry=self.registry,
+            "dibs_leads_received",
+            "Leads taken in, by path and result",
+            ["path", "result"],
+            registry=self.registry,
         )
 
     def render(self) -> bytes:

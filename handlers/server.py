@@ -56,8 +56,9 @@ class HttpServer:
     POLL_SECONDS = 0.2
 
     def __init__(self, web: Flask, host: str, port: int, threads: int = 16):
-        self._server = create_server(web, host=host, port=port, threads=threads,
-                                     ident="dibs", clear_untrusted_proxy_headers=True)
+        self._server = create_server(
+            web, host=host, port=port, threads=threads, ident="dibs", clear_untrusted_proxy_headers=True
+        )
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -70,8 +71,12 @@ class HttpServer:
         server = self._server
         try:
             while not self._stopping.is_set():
-                server.asyncore.loop(timeout=self.POLL_SECONDS, map=server._map,  # type: ignore[union-attr]
-                                     use_poll=server.adj.asyncore_use_poll, count=1)  # type: ignore[union-attr]
+                server.asyncore.loop(
+                    timeout=self.POLL_SECONDS,
+                    map=server._map,  # type: ignore[union-attr]
+                    use_poll=server.adj.asyncore_use_poll,
+                    count=1,
+                )  # type: ignore[union-attr]
         finally:
             server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)  # type: ignore[union-attr]
             for channel in list(server._map.values()):  # type: ignore[union-attr]

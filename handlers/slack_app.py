@@ -52,8 +52,13 @@ class Scope:
 
 def _caller(context: BoltContext, channel_id: str = "") -> Caller:
     scope: Scope = context["scope"]
-    return Caller(slack_user_id=context.user_id or "", channel_id=channel_id, session=scope.session,
-                  now=scope.now, member=scope.member)
+    return Caller(
+        slack_user_id=context.user_id or "",
+        channel_id=channel_id,
+        session=scope.session,
+        now=scope.now,
+        member=scope.member,
+    )
 
 
 def identify(client: WebClient) -> AuthorizeResult:
@@ -61,13 +66,19 @@ def identify(client: WebClient) -> AuthorizeResult:
     try:
         response = client.auth_test()
     except SlackApiError as exc:
-        raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): "
-                            "copy the Bot User OAuth Token from the app's OAuth & Permissions page") from None
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): "
+            "copy the Bot User OAuth Token from the app's OAuth & Permissions page"
+        ) from None
     except OSError as exc:
         raise SettingsError(f"SLACK_API_URL {client.base_url} is unreachable ({exc}); check the network") from None
-    return AuthorizeResult(enterprise_id=response.get("enterprise_id"), team_id=response.get("team_id"),
-                           bot_user_id=response.get("user_id"), bot_id=response.get("bot_id"),
-                           bot_token=client.token)
+    return AuthorizeResult(
+        enterprise_id=response.get("enterprise_id"),
+        team_id=response.get("team_id"),
+        bot_user_id=response.get("user_id"),
+        bot_id=response.get("bot_id"),
+        bot_token=client.token,
+    )
 
 
 def build_bolt_app(

@@ -26,9 +26,7 @@ MESSAGE_TS = "1700000000.000100"
 _trigger_serial = itertools.count(13345224609)
 
 
-def signed_headers(
-    body: bytes, secret: str, timestamp: int | None = None, content_type: str = FORM
-) -> dict[str, str]:
+def signed_headers(body: bytes, secret: str, timestamp: int | None = None, content_type: str = FORM) -> dict[str, str]:
     """Headers Slack sends with `body`; `timestamp` defaults to now (frozen time included)."""
     ts = int(time.time()) if timestamp is None else timestamp
     base = b"v0:" + str(ts).encode() + b":" + body

@@ -347,9 +347,7 @@ class SlackStandIn:
             arrived = self._lock.wait_for(lambda: len(self.calls_to(method)) >= count, timeout)
             if not arrived:
                 seen = [call.method for call in self._calls]
-                raise AssertionError(
-                    f"expected {count} {method} call(s) within {timeout}s; calls were {seen}"
-                )
+                raise AssertionError(f"expected {count} {method} call(s) within {timeout}s; calls were {seen}")
             return self.calls_to(method)
 
     @property
@@ -435,9 +433,7 @@ class SlackStandIn:
             answer = _error("fatal_error", 500)
         _send(request, answer)
 
-    def _api_call(
-        self, method: str, request: BaseHTTPRequestHandler, query: str, body: bytes
-    ) -> _Answer:
+    def _api_call(self, method: str, request: BaseHTTPRequestHandler, query: str, body: bytes) -> _Answer:
         args, unreadable = _request_args(query, request.headers.get("Content-Type", ""), body)
         token = args.pop("token", None)
         authorization = request.headers.get("Authorization") or (f"Bearer {token}" if token else "")
@@ -446,9 +442,7 @@ class SlackStandIn:
                 self._problems.append(f"{method}: {unreadable}")
             answer = self._answer(method, authorization, args)
             now = time.monotonic()
-            self._calls.append(
-                RecordedCall(method, args, now, answer.status, answer.error, answer.delay)
-            )
+            self._calls.append(RecordedCall(method, args, now, answer.status, answer.error, answer.delay))
             self._lock.notify_all()
             release = self._release
         if answer.delay:

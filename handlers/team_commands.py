@@ -12,8 +12,10 @@ def limits(caller: Caller, args: list[str]) -> Reply:
     manager = caller.require_member()
     if not args:
         team = manager.team
-        lines = [f"`{key}` = {value}" + (" _(set in Slack)_" if key in team.limit_overrides else "")
-                 for key, value in effective_limits(team).model_dump().items()]
+        lines = [
+            f"`{key}` = {value}" + (" _(set in Slack)_" if key in team.limit_overrides else "")
+            for key, value in effective_limits(team).model_dump().items()
+        ]
         return reply(f"Limits of {team.name}", [section("\n".join(lines))])
     if len(args) != 3 or args[0].lower() != "set":
         raise UsageError("Say `limits` to see them or `limits set KEY VALUE` to change one")
@@ -21,8 +23,12 @@ def limits(caller: Caller, args: list[str]) -> Reply:
     return reply(f"`{args[1]}` is now {value} for {manager.team.name}.")
 
 
-@subcommand("team", "/dibs team add @user rep|manager · /dibs team remove @user",
-            "add or remove team members", manager_only=True)
+@subcommand(
+    "team",
+    "/dibs team add @user rep|manager · /dibs team remove @user",
+    "add or remove team members",
+    manager_only=True,
+)
 def team(caller: Caller, args: list[str]) -> Reply:
     manager = caller.require_member()
     if len(args) == 3 and args[0].lower() == "add":

@@ -48,8 +48,13 @@ def _status_line(state: LeadState, tz: str) -> str:
     if lead.status == LeadStatus.LOST:
         reason = f" — {plain(state.outcome_reason)}" if state.outcome_reason else ""
         return f":x: Lost by {owner}{reason}"
-    verb = {"auto": "Auto-assigned to", "assign": "Assigned to", "award": "Awarded to",
-            "route": "Routed to account owner", "split": "Split between"}.get(state.how or "", "Claimed by")
+    verb = {
+        "auto": "Auto-assigned to",
+        "assign": "Assigned to",
+        "award": "Awarded to",
+        "route": "Routed to account owner",
+        "split": "Split between",
+    }.get(state.how or "", "Claimed by")
     since = f" · {local_time(state.since, tz, '%H:%M %Z')}" if state.since else ""
     contacted = " · contacted :white_check_mark:" if state.contacted else ""
     return f":bust_in_silhouette: {verb} {credit or owner}{since}{contacted}"
@@ -69,8 +74,7 @@ def lead_card(state: LeadState, tz: str, hot_score: int) -> list[Block]:
     if contact:
         fields.append(f"*Contact*\n{contact}")
     claim = button("Claim", CLAIM_ACTION, str(lead.id), style="primary") if state.claimable else None
-    blocks = [section(f"*{lead.ref}* {_who(lead)}", fields=fields, accessory=claim),
-              context(_status_line(state, tz))]
+    blocks = [section(f"*{lead.ref}* {_who(lead)}", fields=fields, accessory=claim), context(_status_line(state, tz))]
     return blocks
 
 
@@ -98,7 +102,12 @@ def lead_line(lead: Lead) -> str:
 
 def claims_section(held: list[Claim], use: LimitUse) -> list[Block]:
     """A rep's own claims and how much of each limit they use (`/dibs mine`, App Home)."""
-    lines = [f"{lead_line(c.lead)} — {'in the draw' if c.status == 'pending' else 'yours'}"
-             + (" · contacted" if c.contacted_at else "") for c in held]
-    return [section("*Your claims*\n" + ("\n".join(lines) if lines else "None right now.")),
-            context(f"Limits: {use.summary()}")]
+    lines = [
+        f"{lead_line(c.lead)} — {'in the draw' if c.status == 'pending' else 'yours'}"
+        + (" · contacted" if c.contacted_at else "")
+        for c in held
+    ]
+    return [
+        section("*Your claims*\n" + ("\n".join(lines) if lines else "None right now.")),
+        context(f"Limits: {use.summary()}"),
+    ]

@@ -62,9 +62,7 @@ class Dispute(Base):
 
     lead: Mapped[Lead] = relationship()
     mediator: Mapped[Member | None] = relationship(foreign_keys=[mediator_id])
-    parties: Mapped[list[DisputeParty]] = relationship(
-        back_populates="dispute", order_by="DisputeParty.claimed_at"
-    )
+    parties: Mapped[list[DisputeParty]] = relationship(back_populates="dispute", order_by="DisputeParty.claimed_at")
 
     @property
     def ref(self) -> str:

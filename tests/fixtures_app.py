@@ -80,8 +80,9 @@ class AppDriver:
     clock: TestClock
     runtime: Runtime
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Response:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Response:
         req = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
@@ -89,16 +90,25 @@ class AppDriver:
         except urllib.error.HTTPError as err:
             return Response(err.code, err.read())
 
-    def slack_request(self, body: bytes, *, signed: bool = True, timestamp: int | None = None,
-                      content_type: str = "application/x-www-form-urlencoded") -> Response:
+    def slack_request(
+        self,
+        body: bytes,
+        *,
+        signed: bool = True,
+        timestamp: int | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
+    ) -> Response:
         headers = {"Content-Type": content_type}
         if signed:
             headers |= signed_headers(body, SIGNING_SECRET, timestamp, content_type=content_type)
         return self.request("POST", "/slack/events", body, headers)
 
     def command(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> Response:
-        return self.slack_request(slash_command_body(text, user_id=user, channel_id=channel,
-                                                     trigger_id="13345224609.738474920.8088930838d88f008e0"))
+        return self.slack_request(
+            slash_command_body(
+                text, user_id=user, channel_id=channel, trigger_id="13345224609.738474920.8088930838d88f008e0"
+            )
+        )
 
     def reply_text(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> str:
         """The ephemeral answer to a slash command, as the user reads it."""
@@ -121,8 +131,7 @@ class AppDriver:
         lead_id = lead_ref.removeprefix("L-")
         return self.slack_request(block_actions_body(user, CLAIM_ACTION, lead_id, channel_id=channel))
 
-    def submit_view(self, user: str, callback_id: str, values: dict[str, Any],
-                    private_metadata: str = "") -> Response:
+    def submit_view(self, user: str, callback_id: str, values: dict[str, Any], private_metadata: str = "") -> Response:
         return self.slack_request(view_submission_body(user, callback_id, values, private_metadata))
 
     def post_lead(self, fields: dict[str, Any] | bytes, token: str | None = EAST_TOKEN) -> Response:
@@ -134,9 +143,16 @@ class AppDriver:
 
 
 def runtime_settings(database_url: str, slack: SlackStandIn, config: Path) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, slack_bot_token="xoxb-test",
-                    slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
-                    host="127.0.0.1", port=0, dibs_config=config)
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        host="127.0.0.1",
+        port=0,
+        dibs_config=config,
+    )
 
 
 @pytest.fixture
@@ -145,8 +161,9 @@ def clock() -> TestClock:
 
 
 @pytest.fixture
-def dibs(engine: Engine, database_url: str, slack: SlackStandIn, clock: TestClock,
-         tmp_path: Path) -> Iterator[AppDriver]:
+def dibs(
+    engine: Engine, database_url: str, slack: SlackStandIn, clock: TestClock, tmp_path: Path
+) -> Iterator[AppDriver]:
     """Dibs serving on a free port with the sample teams, its worker and scheduler running."""
     config = tmp_path / "teams.toml"
     config.write_text(TEAM_TOML)

@@ -39,7 +39,5 @@ def slack_reference() -> Path:
     """The Slack reference folder (`../shared/slack`), or skip when this clone lacks it."""
     folder = find_reference_dir()
     if folder is None:
-        pytest.skip(
-            f"Slack reference absent: no ../shared/slack beside the repo and no ${REFERENCE_ENV}"
-        )
+        pytest.skip(f"Slack reference absent: no ../shared/slack beside the repo and no ${REFERENCE_ENV}")
     return folder

@@ -132,12 +132,8 @@ def test_phone_key_too_short(phone: str | None) -> None:
 
 
 def test_account_keys_business_email() -> None:
-    keys = account_keys(
-        "jane@sales.acme.com", "https://other.io", "ACME Corporation", "212.555.0100"
-    )
-    assert keys == AccountKeys(
-        key="acme.com", domain="acme.com", name="acme", name_block="acme", phone="2125550100"
-    )
+    keys = account_keys("jane@sales.acme.com", "https://other.io", "ACME Corporation", "212.555.0100")
+    assert keys == AccountKeys(key="acme.com", domain="acme.com", name="acme", name_block="acme", phone="2125550100")
 
 
 def test_account_keys_free_mail_falls_through_to_website() -> None:
@@ -215,12 +211,8 @@ def test_same_account(a: AccountFacts, b: AccountFacts, reason: str) -> None:
             AccountFacts(domain="gmail.com", name="Globex"),
         ),
         (
-            AccountFacts(
-                domain="acme.com", name="Acme Widgets", phone="2125550100", territory="NY"
-            ),
-            AccountFacts(
-                domain="other.com", name="Acme Widgetz", phone="2125550199", territory="NJ"
-            ),
+            AccountFacts(domain="acme.com", name="Acme Widgets", phone="2125550100", territory="NY"),
+            AccountFacts(domain="other.com", name="Acme Widgetz", phone="2125550199", territory="NJ"),
         ),
         (AccountFacts(name="Acme Widgets"), AccountFacts(name="Acme Widgetz")),
         (AccountFacts(phone="2125550100"), AccountFacts(phone="2125550100")),  # phone alone: no

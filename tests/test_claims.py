@@ -33,8 +33,7 @@ def set_limits(sessions: sessionmaker[Session], **limits: object) -> None:
 
 def new_lead(sessions: sessionmaker[Session], name: str = "Jane Doe", **fields: object) -> int:
     with sessions.begin() as session:
-        result = take_lead(session, session.get(Team, "east"), LeadIn(name=name, **fields),
-                           datetime.now(UTC), "test")
+        result = take_lead(session, session.get(Team, "east"), LeadIn(name=name, **fields), datetime.now(UTC), "test")
         return result.lead.id
 
 
@@ -51,8 +50,7 @@ def owner_of(sessions: sessionmaker[Session], lead_id: int) -> str | None:
 
 def dms_to(sessions: sessionmaker[Session], uid: str) -> list[str]:
     with sessions() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "post",
-                                                           OutboxMessage.channel == uid))
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "post", OutboxMessage.channel == uid))
         return [row.payload["text"] for row in rows]
 
 
@@ -83,8 +81,9 @@ def test_active_limit_refusal_names_the_rule_and_is_audited(east) -> None:
     assert not claim(east, "U0ALICE", leads[1]).refused
     refused = claim(east, "U0ALICE", leads[2])
     assert refused.refused
-    assert refused.message == (f"You can't claim L-{leads[2]}. You hold 2 of 2 active claims; "
-                               "release one or close one as won/lost.")
+    assert refused.message == (
+        f"You can't claim L-{leads[2]}. You hold 2 of 2 active claims; release one or close one as won/lost."
+    )
     assert owner_of(east, leads[2]) is None
     with east() as session:
         audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "claim.refused_limit")).one()
@@ -98,8 +97,10 @@ def test_daily_and_hot_limits_say_when_they_reset(east) -> None:
     assert not claim(east, "U0ALICE", hot[0]).refused
     refused = claim(east, "U0ALICE", hot[1])
     # 10:00 in New York: midnight is 14 hours away.
-    assert refused.message.endswith("You have taken 1 of 1 hot leads (score ≥ 80) today; the count "
-                                    "resets at midnight (America/New_York), in 14h 00m.")
+    assert refused.message.endswith(
+        "You have taken 1 of 1 hot leads (score ≥ 80) today; the count "
+        "resets at midnight (America/New_York), in 14h 00m."
+    )
     cold = [new_lead(east, f"Cold {i}", score=10) for i in range(3)]
     assert not claim(east, "U0ALICE", cold[0]).refused
     assert not claim(east, "U0ALICE", cold[1]).refused
@@ -112,8 +113,10 @@ def test_daily_and_hot_limits_say_when_they_reset(east) -> None:
 def test_territory_rule_and_away_reps(east) -> None:
     set_limits(east, require_territory_match=True)
     texas = new_lead(east, territory="TX")
-    assert "is in territory TX and this team requires a territory match (yours: NY, NJ)" in \
-        claim(east, "U0ALICE", texas).message
+    assert (
+        "is in territory TX and this team requires a territory match (yours: NY, NJ)"
+        in claim(east, "U0ALICE", texas).message
+    )
     ny = new_lead(east, "NY lead", territory="ny")
     with east.begin() as session:
         go_away(session, member(session, "U0ALICE"), datetime.now(UTC))
@@ -195,8 +198,10 @@ def test_contact_sla_reminds_at_half_time_then_releases_and_reannounces(east) ->
     with freeze_time(START + timedelta(minutes=60)):
         scheduler.run_due(east, datetime.now(UTC))
         reminders = [t for t in dms_to(east, "U0ALICE") if t.startswith("Reminder")]
-        assert reminders == [f"Reminder: L-{lead} has not been marked contacted. Do it by Mon 23 Nov 12:00 "
-                             f"EST (`/dibs contacted L-{lead}`) or it goes back to the team."]
+        assert reminders == [
+            f"Reminder: L-{lead} has not been marked contacted. Do it by Mon 23 Nov 12:00 "
+            f"EST (`/dibs contacted L-{lead}`) or it goes back to the team."
+        ]
         scheduler.run_due(east, datetime.now(UTC))
         assert len([t for t in dms_to(east, "U0ALICE") if t.startswith("Reminder")]) == 1, "reminded once"
     with freeze_time(START + timedelta(minutes=120)):
@@ -206,8 +211,11 @@ def test_contact_sla_reminds_at_half_time_then_releases_and_reannounces(east) ->
         stored = session.get(Lead, lead)
         assert stored.status == LeadStatus.OPEN
         assert session.scalar(select(Claim.status).where(Claim.lead_id == lead)) == ClaimStatus.EXPIRED
-        announcements = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.kind == "announce_lead", OutboxMessage.lead_id == lead))
+        announcements = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "announce_lead", OutboxMessage.lead_id == lead)
+        )
         assert announcements == 2, "released and re-announced"
     assert any("was not marked contacted in time" in t for t in dms_to(east, "U0ALICE"))
 
@@ -266,8 +274,9 @@ def test_manager_assign_may_exceed_limits_and_says_so(east) -> None:
     held, extra = new_lead(east, "Held"), new_lead(east, "Extra")
     claim(east, "U0BOB", held)
     with east.begin() as session:
-        _, over = manager_assign(session, member(session, "U0MGR1"), extra, "U0BOB",
-                                    datetime.now(UTC), "knows the buyer")
+        _, over = manager_assign(
+            session, member(session, "U0MGR1"), extra, "U0BOB", datetime.now(UTC), "knows the buyer"
+        )
     assert over == "You hold 1 of 1 active claims; release one or close one as won/lost."
     assert owner_of(east, extra) == "U0BOB"
     with east() as session:
@@ -285,8 +294,7 @@ def test_release_won_and_lost(east) -> None:
     with east.begin() as session, pytest.raises(NotAllowed, match="is held by <@U0ALICE>, not you"):
         claims.release(session, member(session, "U0BOB"), a, datetime.now(UTC))
     with east.begin() as session:
-        claims.close_lead(session, member(session, "U0ALICE"), a, datetime.now(UTC), won=True,
-                          amount=Decimal("12000"))
+        claims.close_lead(session, member(session, "U0ALICE"), a, datetime.now(UTC), won=True, amount=Decimal("12000"))
         claims.release(session, member(session, "U0ALICE"), b, datetime.now(UTC), "wrong region")
     with east() as session:
         assert session.get(Lead, a).status == LeadStatus.WON

@@ -12,8 +12,18 @@ from tests.fixtures_app import AppDriver
 
 
 def announce(dibs: AppDriver, **fields: object) -> str:
-    response = dibs.post_lead({"name": "Jane Doe", "company": "Acme Corp", "email": "jane@acme.com",
-                               "territory": "NY", "score": 70, "source": "web", "value": 12000} | fields)
+    response = dibs.post_lead(
+        {
+            "name": "Jane Doe",
+            "company": "Acme Corp",
+            "email": "jane@acme.com",
+            "territory": "NY",
+            "score": 70,
+            "source": "web",
+            "value": 12000,
+        }
+        | fields
+    )
     assert response.status == 201, response.text
     return response.json()["id"]
 
@@ -62,8 +72,7 @@ def test_release_reannounces_and_retires_the_old_card(dibs: AppDriver) -> None:
     ref = announce(dibs)
     dibs.reply_text(f"claim {ref}")
     card_shows(dibs, "Claimed by <@U0ALICE>")
-    assert dibs.reply_text(f"release {ref} wrong region") == (
-        f"{ref} is back with the team and has been re-announced.")
+    assert dibs.reply_text(f"release {ref} wrong region") == (f"{ref} is back with the team and has been re-announced.")
     posts = dibs.slack.wait_for("chat.postMessage", count=2)
     assert '"action_id": "claim_lead"' in json.dumps(posts[1].args["blocks"]), "a fresh card to claim"
     card_shows(dibs, "released by <@U0ALICE> — re-announced below")
@@ -71,11 +80,13 @@ def test_release_reannounces_and_retires_the_old_card(dibs: AppDriver) -> None:
 
 def test_limit_refusal_and_manager_assignment(dibs: AppDriver) -> None:
     assert dibs.reply_text("limits set max_active_claims 1", user="U0MGR1") == (
-        "`max_active_claims` is now 1 for Sales East.")
+        "`max_active_claims` is now 1 for Sales East."
+    )
     first, second = announce(dibs, external_id="a"), announce(dibs, external_id="b", name="Other")
     dibs.reply_text(f"claim {first}")
     assert dibs.reply_text(f"claim {second}") == (
-        f"You can't claim {second}. You hold 1 of 1 active claims; release one or close one as won/lost.")
+        f"You can't claim {second}. You hold 1 of 1 active claims; release one or close one as won/lost."
+    )
     assert dibs.reply_text(f"assign {second} <@U0ALICE|alice>") == "`/dibs assign` is for managers of the team."
     answer = dibs.reply_text(f"assign {second} <@U0ALICE|alice> key account", user="U0MGR1")
     assert answer.startswith(f"{second} is now assigned to <@U0ALICE>.")
@@ -101,12 +112,14 @@ def test_fair_start_draw_end_to_end(dibs: AppDriver) -> None:
 def test_bad_arguments_change_nothing(dibs: AppDriver) -> None:
     ref = announce(dibs)
     assert dibs.reply_text("claim L-99999") == (
-        "There is no lead L-99999 in your team. `/dibs leads` lists the open ones.")
+        "There is no lead L-99999 in your team. `/dibs leads` lists the open ones."
+    )
     assert dibs.reply_text(f"won {ref} lots").startswith("lots is not an amount")
     assert dibs.reply_text("away until tomorrow").startswith("tomorrow is not a date like 2026-12-01")
     assert "is not a limit" in dibs.reply_text("limits set colour 3", user="U0MGR1")
     assert "max_active_claims input should be greater than or equal to 0" in dibs.reply_text(
-        "limits set max_active_claims -2", user="U0MGR1")
+        "limits set max_active_claims -2", user="U0MGR1"
+    )
     assert dibs.reply_text(f"claim {ref}", user="U0WREP").startswith(f"There is no lead {ref} in your team")
     assert dibs.reply_text("mine", user="U0STRANGER").startswith("You are not in a Dibs team yet")
     assert "<!channel>" not in dibs.reply_text("claim <!channel>")
@@ -116,7 +129,8 @@ def test_bad_arguments_change_nothing(dibs: AppDriver) -> None:
 def test_away_and_back(dibs: AppDriver) -> None:
     ref = announce(dibs)
     assert dibs.reply_text("away until 2026-11-30") == (
-        "You're away until 2026-11-30: no leads come your way and your fair share pauses.")
+        "You're away until 2026-11-30: no leads come your way and your fair share pauses."
+    )
     assert "You are marked away until Mon 30 Nov 00:00 EST" in dibs.reply_text(f"claim {ref}")
     assert dibs.reply_text("back") == "Welcome back: you can claim leads again."
     assert dibs.reply_text(f"claim {ref}").startswith(f"{ref} is yours.")
@@ -127,13 +141,18 @@ def test_team_membership_from_slack(dibs: AppDriver) -> None:
     assert dibs.reply_text("mine", user="U0NEWREP").startswith("Your claims: 0")
     assert "already in team west" in dibs.reply_text("team add <@U0WREP> rep", user="U0MGR1")
     assert dibs.reply_text("team remove <@U0NEWREP>", user="U0MGR1") == (
-        "<@U0NEWREP> no longer takes leads in Sales East.")
+        "<@U0NEWREP> no longer takes leads in Sales East."
+    )
     assert dibs.reply_text("mine", user="U0NEWREP").startswith("You are not in a Dibs team yet")
 
 
 def test_app_home_is_published_once_per_event(dibs: AppDriver) -> None:
-    event = {"type": "event_callback", "event_id": "Ev0HOME1", "team_id": "T0DIBSTEST",
-             "event": {"type": "app_home_opened", "user": "U0ALICE", "tab": "home"}}
+    event = {
+        "type": "event_callback",
+        "event_id": "Ev0HOME1",
+        "team_id": "T0DIBSTEST",
+        "event": {"type": "app_home_opened", "user": "U0ALICE", "tab": "home"},
+    }
     body = json.dumps(event).encode()
     assert dibs.slack_request(body, content_type="application/json").status == 200
     assert dibs.slack_request(body, content_type="application/json").status == 200  # Slack's retry
@@ -141,6 +160,7 @@ def test_app_home_is_published_once_per_event(dibs: AppDriver) -> None:
     assert published[0].args["user_id"] == "U0ALICE"
     assert "Your claims" in json.dumps(published[0].args["view"])
     with dibs.runtime.sessions() as session:
-        queued = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.kind == "publish_home"))
+        queued = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "publish_home")
+        )
     assert queued == 1, "a retried event does not act twice"

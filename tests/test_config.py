@@ -45,8 +45,7 @@ def test_bad_config_lists_every_problem_by_key_path() -> None:
         "teams.east.limits.max_active_claims: Input should be a valid integer",
         "teams.east.colour: unknown key",
         "teams.east.intake_token: environment variable DIBS_TEST_UNSET_TOKEN is not set",
-        "teams.west.reps[0].id: U0ALICE is already listed at teams.east.reps[0].id "
-        "(one team, one role per person)",
+        "teams.west.reps[0].id: U0ALICE is already listed at teams.east.reps[0].id (one team, one role per person)",
     ]
 
 
@@ -63,8 +62,10 @@ def test_env_token_is_read_from_the_environment() -> None:
 
 
 def test_two_teams_with_one_token_are_refused() -> None:
-    text = '[teams.a]\nname="A"\nchannel="C0A"\nintake_token="same"\n' \
-           '[teams.b]\nname="B"\nchannel="C0B"\nintake_token="same"\n'
+    text = (
+        '[teams.a]\nname="A"\nchannel="C0A"\nintake_token="same"\n'
+        '[teams.b]\nname="B"\nchannel="C0B"\nintake_token="same"\n'
+    )
     with pytest.raises(ConfigError, match=r"teams\.b\.intake_token: same token as teams\.a\.intake_token"):
         parse_config(text)
 
@@ -124,12 +125,20 @@ def test_a_changed_file_key_replaces_the_slack_override(teams, now) -> None:
 def test_members_leave_and_return_with_the_gap_counted_as_away(teams, now) -> None:
     without_bob = TEAM_TOML.replace('{ id = "U0BOB" },', "")
     with teams.begin() as session:
-        session.add(Member(team_id="east", slack_user_id="U0SLACKADD", role="rep", weight=1.0,
-                           territories=[], skills=[], source="slack", joined_at=now))
+        session.add(
+            Member(
+                team_id="east",
+                slack_user_id="U0SLACKADD",
+                role="rep",
+                weight=1.0,
+                territories=[],
+                skills=[],
+                source="slack",
+                joined_at=now,
+            )
+        )
     with teams.begin() as session:
-        assert apply_config(session, parse_config(without_bob), now + timedelta(days=1)) == [
-            "team east: removed U0BOB"
-        ]
+        assert apply_config(session, parse_config(without_bob), now + timedelta(days=1)) == ["team east: removed U0BOB"]
     with teams.begin() as session:
         apply_config(session, parse_config(TEAM_TOML), now + timedelta(days=3))
     with teams() as session:

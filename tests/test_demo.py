@@ -72,8 +72,9 @@ def test_shows_help_and_lead_cards_with_a_claim_button(week: DemoRun) -> None:
 
 
 def test_a_burst_is_grouped_up_to_ten_cards_a_message(week: DemoRun) -> None:
-    announcements = [call.args["text"] for call in week.slack.calls_to("chat.postMessage")
-                     if "new lead" in call.args["text"].lower()]
+    announcements = [
+        call.args["text"] for call in week.slack.calls_to("chat.postMessage") if "new lead" in call.args["text"].lower()
+    ]
     cards = [len(text.split(":", 1)[1].split(",")) for text in announcements]
     assert sum(cards) == 17 + 1, "each of the 17 leads announced once, the one whose SLA expired twice"
     assert 1 < max(cards) <= 10, "grouped, never more than 10 cards to a message"
@@ -87,8 +88,9 @@ def test_a_hostile_lead_name_is_shown_as_text_and_never_pings(week: DemoRun) -> 
 
 
 def test_shows_the_limit_refusal_the_draw_and_the_manager_override(week: DemoRun) -> None:
-    assert ("(only @U0ALICE sees) You can't claim L-8. You hold 4 of 4 active claims; "
-            "release one or close one as won/lost.") in week.out
+    assert (
+        "(only @U0ALICE sees) You can't claim L-8. You hold 4 of 4 active claims; release one or close one as won/lost."
+    ) in week.out
     assert "✉️  DM to @U0CAROL: L-3 is yours: you won the fair-start draw among 2." in week.out
     assert "Winner: @U0CAROL" in week.out
     assert "Auto-assigned to @U0" in week.out

@@ -45,11 +45,23 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 AFTER_W46 = local(23, 9)  # the Monday after next: the week is long over
 
 
-def make_dispute(session: Session, lead_id: int, parties: list[Member], opened: datetime,
-                 resolved: datetime | None = None, outcome: str | None = None) -> None:
-    dispute = Dispute(team_id="t", lead_id=lead_id, kind="same_lead", opened_at=opened,
-                      status="resolved" if resolved else "open", resolved_at=resolved,
-                      outcome=outcome)
+def make_dispute(
+    session: Session,
+    lead_id: int,
+    parties: list[Member],
+    opened: datetime,
+    resolved: datetime | None = None,
+    outcome: str | None = None,
+) -> None:
+    dispute = Dispute(
+        team_id="t",
+        lead_id=lead_id,
+        kind="same_lead",
+        opened_at=opened,
+        status="resolved" if resolved else "open",
+        resolved_at=resolved,
+        outcome=outcome,
+    )
     session.add(dispute)
     session.flush()
     for member in parties:
@@ -57,10 +69,16 @@ def make_dispute(session: Session, lead_id: int, parties: list[Member], opened: 
     session.flush()
 
 
-def refused(session: Session, member: Member, at: datetime, action: str = "claim.refused_limit"
-            ) -> None:
-    session.add(AuditEvent(team_id="t", at=at, actor=member.slack_user_id, action=action,
-                           details={"member_id": member.id, "reason": "limit"}))
+def refused(session: Session, member: Member, at: datetime, action: str = "claim.refused_limit") -> None:
+    session.add(
+        AuditEvent(
+            team_id="t",
+            at=at,
+            actor=member.slack_user_id,
+            action=action,
+            details={"member_id": member.id, "reason": "limit"},
+        )
+    )
 
 
 def build_week_46(session: Session) -> dict[str, Member]:
@@ -85,8 +103,7 @@ def build_week_46(session: Session) -> dict[str, Member]:
 
     # Alice: 11 web leads (score 50) she claimed; contacted after 10, 20, 60 min; two won.
     for i in range(11):
-        lead = make_lead(session, team, local(9 + i % 5, 10), score=50, source="web",
-                         credit={alice: 100})
+        lead = make_lead(session, team, local(9 + i % 5, 10), score=50, source="web", credit={alice: 100})
         claim = make_claim(session, lead, alice)
         if i < 3:
             claim.contacted_at = claim.started_at + timedelta(minutes=(10, 20, 60)[i])
@@ -94,8 +111,7 @@ def build_week_46(session: Session) -> dict[str, Member]:
             claim.status, claim.ended_at = "won", lead.created_at + timedelta(days=1)
             claim.amount = Decimal((1000, 500)[i - 3])
     # A web lead (score 100) both claimed on Friday, split 40/60 by a mediator, then won.
-    split = make_lead(session, team, local(13, 9), score=100, source="web",
-                      credit={alice: 40, dave: 60})
+    split = make_lead(session, team, local(13, 9), score=100, source="web", credit={alice: 40, dave: 60})
     make_claim(session, split, alice, status="won", ended_at=local(14), amount=Decimal(2000))
     make_claim(session, split, dave, status="declined", started=False)
     make_dispute(session, split.id, [alice, dave], local(13, 10), local(13, 14), "split")
@@ -103,8 +119,7 @@ def build_week_46(session: Session) -> dict[str, Member]:
     # Bob, back on Thursday: 4 referral leads (score 95), one disputed by Carol and awarded
     # to him; a fifth (web, 95) he let expire.
     for i in range(4):
-        lead = make_lead(session, team, local(12 + i % 2, 8), score=95, source="referral",
-                         credit={bob: 100})
+        lead = make_lead(session, team, local(12 + i % 2, 8), score=95, source="referral", credit={bob: 100})
         claim = make_claim(session, lead, bob)
         if i < 2:
             claim.contacted_at = claim.started_at + timedelta(minutes=(30, 90)[i])
@@ -116,8 +131,7 @@ def build_week_46(session: Session) -> dict[str, Member]:
 
     # Carol: 6 csv leads (score 20), all auto-assigned.
     for i in range(6):
-        lead = make_lead(session, team, local(9 + i, 11), score=20, source="csv",
-                         credit={carol: 100})
+        lead = make_lead(session, team, local(9 + i, 11), score=20, source="csv", credit={carol: 100})
         make_claim(session, lead, carol, how="auto")
     # Dave: 2 unscored leads without a source, assigned by a manager.
     for day in (13, 14):
@@ -148,8 +162,12 @@ def test_digest_by_hand(sessions: sessionmaker[Session]) -> None:
     # Claimed (claim/assign with an owner): 11 + 1 + 4 + 1 + 2 = 19; auto 6; expired 1.
     # Scores: 550 + 100 + 380 + 95 + 120 + 30 = 1275 over 26 scored leads: mean 49.04.
     assert digest.leads == LeadSummary(
-        total=28, by_source={"web": 16, "csv": 6, "referral": 4, "unknown": 2},
-        claimed=19, auto_assigned=6, expired=1, mean_score=pytest.approx(1275 / 26),
+        total=28,
+        by_source={"web": 16, "csv": 6, "referral": 4, "unknown": 2},
+        claimed=19,
+        auto_assigned=6,
+        expired=1,
+        mean_score=pytest.approx(1275 / 26),
     )
 
     # e: Alice 1, Bob 4/7 (away 3 of 7 days), Carol 2 (weight), Dave 3/7 (joined Friday); Σe = 4.
@@ -212,7 +230,10 @@ def test_digest_by_hand(sessions: sessionmaker[Session]) -> None:
     # Opened 3; resolved 3 in 4 h, 1 h and 72 h (median 4 h); still open at the end: the
     # open one and last week's, resolved only on the 17th.
     assert digest.disputes == DisputeSummary(
-        opened=3, resolved=3, still_open=2, median_time_to_resolve=timedelta(hours=4),
+        opened=3,
+        resolved=3,
+        still_open=2,
+        median_time_to_resolve=timedelta(hours=4),
         outcomes={"award": 2, "split": 1},
     )
     assert members["manager"].id not in {r.member_id for r in digest.reps}
@@ -230,17 +251,16 @@ def test_digest_message_and_text(sessions: sessionmaker[Session]) -> None:
     assert headline.startswith("*28 leads in* (web 16, csv 6, referral 4, unknown 2)")
     assert "*Fairness:* uneven — Gini 0.24, Jain 0.84" in headline
     assert "Gini ↓ 0.21, Jain ↑ 0.24 (fairer)" in headline
-    assert ("<@UCAROL> 6 of 14 fair · ×0.43 · quality ×0.19 · 1 SLA miss · "
-            "disputes 2 (won 1, split 0) · ⬇️ starved") in slack
+    assert (
+        "<@UCAROL> 6 of 14 fair · ×0.43 · quality ×0.19 · 1 SLA miss · disputes 2 (won 1, split 0) · ⬇️ starved"
+    ) in slack
     assert "<@UBOB> 4 of 4 fair · ×1.00 · quality ×2.09 · contact 1h 00m ·" in slack
     assert "<@UCAROL> ⬇️ starved: ×0.43 of fair share" in slack
     assert "<@UDAVE> ⬆️ hoarding: hit a limit 3×" in slack
     assert "<@UBOB> 🍒 cherry-picking: own claims average score 95 vs team 49 (5 claims)" in slack
     assert "won 4 ($2,600)" in slack
-    assert ("*Disputes:* 3 opened · 3 resolved (award 2, split 1) · 2 still open · "
-            "median 4h 00m to resolve") in slack
-    assert payload["text"] == ("Fairness digest for Team T, 2026-W46: 28 leads in, "
-                               "Gini 0.24 (uneven)")
+    assert ("*Disputes:* 3 opened · 3 resolved (award 2, split 1) · 2 still open · median 4h 00m to resolve") in slack
+    assert payload["text"] == ("Fairness digest for Team T, 2026-W46: 28 leads in, Gini 0.24 (uneven)")
 
     text = digest_text(digest)
     assert "28 leads in (web 16" in text and "@UCAROL 6 of 14 fair" in text
@@ -265,8 +285,9 @@ def test_empty_week(sessions: sessionmaker[Session]) -> None:
         make_member(session, team, "UB")
         digest = compute_digest(session, "t", 2026, 46, AFTER_W46)
     assert digest.leads == LeadSummary(0, {}, 0, 0, 0, None)
-    assert [(r.credited, r.fair_share, r.ratio, r.quality_ratio, r.flags) for r in digest.reps] \
-        == [(0.0, 0.0, None, None, ())] * 2
+    assert [(r.credited, r.fair_share, r.ratio, r.quality_ratio, r.flags) for r in digest.reps] == [
+        (0.0, 0.0, None, None, ())
+    ] * 2
     assert (digest.gini, digest.jain, digest.gini_change, digest.jain_change) == (None,) * 4
     assert digest.disputes == DisputeSummary(0, 0, 0, None, {})
     text = digest_text(digest)
@@ -308,27 +329,30 @@ def test_partial_week_counts_up_to_now(sessions: sessionmaker[Session]) -> None:
             compute_digest(session, "t", 2026, 47, now)
     # Two days so far: e = 1 and 1/2, f = 3·1/1.5 = 2 and 1; Bob's future absence is not counted.
     assert digest.partial is True and digest.as_of == local(11, 0)
-    assert [r.fair_share for r in sorted(digest.reps, key=lambda r: r.slack_user_id)] \
-        == pytest.approx([2, 1])
+    assert [r.fair_share for r in sorted(digest.reps, key=lambda r: r.slack_user_id)] == pytest.approx([2, 1])
     assert digest_message(digest)["blocks"][0]["text"]["text"].endswith("(so far)")
     assert "week still running, as of Wed 11 Nov 00:00 EST" in digest_text(digest)
 
 
-@pytest.mark.parametrize(("now", "partial", "leads"), [
-    # 04:30 UTC on 2 Nov is 23:30 EST Sunday: W44 (169 h long) is still running.
-    (datetime(2026, 11, 2, 4, 30, tzinfo=UTC), True, 2),
-    (datetime(2026, 11, 2, 5, tzinfo=UTC), False, 3),
-])
-def test_digest_week_across_dst(sessions: sessionmaker[Session], now: datetime, partial: bool,
-                                leads: int) -> None:
+@pytest.mark.parametrize(
+    ("now", "partial", "leads"),
+    [
+        # 04:30 UTC on 2 Nov is 23:30 EST Sunday: W44 (169 h long) is still running.
+        (datetime(2026, 11, 2, 4, 30, tzinfo=UTC), True, 2),
+        (datetime(2026, 11, 2, 5, tzinfo=UTC), False, 3),
+    ],
+)
+def test_digest_week_across_dst(sessions: sessionmaker[Session], now: datetime, partial: bool, leads: int) -> None:
     with sessions.begin() as session:
         team = make_team(session)
         make_member(session, team, "UA")
-        for at in (datetime(2026, 10, 26, 3, 59, tzinfo=UTC),  # Sun 23:59 EDT: W43
-                   datetime(2026, 10, 26, 4, tzinfo=UTC),  # Mon 00:00 EDT: W44
-                   datetime(2026, 11, 2, 4, 15, tzinfo=UTC),  # Sun 23:15 EST: W44
-                   datetime(2026, 11, 2, 4, 59, tzinfo=UTC),  # Sun 23:59 EST: W44
-                   datetime(2026, 11, 2, 5, tzinfo=UTC)):  # Mon 00:00 EST: W45
+        for at in (
+            datetime(2026, 10, 26, 3, 59, tzinfo=UTC),  # Sun 23:59 EDT: W43
+            datetime(2026, 10, 26, 4, tzinfo=UTC),  # Mon 00:00 EDT: W44
+            datetime(2026, 11, 2, 4, 15, tzinfo=UTC),  # Sun 23:15 EST: W44
+            datetime(2026, 11, 2, 4, 59, tzinfo=UTC),  # Sun 23:59 EST: W44
+            datetime(2026, 11, 2, 5, tzinfo=UTC),
+        ):  # Mon 00:00 EST: W45
             make_lead(session, team, at)
     with freeze_time(now), sessions() as session:
         digest = compute_digest(session, "t", 2026, 44, datetime.now(UTC))
@@ -426,21 +450,46 @@ def test_chart_of_an_empty_team_and_of_many_reps() -> None:
 def _reps(count: int) -> list[RepDigest]:
     """Reps with every field filled in and every flag, for the longest possible lines."""
     return [
-        RepDigest(member_id=i, slack_user_id=f"U{i:010d}", credited=12.4, fair_share=10.1,
-                  ratio=1.23, quality_ratio=1.1, median_time_to_contact=timedelta(minutes=65),
-                  sla_misses=2, disputes_involved=2, disputes_won=1, disputes_split=1,
-                  won_count=3, won_amount=Decimal("12345.67"), cap_hits=4, own_claims=6,
-                  own_mean_score=88.0, flags=(Flag.STARVED, Flag.HOARDING, Flag.CHERRY_PICKING))
+        RepDigest(
+            member_id=i,
+            slack_user_id=f"U{i:010d}",
+            credited=12.4,
+            fair_share=10.1,
+            ratio=1.23,
+            quality_ratio=1.1,
+            median_time_to_contact=timedelta(minutes=65),
+            sla_misses=2,
+            disputes_involved=2,
+            disputes_won=1,
+            disputes_split=1,
+            won_count=3,
+            won_amount=Decimal("12345.67"),
+            cap_hits=4,
+            own_claims=6,
+            own_mean_score=88.0,
+            flags=(Flag.STARVED, Flag.HOARDING, Flag.CHERRY_PICKING),
+        )
         for i in range(count)
     ]
 
 
 def _digest(reps: list[RepDigest]) -> Digest:
     return Digest(
-        team_id="t", team_name="Team T", timezone=NY, year=2026, week=46, start=W46_START,
-        end=W46_END, as_of=W46_END, partial=False,
+        team_id="t",
+        team_name="Team T",
+        timezone=NY,
+        year=2026,
+        week=46,
+        start=W46_START,
+        end=W46_END,
+        as_of=W46_END,
+        partial=False,
         leads=LeadSummary(2000, {f"source {i}": 100 for i in range(20)}, 1500, 400, 100, 55.0),
-        reps=reps, gini=0.3, jain=0.8, gini_change=0.1, jain_change=-0.05,
+        reps=reps,
+        gini=0.3,
+        jain=0.8,
+        gini_change=0.1,
+        jain_change=-0.05,
         disputes=DisputeSummary(12, 10, 2, timedelta(hours=5), {"award": 6, "split": 4}),
     )
 
@@ -455,8 +504,7 @@ def test_message_fits_slack_limits(count: int) -> None:
             assert len(block["text"]["text"]) <= SECTION_TEXT_MAX
         if block["type"] == "header":
             assert len(block["text"]["text"]) <= HEADER_TEXT_MAX
-    rep_sections = [b["text"]["text"] for b in blocks
-                    if b["type"] == "section" and "fair ·" in b["text"]["text"]]
+    rep_sections = [b["text"]["text"] for b in blocks if b["type"] == "section" and "fair ·" in b["text"]["text"]]
     shown = sum(text.count(" fair · ") for text in rep_sections)
     if count == 200:
         assert shown == 200  # a 200-rep team is shown whole

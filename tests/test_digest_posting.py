@@ -34,12 +34,14 @@ def test_scheduled_digest_posts_once_with_its_chart(dibs: AppDriver) -> None:
     upload = dibs.slack.wait_for("files.getUploadURLExternal")[0]
     assert "credited" in upload.args["alt_txt"].lower() or "fair share" in upload.args["alt_txt"].lower()
     assert next(iter(dibs.slack.uploads.values())).startswith(b"\x89PNG\r\n\x1a\n")
-    assert not [c for c in dibs.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0WEST"], \
+    assert not [c for c in dibs.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0WEST"], (
         "West's Friday 17:00 is in Los Angeles, three hours later"
+    )
     dibs.clock.advance(hours=3)
     dibs.message_to("C0WEST", "Fairness digest for Sales West, 2026-W48: 0 leads in")
     assert dibs.reply_text("digest post 2026-W48", user="U0MGR1") == (
-        "The digest for 2026-W48 was already posted; not posting it again.")
+        "The digest for 2026-W48 was already posted; not posting it again."
+    )
     digests = [c for c in dibs.slack.calls_to("chat.postMessage") if "Fairness digest for Sales East" in c.args["text"]]
     assert len(digests) == 1
 
@@ -49,9 +51,8 @@ def test_managers_preview_and_post_by_command(dibs: AppDriver) -> None:
     preview = dibs.command("digest preview 2026-W48", user="U0MGR1").json()
     assert preview["text"].startswith("Fairness digest for Sales East, 2026-W48")
     assert preview["response_type"] == "ephemeral" and len(preview["blocks"]) <= 50
-    assert dibs.reply_text("digest preview") .startswith("`/dibs digest` is for managers")
-    assert dibs.reply_text("digest post 2026-W48", user="U0MGR1") == (
-        "Posting the digest for 2026-W48 in <#C0EAST>.")
+    assert dibs.reply_text("digest preview").startswith("`/dibs digest` is for managers")
+    assert dibs.reply_text("digest post 2026-W48", user="U0MGR1") == ("Posting the digest for 2026-W48 in <#C0EAST>.")
     dibs.message_to("C0EAST", "Fairness digest for Sales East, 2026-W48")
     assert "2026 has no ISO week 99" in dibs.reply_text("digest preview 2026-W99", user="U0MGR1")
 
@@ -88,11 +89,20 @@ def test_two_sends_at_once_post_once(pg_engine, pg_url: str, slack: SlackStandIn
     dibs = str(Path(sys.executable).parent / "dibs")
     env = os.environ | {"DATABASE_URL": pg_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.api_url}
     subprocess.run([dibs, "config", "apply", str(config)], env=env, check=True, capture_output=True)
-    sends = [subprocess.Popen([dibs, "digest", "send", "--team", "east", "--week", "2026-W47"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    sends = [
+        subprocess.Popen(
+            [dibs, "digest", "send", "--team", "east", "--week", "2026-W47"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in sends]
     assert [p.returncode for p in sends] == [0, 0], outputs
     said = sorted(out.decode().strip() for out, _ in outputs)
-    assert said == ["posted the digest for east 2026-W47 to C0EAST",
-                    "the digest for east 2026-W47 was already posted; not posting it again"]
+    assert said == [
+        "posted the digest for east 2026-W47 to C0EAST",
+        "the digest for east 2026-W47 was already posted; not posting it again",
+    ]
     assert len(slack.calls_to("chat.postMessage")) == 1

@@ -41,51 +41,103 @@ def local(day: int, hour: int = 12, minute: int = 0, month: int = 11) -> datetim
     return datetime(2026, month, day, hour, minute, tzinfo=ZoneInfo(NY)).astimezone(UTC)
 
 
-def make_team(session: Session, team_id: str = "t", tz: str = NY, *, digest_day: str = "mon",
-              digest_time: str = "09:00") -> Team:
-    team = Team(id=team_id, name=f"Team {team_id.upper()}", channel="C0T", timezone=tz, limits={},
-                limit_overrides={}, digest_day=digest_day, digest_time=digest_time,
-                updated_at=LONG_AGO)
+def make_team(
+    session: Session, team_id: str = "t", tz: str = NY, *, digest_day: str = "mon", digest_time: str = "09:00"
+) -> Team:
+    team = Team(
+        id=team_id,
+        name=f"Team {team_id.upper()}",
+        channel="C0T",
+        timezone=tz,
+        limits={},
+        limit_overrides={},
+        digest_day=digest_day,
+        digest_time=digest_time,
+        updated_at=LONG_AGO,
+    )
     session.add(team)
     session.flush()
     return team
 
 
-def make_member(session: Session, team: Team, uid: str, *, role: str = "rep", weight: float = 1.0,
-                joined_at: datetime = LONG_AGO, left_at: datetime | None = None) -> Member:
-    member = Member(team_id=team.id, slack_user_id=uid, role=role, weight=weight, territories=[],
-                    skills=[], active=left_at is None, joined_at=joined_at, left_at=left_at)
+def make_member(
+    session: Session,
+    team: Team,
+    uid: str,
+    *,
+    role: str = "rep",
+    weight: float = 1.0,
+    joined_at: datetime = LONG_AGO,
+    left_at: datetime | None = None,
+) -> Member:
+    member = Member(
+        team_id=team.id,
+        slack_user_id=uid,
+        role=role,
+        weight=weight,
+        territories=[],
+        skills=[],
+        active=left_at is None,
+        joined_at=joined_at,
+        left_at=left_at,
+    )
     session.add(member)
     session.flush()
     return member
 
 
-def make_lead(session: Session, team: Team, created_at: datetime, *, score: int | None = None,
-              source: str | None = None, credit: dict[Member, int] | None = None) -> Lead:
-    lead = Lead(team_id=team.id, name="Jane Doe", tags=[], status="claimed" if credit else "open",
-                created_at=created_at, announced_at=created_at, score=score, source=source)
+def make_lead(
+    session: Session,
+    team: Team,
+    created_at: datetime,
+    *,
+    score: int | None = None,
+    source: str | None = None,
+    credit: dict[Member, int] | None = None,
+) -> Lead:
+    lead = Lead(
+        team_id=team.id,
+        name="Jane Doe",
+        tags=[],
+        status="claimed" if credit else "open",
+        created_at=created_at,
+        announced_at=created_at,
+        score=score,
+        source=source,
+    )
     session.add(lead)
     session.flush()
     for member, percent in (credit or {}).items():
-        session.add(CreditShare(lead_id=lead.id, member_id=member.id, percent=percent,
-                                created_at=created_at))
+        session.add(CreditShare(lead_id=lead.id, member_id=member.id, percent=percent, created_at=created_at))
     session.flush()
     return lead
 
 
-def make_claim(session: Session, lead: Lead, member: Member, *, how: str = "claim",
-               status: str = "active", started: bool = True, **fields: object) -> Claim:
-    claim = Claim(lead_id=lead.id, member_id=member.id, status=status, how=how,
-                  requested_at=lead.created_at,
-                  started_at=lead.created_at + timedelta(minutes=1) if started else None,
-                  **fields)
+def make_claim(
+    session: Session,
+    lead: Lead,
+    member: Member,
+    *,
+    how: str = "claim",
+    status: str = "active",
+    started: bool = True,
+    **fields: object,
+) -> Claim:
+    claim = Claim(
+        lead_id=lead.id,
+        member_id=member.id,
+        status=status,
+        how=how,
+        requested_at=lead.created_at,
+        started_at=lead.created_at + timedelta(minutes=1) if started else None,
+        **fields,
+    )
     session.add(claim)
     session.flush()
     return claim
 
 
-def make_away(session: Session, member: Member, starts_at: datetime,
-              ends_at: datetime | None) -> None:
+def make_away(session: Session, member: Member, starts_at: datetime, ends_at: datetime | None) -> None:
     session.add(AwayPeriod(member_id=member.id, starts_at=starts_at, ends_at=ends_at))
     session.flush()
 
@@ -157,20 +209,24 @@ def test_previous_week_crosses_years() -> None:
     assert week_containing("UTC", datetime(2027, 1, 1, tzinfo=UTC)) == (2026, 53)
 
 
-@pytest.mark.parametrize(("text", "week"), [("2026-W47", (2026, 47)), (" 2026w05 ", (2026, 5)),
-                                            ("2026-W53", (2026, 53))])
+@pytest.mark.parametrize(
+    ("text", "week"), [("2026-W47", (2026, 47)), (" 2026w05 ", (2026, 5)), ("2026-W53", (2026, 53))]
+)
 def test_parse_week(text: str, week: tuple[int, int]) -> None:
     assert parse_week(text) == week
     assert parse_week(week_label(*week)) == week
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("2026-47", "write it like 2026-W47"),
-    ("W47", "write it like 2026-W47"),
-    ("last week", "write it like 2026-W47"),
-    ("2025-W53", "2025 has no ISO week 53"),
-    ("2026-W00", "2026 has no ISO week 0"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2026-47", "write it like 2026-W47"),
+        ("W47", "write it like 2026-W47"),
+        ("last week", "write it like 2026-W47"),
+        ("2025-W53", "2025 has no ISO week 53"),
+        ("2026-W00", "2026 has no ISO week 0"),
+    ],
+)
 def test_parse_week_refuses_bad_input(text: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         parse_week(text)

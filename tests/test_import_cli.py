@@ -22,8 +22,9 @@ ROWS = (
 
 
 @pytest.fixture
-def cli(teams: sessionmaker[Session], database_url: str, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> sessionmaker[Session]:
+def cli(
+    teams: sessionmaker[Session], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> sessionmaker[Session]:
     """The command line pointed at the test database holding the sample teams."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -59,13 +60,13 @@ def test_import_keeps_good_rows_reports_bad_ones_and_is_idempotent(
     assert counts(cli) == (2, 2), "each imported lead is announced once"
 
     assert app.main(["import", str(leads), "--team", "east"]) == 1
-    assert capsys.readouterr().out.splitlines()[-1] == (
-        "0 lead(s) added, 2 already there, 3 row(s) refused")
+    assert capsys.readouterr().out.splitlines()[-1] == ("0 lead(s) added, 2 already there, 3 row(s) refused")
     assert counts(cli) == (2, 2), "running the file again creates nothing"
 
 
-def test_a_clean_file_exits_zero(cli: sessionmaker[Session], tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_clean_file_exits_zero(
+    cli: sessionmaker[Session], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     leads = tmp_path / "clean.csv"
     leads.write_text("Name,Email,Tags\nAnn Lee,ann@acme.com,vip;webinar\n")
 
@@ -76,8 +77,9 @@ def test_a_clean_file_exits_zero(cli: sessionmaker[Session], tmp_path: Path,
     assert (lead.team_id, lead.tags) == ("west", ["vip", "webinar"])
 
 
-def test_an_unknown_column_refuses_the_whole_file(cli: sessionmaker[Session], tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_column_refuses_the_whole_file(
+    cli: sessionmaker[Session], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     leads = tmp_path / "colours.csv"
     leads.write_text("name,email,colour\nAnn Lee,ann@acme.com,red\n")
 
@@ -88,8 +90,9 @@ def test_an_unknown_column_refuses_the_whole_file(cli: sessionmaker[Session], tm
     assert counts(cli) == (0, 0)
 
 
-def test_a_missing_file_is_one_clear_line(cli: sessionmaker[Session], tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_file_is_one_clear_line(
+    cli: sessionmaker[Session], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "nope.csv"
 
     assert app.main(["import", str(missing), "--team", "east"]) == 2
@@ -98,8 +101,9 @@ def test_a_missing_file_is_one_clear_line(cli: sessionmaker[Session], tmp_path: 
     assert err == f"dibs: {missing}: cannot read (No such file or directory)\n"
 
 
-def test_an_unknown_team_is_refused_before_reading(cli: sessionmaker[Session], tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unknown_team_is_refused_before_reading(
+    cli: sessionmaker[Session], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     leads = tmp_path / "leads.csv"
     leads.write_text(HEADER + ROWS)
 

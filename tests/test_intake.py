@@ -44,13 +44,13 @@ def claim_values(call: RecordedCall) -> list[str]:
 def announcements(slack: SlackStandIn, channel: str = "C0EAST") -> list[RecordedCall]:
     """Lead cards Slack accepted in `channel` (messages holding Claim buttons)."""
     return [
-        call for call in slack.calls_to("chat.postMessage")
+        call
+        for call in slack.calls_to("chat.postMessage")
         if call.ok and call.args.get("channel") == channel and claim_values(call)
     ]
 
 
-def wait_announced(slack: SlackStandIn, lead_ids: set[str],
-                   timeout: float = 15.0) -> list[RecordedCall]:
+def wait_announced(slack: SlackStandIn, lead_ids: set[str], timeout: float = 15.0) -> list[RecordedCall]:
     """Wait on the stand-in until every lead in `lead_ids` has been announced."""
     deadline = time.monotonic() + timeout
     while True:
@@ -73,8 +73,9 @@ def count(dibs: AppDriver, model: type) -> int:
 
 def unsent(dibs: AppDriver) -> int:
     with dibs.runtime.sessions() as session:
-        return session.scalar(select(func.count()).select_from(OutboxMessage)
-                              .where(OutboxMessage.status != "sent")) or 0
+        return (
+            session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")) or 0
+        )
 
 
 def lead_id(response: fixtures_app.Response) -> str:
@@ -82,8 +83,13 @@ def lead_id(response: fixtures_app.Response) -> str:
 
 
 def lead_fields(n: int, **extra: Any) -> dict[str, Any]:
-    return {"external_id": f"crm-{n}", "name": f"Contact {n}", "company": f"Company {n}",
-            "email": f"contact{n}@company{n}.example.com", **extra}
+    return {
+        "external_id": f"crm-{n}",
+        "name": f"Contact {n}",
+        "company": f"Company {n}",
+        "email": f"contact{n}@company{n}.example.com",
+        **extra,
+    }
 
 
 @contextmanager
@@ -95,8 +101,7 @@ def outbox_paused(dibs: AppDriver) -> Iterator[None]:
     loops.remove(worker)
     yield
     runtime = dibs.runtime
-    deliverer = Deliverer(runtime.client, runtime.sessions, runtime.metrics, dibs.clock,
-                          home_view=home_view)
+    deliverer = Deliverer(runtime.client, runtime.sessions, runtime.metrics, dibs.clock, home_view=home_view)
     fresh = BackgroundLoop("outbox", deliverer.tick, interval=0.2)
     loops.append(fresh)  # stopped with the runtime at teardown
     fresh.start()
@@ -112,23 +117,29 @@ def fence(dibs: AppDriver, n: int = 999) -> str:
 
 # ---- the webhook ------------------------------------------------------------------------------
 
-ACME = {"external_id": "crm-1", "name": "Jane Doe", "email": "jane@acme.com", "company": "Acme Inc",
-        "territory": "NY", "score": 85, "source": "webinar", "value": 25000}
+ACME = {
+    "external_id": "crm-1",
+    "name": "Jane Doe",
+    "email": "jane@acme.com",
+    "company": "Acme Inc",
+    "territory": "NY",
+    "score": 85,
+    "source": "webinar",
+    "value": 25000,
+}
 
 
 def test_a_new_lead_is_created_and_announced_with_a_claim_button(dibs: AppDriver) -> None:
     response = dibs.post_lead(ACME)
 
     assert response.status == 201
-    assert response.json() == {"id": "L-1", "status": "announced", "account": "acme.com",
-                               "overlaps": []}
+    assert response.json() == {"id": "L-1", "status": "announced", "account": "acme.com", "overlaps": []}
     [call] = dibs.slack.wait_for("chat.postMessage")
     assert call.ok and call.args["channel"] == "C0EAST"
     [card, status] = call.args["blocks"]
     assert card["text"]["text"] == "*L-1* *Jane Doe* · Acme Inc"
     fields = [f["text"] for f in card["fields"]]
-    assert fields[:4] == ["*Territory*\nNY", "*Score*\n85 :fire:", "*Source*\nwebinar",
-                          "*Value*\n$25,000"]
+    assert fields[:4] == ["*Territory*\nNY", "*Score*\n85 :fire:", "*Source*\nwebinar", "*Value*\n$25,000"]
     assert card["accessory"]["type"] == "button"
     assert card["accessory"]["text"]["text"] == "Claim"
     assert (card["accessory"]["action_id"], card["accessory"]["value"]) == (CLAIM_ACTION, "1")
@@ -222,8 +233,14 @@ def test_a_company_name_that_grows_when_normalized_is_still_taken(dibs: AppDrive
 
 
 def test_hostile_text_neither_pings_nor_formats(dibs: AppDriver) -> None:
-    response = dibs.post_lead({"name": "<!channel> *bold*", "company": "<@U0BOB>",
-                               "territory": "<https://evil.example|NY>", "source": "_x_ & ~y~"})
+    response = dibs.post_lead(
+        {
+            "name": "<!channel> *bold*",
+            "company": "<@U0BOB>",
+            "territory": "<https://evil.example|NY>",
+            "source": "_x_ & ~y~",
+        }
+    )
     assert response.status == 201
 
     [call] = dibs.slack.wait_for("chat.postMessage")
@@ -244,13 +261,21 @@ def test_leads_at_every_size_limit_are_announced_without_an_api_error(dibs: AppD
     """Each field at its longest, in characters that grow when escaped; ten in one message."""
     with outbox_paused(dibs):
         for n in range(CARDS_PER_MESSAGE):
-            response = dibs.post_lead({
-                "external_id": f"big-{n}", "name": "<&*" * 66 + "nn", "company": "&>_" * 66 + "cc",
-                "email": "a" * 64 + "@" + "b" * 176 + ".example.com",
-                "phone": "+1 (555) 010-" + "9" * 37, "territory": "<" * 50, "source": "&" * 100,
-                "score": 100, "value": "999999999999.99",
-                "notes": "<!here> " * 500, "tags": ["t" * 50] * 20,
-            })
+            response = dibs.post_lead(
+                {
+                    "external_id": f"big-{n}",
+                    "name": "<&*" * 66 + "nn",
+                    "company": "&>_" * 66 + "cc",
+                    "email": "a" * 64 + "@" + "b" * 176 + ".example.com",
+                    "phone": "+1 (555) 010-" + "9" * 37,
+                    "territory": "<" * 50,
+                    "source": "&" * 100,
+                    "score": 100,
+                    "value": "999999999999.99",
+                    "notes": "<!here> " * 500,
+                    "tags": ["t" * 50] * 20,
+                }
+            )
             assert response.status == 201, response.text
     [call] = wait_announced(dibs.slack, {str(n) for n in range(1, 11)})
 
@@ -298,8 +323,7 @@ def test_under_slacks_channel_rate_limit_no_lead_is_lost(dibs: AppDriver) -> Non
     with outbox_paused(dibs):
         ids = [lead_id(dibs.post_lead(lead_fields(n))) for n in range(30)]
         # someone else just posted in the channel, so the bot's first post is rate limited
-        WebClient(token="xoxb-other", base_url=slack.api_url).chat_postMessage(
-            channel="C0EAST", text="hello team")
+        WebClient(token="xoxb-other", base_url=slack.api_url).chat_postMessage(channel="C0EAST", text="hello team")
     calls = wait_announced(slack, set(ids), timeout=20)
 
     announced = [value for call in calls for value in claim_values(call)]
@@ -308,8 +332,7 @@ def test_under_slacks_channel_rate_limit_no_lead_is_lost(dibs: AppDriver) -> Non
     limited = [c for c in slack.calls_to("chat.postMessage") if c.rate_limited]
     assert limited, "the stand-in rate limited at least one post"
     for refused in limited:
-        retried = [c for c in calls
-                   if c.at > refused.at and claim_values(c) == claim_values(refused)]
+        retried = [c for c in calls if c.at > refused.at and claim_values(c) == claim_values(refused)]
         assert retried, f"rate-limited cards {claim_values(refused)} were posted again"
         assert retried[0].at - refused.at >= 0.95, "Retry-After: 1 was honoured"
 
@@ -318,8 +341,7 @@ def test_under_slacks_channel_rate_limit_no_lead_is_lost(dibs: AppDriver) -> Non
 
 
 def form_values(**fields: str) -> dict[str, dict[str, dict[str, Any]]]:
-    return {name: {"value": {"type": "plain_text_input", "value": value}}
-            for name, value in fields.items()}
+    return {name: {"value": {"type": "plain_text_input", "value": value}} for name, value in fields.items()}
 
 
 def test_lead_add_opens_the_form_with_the_commands_trigger(dibs: AppDriver) -> None:
@@ -333,9 +355,19 @@ def test_lead_add_opens_the_form_with_the_commands_trigger(dibs: AppDriver) -> N
 
 
 def test_a_submitted_form_creates_and_announces_the_lead(dibs: AppDriver) -> None:
-    response = dibs.submit_view("U0ALICE", "lead_add", form_values(
-        name="Jane Doe", company="Acme Inc", email="jane@acme.com", score="70", value="1200",
-        territory="NY", source="manual"))
+    response = dibs.submit_view(
+        "U0ALICE",
+        "lead_add",
+        form_values(
+            name="Jane Doe",
+            company="Acme Inc",
+            email="jane@acme.com",
+            score="70",
+            value="1200",
+            territory="NY",
+            source="manual",
+        ),
+    )
 
     assert response.status == 200
     with dibs.runtime.sessions() as session:
@@ -349,8 +381,7 @@ def test_a_submitted_form_creates_and_announces_the_lead(dibs: AppDriver) -> Non
 
 
 def test_a_form_with_bad_values_shows_errors_on_those_fields(dibs: AppDriver) -> None:
-    response = dibs.submit_view("U0ALICE", "lead_add", form_values(
-        name="Jane Doe", email="nope", score="200"))
+    response = dibs.submit_view("U0ALICE", "lead_add", form_values(name="Jane Doe", email="nope", score="200"))
 
     assert response.status == 200
     answer = response.json()
@@ -360,8 +391,7 @@ def test_a_form_with_bad_values_shows_errors_on_those_fields(dibs: AppDriver) ->
 
 
 def test_someone_outside_every_team_is_told_so(dibs: AppDriver) -> None:
-    outsider = slash_command_body("lead add", user_id="U0NOBODY", channel_id="C0EAST",
-                                  trigger_id="1.2.outsider")
+    outsider = slash_command_body("lead add", user_id="U0NOBODY", channel_id="C0EAST", trigger_id="1.2.outsider")
     text = dibs.slack_request(outsider).json()["text"]
     assert text.startswith("You are not in a Dibs team yet")
 
@@ -371,8 +401,7 @@ def test_someone_outside_every_team_is_told_so(dibs: AppDriver) -> None:
     assert told.args["channel"] == "U0NOBODY"
     assert told.args["text"].startswith("You are not in a Dibs team yet")
     assert count(dibs, Lead) == 0
-    member = slash_command_body("lead add", user_id="U0ALICE", channel_id="C0EAST",
-                                trigger_id="1.2.member")
+    member = slash_command_body("lead add", user_id="U0ALICE", channel_id="C0EAST", trigger_id="1.2.member")
     dibs.slack_request(member)
     opened = dibs.slack.wait_for("views.open")
     assert [c.args["trigger_id"] for c in opened] == ["1.2.member"], "no form for the outsider"

@@ -38,6 +38,9 @@ def test_manifest_declares_what_the_app_uses() -> None:
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "chat:write.public", "im:write", "files:write"} <= scopes
-    urls = {command["url"], manifest["settings"]["interactivity"]["request_url"],
-            manifest["settings"]["event_subscriptions"]["request_url"]}
+    urls = {
+        command["url"],
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+    }
     assert all(url.endswith("/slack/events") for url in urls)

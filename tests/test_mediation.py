@@ -51,16 +51,24 @@ def parties(dispute: Dispute) -> list[str]:
 
 def credit(sessions: sessionmaker[Session], lead_id: int) -> dict[str, int]:
     with sessions() as session:
-        rows = session.execute(select(CreditShare.member_id, CreditShare.percent)
-                               .where(CreditShare.lead_id == lead_id)).all()
+        rows = session.execute(
+            select(CreditShare.member_id, CreditShare.percent).where(CreditShare.lead_id == lead_id)
+        ).all()
         return {session.get(Member, mid).slack_user_id: pct for mid, pct in rows}
 
 
-def resolve(sessions: sessionmaker[Session], uid: str, dispute_id: int, outcome: str,
-            shares: list[tuple[str, int]], reason: str | None = None) -> Dispute:
+def resolve(
+    sessions: sessionmaker[Session],
+    uid: str,
+    dispute_id: int,
+    outcome: str,
+    shares: list[tuple[str, int]],
+    reason: str | None = None,
+) -> Dispute:
     with sessions.begin() as session:
-        return mediation.resolve(session, member(session, uid), dispute_id, datetime.now(UTC),
-                                 outcome=outcome, shares=shares, reason=reason)
+        return mediation.resolve(
+            session, member(session, uid), dispute_id, datetime.now(UTC), outcome=outcome, shares=shares, reason=reason
+        )
 
 
 @freeze_time(START)
@@ -104,29 +112,48 @@ def test_after_the_window_the_rep_is_offered_a_contest(east) -> None:
     with freeze_time(START + timedelta(minutes=11)):
         late = claim(east, "U0BOB", lead)
         assert late.refused and late.offer_contest
-        assert late.message == (f"L-{lead} is held by <@U0ALICE> since Mon 23 Nov 10:00 EST. If you have a better "
-                                f"claim, contest it: `/dibs contest L-{lead} reason`.")
+        assert late.message == (
+            f"L-{lead} is held by <@U0ALICE> since Mon 23 Nov 10:00 EST. If you have a better "
+            f"claim, contest it: `/dibs contest L-{lead} reason`."
+        )
         with east.begin() as session:
-            result = claims.contest(session, member(session, "U0BOB"), lead, "I met them at the expo",
-                                    datetime.now(UTC))
+            result = claims.contest(
+                session, member(session, "U0BOB"), lead, "I met them at the expo", datetime.now(UTC)
+            )
     assert result.message == f"You contested L-{lead}; D-1 is open and a manager will decide."
     with east() as session:
-        posts = [r.payload["text"] for r in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.kind == "thread_post"))]
+        posts = [
+            r.payload["text"] for r in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "thread_post"))
+        ]
     assert posts == ["<@U0BOB> says: I met them at the expo"]
 
 
-@pytest.mark.parametrize(("first", "second", "disputed"), [
-    ({"company": "Acme Corp", "email": "ann@acme.com"},
-     {"company": "ACME Corporation", "email": "bo@acme.com"}, True),
-    ({"company": "Acme Corp", "email": "ann@gmail.com"},
-     {"company": "ACME Corporation", "email": "bo@gmail.com"}, True),
-    ({"company": "Acme", "website": "acme.com", "territory": "NY"},
-     {"company": "Acne Labs", "website": "acnelabs.com", "territory": "NY"}, False),
-    ({"company": "Initech", "email": "ann@gmail.com"}, {"company": "Globex", "email": "bo@gmail.com"}, False),
-    ({"company": "Acme Widgets", "phone": "+1 212 555 0100"},
-     {"company": "Acme Widgetz", "phone": "212.555.0100"}, True),
-])
+@pytest.mark.parametrize(
+    ("first", "second", "disputed"),
+    [
+        (
+            {"company": "Acme Corp", "email": "ann@acme.com"},
+            {"company": "ACME Corporation", "email": "bo@acme.com"},
+            True,
+        ),
+        (
+            {"company": "Acme Corp", "email": "ann@gmail.com"},
+            {"company": "ACME Corporation", "email": "bo@gmail.com"},
+            True,
+        ),
+        (
+            {"company": "Acme", "website": "acme.com", "territory": "NY"},
+            {"company": "Acne Labs", "website": "acnelabs.com", "territory": "NY"},
+            False,
+        ),
+        ({"company": "Initech", "email": "ann@gmail.com"}, {"company": "Globex", "email": "bo@gmail.com"}, False),
+        (
+            {"company": "Acme Widgets", "phone": "+1 212 555 0100"},
+            {"company": "Acme Widgetz", "phone": "212.555.0100"},
+            True,
+        ),
+    ],
+)
 @freeze_time(START)
 def test_account_overlap_follows_the_matching_rules(east, first: dict, second: dict, disputed: bool) -> None:
     held = new_lead(east, "Ann", **first)
@@ -149,8 +176,9 @@ def test_route_to_account_owner_sends_new_leads_straight_to_the_owner(east) -> N
     held = new_lead(east, "Ann", email="ann@acme.com")
     claim(east, "U0ALICE", held)
     with east.begin() as session:
-        result = take_lead(session, session.get(Team, "east"), LeadIn(name="Bo", email="bo@acme.com"),
-                           datetime.now(UTC), "test")
+        result = take_lead(
+            session, session.get(Team, "east"), LeadIn(name="Bo", email="bo@acme.com"), datetime.now(UTC), "test"
+        )
         assert result.as_json()["status"] == "routed"
         assert result.as_json()["overlaps"] == [{"lead": f"L-{held}", "reason": "same domain", "held_by": "U0ALICE"}]
         routed = result.lead.id
@@ -179,13 +207,18 @@ def test_award_gives_the_lead_and_tells_everyone(east, disputed) -> None:
     expected = f"D-1 resolved by <@U0MGR1>: L-{lead} awarded to <@U0BOB>. Reason: Bob met them first"
     assert expected in dms_to(east, "U0ALICE") and expected in dms_to(east, "U0BOB")
     with east() as session:
-        assert session.scalar(select(Claim.status).where(Claim.lead_id == lead, Claim.member_id ==
-                                                         member(session, "U0ALICE").id)) == ClaimStatus.RELEASED
+        assert (
+            session.scalar(
+                select(Claim.status).where(Claim.lead_id == lead, Claim.member_id == member(session, "U0ALICE").id)
+            )
+            == ClaimStatus.RELEASED
+        )
         stored = session.get(Lead, lead)
         assert stored.status == LeadStatus.CLAIMED
         assert "decided in D-1 by <@U0MGR1>: award (<@U0BOB> 100%)" in explain(stored)
-        threads = [r.payload["text"] for r in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.kind == "thread_post"))]
+        threads = [
+            r.payload["text"] for r in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "thread_post"))
+        ]
     assert threads == [expected]
 
 
@@ -200,14 +233,19 @@ def test_split_credits_each_partner(east, disputed) -> None:
         assert (dispute.status, dispute.outcome, dispute.reason) == ("resolved", "split", "joint pursuit")
 
 
-@pytest.mark.parametrize(("shares", "problem"), [
-    ([("U0ALICE", 60), ("U0BOB", 30)], "The shares add up to 90%, not 100%"),
-    ([("U0ALICE", 100)], "A split needs 2 to 4 partners, not 1"),
-    ([("U0ALICE", 20), ("U0BOB", 20), ("U0CAROL", 20), ("U0MGR1", 20), ("U0MGR2", 20)],
-     "A split needs 2 to 4 partners, not 5"),
-    ([("U0ALICE", 50), ("U0WREP", 50)], "<@U0WREP> is not a member of this team"),
-    ([("U0ALICE", 50), ("U0ALICE", 50)], "Each partner may appear once"),
-])
+@pytest.mark.parametrize(
+    ("shares", "problem"),
+    [
+        ([("U0ALICE", 60), ("U0BOB", 30)], "The shares add up to 90%, not 100%"),
+        ([("U0ALICE", 100)], "A split needs 2 to 4 partners, not 1"),
+        (
+            [("U0ALICE", 20), ("U0BOB", 20), ("U0CAROL", 20), ("U0MGR1", 20), ("U0MGR2", 20)],
+            "A split needs 2 to 4 partners, not 5",
+        ),
+        ([("U0ALICE", 50), ("U0WREP", 50)], "<@U0WREP> is not a member of this team"),
+        ([("U0ALICE", 50), ("U0ALICE", 50)], "Each partner may appear once"),
+    ],
+)
 def test_bad_splits_are_refused_and_change_nothing(east, disputed, shares, problem) -> None:
     lead, dispute_id = disputed
     with pytest.raises(InvalidInput, match=problem.replace("(", r"\(").replace(")", r"\)")):
@@ -263,7 +301,8 @@ def test_unresolved_disputes_get_one_reminder_and_the_contact_clock_pauses(east,
     for manager in ("U0MGR1", "U0MGR2"):
         assert [t for t in dms_to(east, manager) if t.startswith("Reminder: D-1")] == [
             f"Reminder: D-1 over L-{lead} has been open for 24h. Resolve it with the buttons or "
-            "`/dibs resolve D-1 award @rep`."]
+            "`/dibs resolve D-1 award @rep`."
+        ]
     assert owner_of(east, lead) == "U0ALICE", "no SLA expiry while the dispute is open"
 
 
@@ -299,5 +338,9 @@ def test_concurrent_resolutions_give_one_outcome(pg_engine) -> None:
     told = sorted(outcomes.values())[0]
     assert told.startswith("D-1 was already resolved by <@U0MGR")
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Claim).where(
-            Claim.lead_id == lead, Claim.status == ClaimStatus.ACTIVE)) == 1
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Claim).where(Claim.lead_id == lead, Claim.status == ClaimStatus.ACTIVE)
+            )
+            == 1
+        )

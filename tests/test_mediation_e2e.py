@@ -13,8 +13,7 @@ from tests.test_claims_e2e import announce, card_shows
 
 
 def case_message(dibs: AppDriver) -> dict:
-    call = next(c for c in dibs.slack.wait_for("chat.postMessage", count=2)
-                if c.args["channel"] == "C0EASTMED")
+    call = next(c for c in dibs.slack.wait_for("chat.postMessage", count=2) if c.args["channel"] == "C0EASTMED")
     return call.args
 
 
@@ -41,7 +40,12 @@ def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) ->
     assert "Policy suggests: <@U0ALICE> (first claim)." in text
     actions = [e for b in case["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [e["text"]["text"] for e in actions] == [
-        "Award to U0ALICE", "Award to U0BOB", "Split credit…", "Reassign…", "Withdraw"]
+        "Award to U0ALICE",
+        "Award to U0BOB",
+        "Split credit…",
+        "Reassign…",
+        "Withdraw",
+    ]
     card_shows(dibs, "Disputed — D-1, mediator <@U0MGR1>")
     assert "*D-1* on L-1" in json.dumps(dibs.command("disputes", user="U0MGR1").json())
 
@@ -53,8 +57,11 @@ def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) ->
     click(dibs, "U0MGR1", "dispute_award", "1:U0BOB")
     outcome = f"D-1 resolved by <@U0MGR1>: {dispute} awarded to <@U0BOB>."
     thread = dibs.message_to("C0EASTMED", outcome)
-    posted = next(c for c in dibs.slack.calls_to("chat.postMessage")
-                  if c.args["channel"] == "C0EASTMED" and c.args.get("text") == thread)
+    posted = next(
+        c
+        for c in dibs.slack.calls_to("chat.postMessage")
+        if c.args["channel"] == "C0EASTMED" and c.args.get("text") == thread
+    )
     with dibs.runtime.sessions() as session:
         case_ts = session.get(Dispute, 1).thread_ts
     assert case_ts and posted.args["thread_ts"] == case_ts, "the outcome is posted in the case's thread"
@@ -67,14 +74,18 @@ def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) ->
 
 def test_split_by_command_and_its_validation(dibs: AppDriver, dispute: str) -> None:
     assert "The shares add up to 90%, not 100%" in dibs.reply_text(
-        "resolve D-1 split <@U0ALICE|a> 60 <@U0BOB|b> 30", user="U0MGR1")
+        "resolve D-1 split <@U0ALICE|a> 60 <@U0BOB|b> 30", user="U0MGR1"
+    )
     assert "is not a member of this team" in dibs.reply_text(
-        "resolve D-1 split <@U0ALICE|a> 50 <@U0WREP|w> 50", user="U0MGR1")
+        "resolve D-1 split <@U0ALICE|a> 50 <@U0WREP|w> 50", user="U0MGR1"
+    )
     assert dibs.reply_text("resolve D-1 split <@U0ALICE|a> 60 <@U0BOB|b> 40 joint pursuit", user="U0MGR2") == (
-        "D-1 resolved: split. The parties have been told.")
+        "D-1 resolved: split. The parties have been told."
+    )
     card_shows(dibs, "Split between <@U0ALICE> 60% · <@U0BOB> 40%")
     assert dibs.reply_text("resolve D-1 award <@U0BOB>", user="U0MGR1").startswith(
-        "D-1 was already resolved by <@U0MGR2>: split.")
+        "D-1 was already resolved by <@U0MGR2>: split."
+    )
     assert dibs.reply_text("resolve D-9 award <@U0BOB>", user="U0MGR1").startswith("There is no dispute D-9")
     assert dibs.reply_text("resolve D-1 award <@U0BOB>", user="U0WMGR").startswith("There is no dispute D-1")
 
@@ -87,11 +98,13 @@ def test_split_form(dibs: AppDriver, dispute: str) -> None:
     assert initial[:2] == ["U0ALICE", "U0BOB"]
 
     def values(alice: int, bob: int) -> dict:
-        return {"partner_0": {"value": {"type": "users_select", "selected_user": "U0ALICE"}},
-                "percent_0": {"value": {"type": "number_input", "value": str(alice)}},
-                "partner_1": {"value": {"type": "users_select", "selected_user": "U0BOB"}},
-                "percent_1": {"value": {"type": "number_input", "value": str(bob)}},
-                "reason": {"value": {"type": "plain_text_input", "value": "both worked it"}}}
+        return {
+            "partner_0": {"value": {"type": "users_select", "selected_user": "U0ALICE"}},
+            "percent_0": {"value": {"type": "number_input", "value": str(alice)}},
+            "partner_1": {"value": {"type": "users_select", "selected_user": "U0BOB"}},
+            "percent_1": {"value": {"type": "number_input", "value": str(bob)}},
+            "reason": {"value": {"type": "plain_text_input", "value": "both worked it"}},
+        }
 
     bad = dibs.submit_view("U0MGR1", "dispute_split_form", values(50, 40), private_metadata="1")
     assert bad.json() == {"response_action": "errors", "errors": {"percent_0": "The shares add up to 90%, not 100%"}}

@@ -40,16 +40,22 @@ class FakeClock:
         self.now += timedelta(seconds=seconds)
 
 
-def deliverer(slack: SlackStandIn, sessions: sessionmaker[Session], clock: Callable[[], datetime],
-              *, paced: bool = False, timeout: float = 10) -> Deliverer:
-    client = WebClient(token="xoxb-test", base_url=slack.api_url,
-                       timeout=timeout)  # type: ignore[arg-type]
+def deliverer(
+    slack: SlackStandIn,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    *,
+    paced: bool = False,
+    timeout: float = 10,
+) -> Deliverer:
+    client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=timeout)  # type: ignore[arg-type]
     interval = 1.0 if paced else 0.0
     return Deliverer(client, sessions, Metrics(sessions), clock, channel_interval=interval)
 
 
-def post(sessions: sessionmaker[Session], clock: FakeClock | Callable[[], datetime], text: str,
-         channel: str = "C0EAST") -> int:
+def post(
+    sessions: sessionmaker[Session], clock: FakeClock | Callable[[], datetime], text: str, channel: str = "C0EAST"
+) -> int:
     with sessions.begin() as session:
         row = outbox.post(session, clock(), channel, text)
         session.flush()
@@ -64,8 +70,7 @@ def row(sessions: sessionmaker[Session], row_id: int) -> OutboxMessage:
         return found
 
 
-def test_a_429_is_honoured_and_the_message_sent_once(slack: SlackStandIn,
-                                                     sessions: sessionmaker[Session]) -> None:
+def test_a_429_is_honoured_and_the_message_sent_once(slack: SlackStandIn, sessions: sessionmaker[Session]) -> None:
     """The real worker loop, real clock, production pacing."""
     slack.fail_next("chat.postMessage", 429, retry_after=1)
     worker = deliverer(slack, sessions, lambda: datetime.now(UTC), paced=True)
@@ -80,13 +85,11 @@ def test_a_429_is_honoured_and_the_message_sent_once(slack: SlackStandIn,
 
     assert limited.rate_limited and sent.ok
     assert sent.at - limited.at >= 0.95, "waited out Retry-After: 1"
-    assert [c.args["text"] for c in slack.calls_to("chat.postMessage") if c.ok] == [
-        "hello after a rate limit"]
+    assert [c.args["text"] for c in slack.calls_to("chat.postMessage") if c.ok] == ["hello after a rate limit"]
     assert row(sessions, row_id).attempts == 1, "a rate limit does not use up an attempt"
 
 
-def test_server_errors_back_off_then_send(slack: SlackStandIn,
-                                          sessions: sessionmaker[Session]) -> None:
+def test_server_errors_back_off_then_send(slack: SlackStandIn, sessions: sessionmaker[Session]) -> None:
     clock = FakeClock()
     worker = deliverer(slack, sessions, clock)
     slack.fail_next("chat.postMessage", 500, times=3)
@@ -106,8 +109,7 @@ def test_server_errors_back_off_then_send(slack: SlackStandIn,
     assert (done.status, done.attempts) == ("sent", 4)
 
 
-def test_a_permanent_error_fails_at_once(slack: SlackStandIn,
-                                         sessions: sessionmaker[Session]) -> None:
+def test_a_permanent_error_fails_at_once(slack: SlackStandIn, sessions: sessionmaker[Session]) -> None:
     clock = FakeClock()
     worker = deliverer(slack, sessions, clock)
     slack.fail_next("chat.postMessage", error="channel_not_found")
@@ -145,8 +147,7 @@ def test_slack_down_for_good_fails_after_the_last_attempt_and_shows_in_metrics(
     assert 'dibs_outbox_messages{status="failed"} 1.0' in metrics.render().decode()
 
 
-def test_a_hung_call_times_out_and_is_retried_not_lost(slack: SlackStandIn,
-                                                       sessions: sessionmaker[Session]) -> None:
+def test_a_hung_call_times_out_and_is_retried_not_lost(slack: SlackStandIn, sessions: sessionmaker[Session]) -> None:
     clock = FakeClock()
     worker = deliverer(slack, sessions, clock, timeout=0.5)
     slack.hang_next("chat.postMessage", 3.0)
@@ -166,8 +167,7 @@ def test_a_hung_call_times_out_and_is_retried_not_lost(slack: SlackStandIn,
     assert hung.delayed == 3.0 and answered.ok
 
 
-def test_a_card_refresh_waits_for_the_card_to_be_posted(slack: SlackStandIn,
-                                                        teams: sessionmaker[Session]) -> None:
+def test_a_card_refresh_waits_for_the_card_to_be_posted(slack: SlackStandIn, teams: sessionmaker[Session]) -> None:
     clock = FakeClock()
     worker = deliverer(slack, teams, clock)
     with teams.begin() as session:
@@ -181,8 +181,9 @@ def test_a_card_refresh_waits_for_the_card_to_be_posted(slack: SlackStandIn,
 
     assert worker.tick()
     with teams() as session:
-        refresh = session.scalars(select(OutboxMessage).where(
-            OutboxMessage.kind == refresh_row[0], OutboxMessage.lead_id == lead_id)).one()
+        refresh = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == refresh_row[0], OutboxMessage.lead_id == lead_id)
+        ).one()
         assert (refresh.status, refresh.attempts, refresh.last_error) == ("pending", 0, None)
     assert slack.calls_to("chat.update") == []
 
@@ -198,8 +199,7 @@ def test_a_card_refresh_waits_for_the_card_to_be_posted(slack: SlackStandIn,
     assert update.ok and statuses == {"sent"}
 
 
-def test_nothing_is_sent_for_a_rolled_back_transaction(slack: SlackStandIn,
-                                                       sessions: sessionmaker[Session]) -> None:
+def test_nothing_is_sent_for_a_rolled_back_transaction(slack: SlackStandIn, sessions: sessionmaker[Session]) -> None:
     clock = FakeClock()
     worker = deliverer(slack, sessions, clock)
     with sessions() as session:
@@ -245,8 +245,7 @@ def test_two_workers_deliver_every_row_exactly_once(slack: SlackStandIn, pg_engi
     assert statuses == Counter({"sent": 200})
 
 
-def test_a_refresh_gives_up_when_the_card_was_never_posted(slack: SlackStandIn,
-                                                           teams: sessionmaker[Session]) -> None:
+def test_a_refresh_gives_up_when_the_card_was_never_posted(slack: SlackStandIn, teams: sessionmaker[Session]) -> None:
     clock = FakeClock()
     worker = deliverer(slack, teams, clock)
     slack.fail_next("chat.postMessage", error="channel_not_found")

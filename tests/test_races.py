@@ -73,12 +73,20 @@ def replicas(pg_engine: Engine, pg_url: str, slack: SlackStandIn, tmp_path: Path
     processes = []
     for port in ports:
         env = os.environ | {
-            "DATABASE_URL": pg_url, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url, "DIBS_CONFIG": str(config), "HOST": "127.0.0.1", "PORT": str(port),
+            "DATABASE_URL": pg_url,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DIBS_CONFIG": str(config),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
         }
         env.pop("SLACK_APP_TOKEN", None)
-        processes.append(subprocess.Popen([str(dibs), "serve"], env=env, cwd=tmp_path,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        processes.append(
+            subprocess.Popen(
+                [str(dibs), "serve"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        )
     try:
         for port, process in zip(ports, processes, strict=True):
             _wait_healthy(port, process)
@@ -93,8 +101,9 @@ def replicas(pg_engine: Engine, pg_url: str, slack: SlackStandIn, tmp_path: Path
 
 def _click(port: int, user: str, lead_id: int) -> int:
     body = block_actions_body(user, "claim_lead", str(lead_id), channel_id="C0RACE")
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body, method="POST",
-                                     headers=signed_headers(body, SIGNING_SECRET))
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events", data=body, method="POST", headers=signed_headers(body, SIGNING_SECRET)
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status
 
@@ -116,24 +125,28 @@ def _new_lead(pg_engine: Engine, name: str) -> int:
         return take_lead(session, session.get(Team, "race"), LeadIn(name=name), datetime.now(UTC), "test").lead.id
 
 
-def test_fifty_clicks_over_two_replicas_make_one_owner(pg_engine: Engine, replicas: list[int],
-                                                       slack: SlackStandIn) -> None:
+def test_fifty_clicks_over_two_replicas_make_one_owner(
+    pg_engine: Engine, replicas: list[int], slack: SlackStandIn
+) -> None:
     lead_id = _new_lead(pg_engine, "Everyone wants this")
     assert _everyone_clicks(replicas, lead_id) == [200] * len(REPS), "every click acknowledged, no errors"
     with session_factory(pg_engine)() as session:
-        owners = session.scalars(select(Claim).where(Claim.lead_id == lead_id,
-                                                     Claim.status.in_(OWNING_CLAIM_STATUSES))).all()
+        owners = session.scalars(
+            select(Claim).where(Claim.lead_id == lead_id, Claim.status.in_(OWNING_CLAIM_STATUSES))
+        ).all()
         assert len(owners) == 1
         winner = owners[0].member.slack_user_id
-    answers = {c.args["user"]: c.args["text"] for c in slack.wait_for("chat.postEphemeral", count=len(REPS),
-                                                                      timeout=30)}
+    answers = {
+        c.args["user"]: c.args["text"] for c in slack.wait_for("chat.postEphemeral", count=len(REPS), timeout=30)
+    }
     assert len(answers) == len(REPS), "no click went unanswered"
     assert answers.pop(winner).startswith(f"L-{lead_id} is yours.")
     assert all(text.startswith(f"L-{lead_id} is held by <@{winner}>") for text in answers.values())
 
 
-def test_fifty_clicks_inside_the_contest_window_make_one_dispute(pg_engine: Engine, replicas: list[int],
-                                                                 slack: SlackStandIn) -> None:
+def test_fifty_clicks_inside_the_contest_window_make_one_dispute(
+    pg_engine: Engine, replicas: list[int], slack: SlackStandIn
+) -> None:
     with session_factory(pg_engine).begin() as session:
         session.get(Team, "race").limit_overrides = {"contest_window_minutes": 10}
     lead_id = _new_lead(pg_engine, "Everyone wants this")
@@ -142,13 +155,20 @@ def test_fifty_clicks_inside_the_contest_window_make_one_dispute(pg_engine: Engi
         disputes = session.scalars(select(Dispute).where(Dispute.lead_id == lead_id)).all()
         assert len(disputes) == 1, "one dispute per lead, not one per click"
         assert len(disputes[0].parties) == len(REPS)
-        assert session.scalar(select(func.count()).select_from(Claim).where(
-            Claim.lead_id == lead_id, Claim.status.in_(OWNING_CLAIM_STATUSES))) == 1
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Claim)
+                .where(Claim.lead_id == lead_id, Claim.status.in_(OWNING_CLAIM_STATUSES))
+            )
+            == 1
+        )
     assert len(slack.wait_for("chat.postEphemeral", count=len(REPS), timeout=30)) == len(REPS)
 
 
 def test_a_rep_at_the_edge_of_the_limit_clicking_two_leads_at_once_gets_one(
-        pg_engine: Engine, replicas: list[int]) -> None:
+    pg_engine: Engine, replicas: list[int]
+) -> None:
     reps = REPS[:10]
     pairs = [(_new_lead(pg_engine, f"{uid} A"), _new_lead(pg_engine, f"{uid} B")) for uid in reps]
     start = threading.Barrier(2 * len(reps))
@@ -162,9 +182,14 @@ def test_a_rep_at_the_edge_of_the_limit_clicking_two_leads_at_once_gets_one(
     with ThreadPoolExecutor(len(jobs)) as pool:
         assert set(pool.map(click, jobs)) == {200}
     with session_factory(pg_engine)() as session:
-        held = dict(session.execute(
-            select(Member.slack_user_id, func.count()).join(Claim, Claim.member_id == Member.id)
-            .where(Claim.status == "active").group_by(Member.slack_user_id)).all())
+        held = dict(
+            session.execute(
+                select(Member.slack_user_id, func.count())
+                .join(Claim, Claim.member_id == Member.id)
+                .where(Claim.status == "active")
+                .group_by(Member.slack_user_id)
+            ).all()
+        )
     assert held == dict.fromkeys(reps, 1), "max_active_claims = 1 holds under simultaneous clicks"
 
 

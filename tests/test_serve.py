@@ -32,8 +32,15 @@ def test_metrics_are_prometheus_text(dibs: AppDriver) -> None:
 def test_signed_help_lists_the_commands(dibs: AppDriver) -> None:
     at_start = len(dibs.slack.calls)
     text = dibs.reply_text("help")
-    for command in ("/dibs claim L-n", "/dibs release L-n [reason]", "/dibs why L-n", "/dibs away",
-                    "/dibs lead add", "/dibs assign L-n @rep [reason]", "/dibs limits"):
+    for command in (
+        "/dibs claim L-n",
+        "/dibs release L-n [reason]",
+        "/dibs why L-n",
+        "/dibs away",
+        "/dibs lead add",
+        "/dibs assign L-n @rep [reason]",
+        "/dibs limits",
+    ):
         assert command in text
     assert "(you are not one)" in text
     assert "(you are not one)" not in dibs.reply_text("help", user="U0MGR1")
@@ -42,7 +49,8 @@ def test_signed_help_lists_the_commands(dibs: AppDriver) -> None:
 
 def test_unknown_subcommand_gets_usage(dibs: AppDriver) -> None:
     assert dibs.reply_text("frobnicate now") == (
-        "I don't know `frobnicate`. Try `/dibs help` for the list of commands.")
+        "I don't know `frobnicate`. Try `/dibs help` for the list of commands."
+    )
     assert dibs.reply_text("claim").startswith("Name one lead, like L-42. Usage: `/dibs claim L-n`")
     assert "is not a L-number reference" in dibs.reply_text("claim D-4")
 
@@ -64,15 +72,21 @@ def test_a_body_changed_after_signing_gets_401(dibs: AppDriver) -> None:
     assert dibs.request("POST", "/slack/events", tampered, headers).status == 401
 
 
-
-
 def test_socket_mode_keeps_health_and_intake_but_not_the_slack_endpoint(
-        database_url: str, engine, slack, tmp_path) -> None:
+    database_url: str, engine, slack, tmp_path
+) -> None:
     from app import build_runtime
     from bot.settings import Settings
 
-    settings = Settings(_env_file=None, database_url=database_url, slack_bot_token="xoxb-test",
-                        slack_app_token="xapp-test", slack_api_url=slack.api_url, host="127.0.0.1", port=0)
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,
+        slack_bot_token="xoxb-test",
+        slack_app_token="xapp-test",
+        slack_api_url=slack.api_url,
+        host="127.0.0.1",
+        port=0,
+    )
     runtime = build_runtime(settings)
     runtime.http.start()  # HTTP only: the socket itself needs Slack's websocket service
     try:

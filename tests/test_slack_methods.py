@@ -30,8 +30,15 @@ def api_methods(name: str) -> list[str]:
 
 
 def test_the_scan_finds_the_calls_the_app_makes() -> None:
-    assert {"chat_postMessage", "chat_update", "chat_postEphemeral", "views_open", "views_publish",
-            "files_upload_v2", "auth_test"} <= called_methods()
+    assert {
+        "chat_postMessage",
+        "chat_update",
+        "chat_postEphemeral",
+        "views_open",
+        "views_publish",
+        "files_upload_v2",
+        "auth_test",
+    } <= called_methods()
 
 
 def test_every_called_method_exists_in_slacks_spec(slack_reference: Path) -> None:

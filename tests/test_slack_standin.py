@@ -25,9 +25,7 @@ from tests.slack_signing import (
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Lead L-1*"}}
 
 
-def test_post_message_is_recorded_with_its_blocks_decoded(
-    slack: SlackStandIn, slack_client: WebClient
-) -> None:
+def test_post_message_is_recorded_with_its_blocks_decoded(slack: SlackStandIn, slack_client: WebClient) -> None:
     first = slack_client.chat_postMessage(channel="C1", text="Lead L-1", blocks=[SECTION])
     reply = slack_client.chat_postMessage(channel="C1", text="reply", thread_ts=first["ts"])
 
@@ -38,12 +36,8 @@ def test_post_message_is_recorded_with_its_blocks_decoded(
     assert all(call.ok for call in posted)
 
 
-def test_blocks_sent_as_a_form_field_are_decoded_too(
-    slack: SlackStandIn, slack_client: WebClient
-) -> None:
-    slack_client.api_call(
-        "chat.postMessage", params={"channel": "C1", "text": "x", "blocks": json.dumps([SECTION])}
-    )
+def test_blocks_sent_as_a_form_field_are_decoded_too(slack: SlackStandIn, slack_client: WebClient) -> None:
+    slack_client.api_call("chat.postMessage", params={"channel": "C1", "text": "x", "blocks": json.dumps([SECTION])})
 
     assert slack.calls_to("chat.postMessage")[0].args["blocks"] == [SECTION]
 
@@ -92,9 +86,7 @@ def test_rate_limit_without_a_retry_handler_surfaces_with_retry_after(
     assert raised.value.response["error"] == "ratelimited"
 
 
-def test_server_error_surfaces_as_slack_api_error(
-    slack: SlackStandIn, slack_client: WebClient
-) -> None:
+def test_server_error_surfaces_as_slack_api_error(slack: SlackStandIn, slack_client: WebClient) -> None:
     slack.fail_next("chat.postMessage", status=500, times=2)
 
     for _ in range(2):
@@ -106,9 +98,7 @@ def test_server_error_surfaces_as_slack_api_error(
     assert [call.status for call in slack.calls_to("chat.postMessage")] == [500, 500, 200]
 
 
-def test_scripted_slack_error_answers_ok_false(
-    slack: SlackStandIn, slack_client: WebClient
-) -> None:
+def test_scripted_slack_error_answers_ok_false(slack: SlackStandIn, slack_client: WebClient) -> None:
     slack.fail_next("chat.postMessage", error="channel_not_found")
 
     with pytest.raises(SlackApiError) as raised:
@@ -175,9 +165,7 @@ def test_argument_missing_from_the_reference_is_a_problem(
     assert problem == "chat.postMessage: argument 'colour' is not in Slack's reference"
 
 
-def test_a_51_block_message_is_refused_as_invalid_blocks(
-    slack: SlackStandIn, slack_client: WebClient
-) -> None:
+def test_a_51_block_message_is_refused_as_invalid_blocks(slack: SlackStandIn, slack_client: WebClient) -> None:
     with pytest.raises(SlackApiError) as raised:
         slack_client.chat_postMessage(channel="C1", text="x", blocks=[SECTION] * 51)
 
@@ -204,18 +192,14 @@ def test_block_kit_limits_inside_blocks_and_views() -> None:
     assert block_kit_problems("chat.postMessage", {"text": "x", "blocks": [SECTION] * 50}) == []
 
 
-def test_too_long_message_text_is_a_problem_but_still_posted(
-    slack: SlackStandIn, slack_client: WebClient
-) -> None:
+def test_too_long_message_text_is_a_problem_but_still_posted(slack: SlackStandIn, slack_client: WebClient) -> None:
     slack_client.chat_postMessage(channel="C1", text="x" * 40_001)
 
     assert slack.take_problems() == ["chat.postMessage: text is 40001 chars (limit 40000)"]
     assert slack.calls_to("chat.postMessage")[0].ok
 
 
-def test_channel_pacing_answers_429_to_the_second_rapid_post(
-    slack: SlackStandIn, slack_client: WebClient
-) -> None:
+def test_channel_pacing_answers_429_to_the_second_rapid_post(slack: SlackStandIn, slack_client: WebClient) -> None:
     slack.limit_channel_rate(per_second=1.0)
 
     slack_client.chat_postMessage(channel="C1", text="first")

@@ -79,26 +79,16 @@ def upgrade() -> None:
         sa.Column("auto_assign_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("assignment", sa.JSON(), nullable=True),
         sa.Column("closed_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "score IS NULL OR (score >= 0 AND score <= 100)", name=op.f("ck_leads_score_range")
-        ),
+        sa.CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name=op.f("ck_leads_score_range")),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_leads_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_leads")),
         sa.UniqueConstraint("team_id", "external_id", name=op.f("uq_leads_team_id_external_id")),
     )
     with op.batch_alter_table("leads", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_leads_status_auto_assign", ["status", "auto_assign_at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_leads_status_fair_start", ["status", "fair_start_until"], unique=False
-        )
-        batch_op.create_index(
-            "ix_leads_team_account_domain", ["team_id", "account_domain"], unique=False
-        )
-        batch_op.create_index(
-            "ix_leads_team_account_name", ["team_id", "account_name"], unique=False
-        )
+        batch_op.create_index("ix_leads_status_auto_assign", ["status", "auto_assign_at"], unique=False)
+        batch_op.create_index("ix_leads_status_fair_start", ["status", "fair_start_until"], unique=False)
+        batch_op.create_index("ix_leads_team_account_domain", ["team_id", "account_domain"], unique=False)
+        batch_op.create_index("ix_leads_team_account_name", ["team_id", "account_name"], unique=False)
         batch_op.create_index("ix_leads_team_created", ["team_id", "created_at"], unique=False)
         batch_op.create_index("ix_leads_team_name_block", ["team_id", "name_block"], unique=False)
         batch_op.create_index("ix_leads_team_phone_key", ["team_id", "phone_key"], unique=False)
@@ -132,9 +122,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("starts_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["member_id"], ["members.id"], name=op.f("fk_away_periods_member_id_members")
-        ),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_away_periods_member_id_members")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_away_periods")),
     )
     with op.batch_alter_table("away_periods", schema=None) as batch_op:
@@ -165,16 +153,12 @@ def upgrade() -> None:
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_claims_lead_id_leads")),
-        sa.ForeignKeyConstraint(
-            ["member_id"], ["members.id"], name=op.f("fk_claims_member_id_members")
-        ),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_claims_member_id_members")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_claims")),
     )
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.create_index("ix_claims_lead", ["lead_id"], unique=False)
-        batch_op.create_index(
-            "ix_claims_member_requested", ["member_id", "requested_at"], unique=False
-        )
+        batch_op.create_index("ix_claims_member_requested", ["member_id", "requested_at"], unique=False)
         batch_op.create_index("ix_claims_started", ["started_at"], unique=False)
         batch_op.create_index("ix_claims_status_ended", ["status", "ended_at"], unique=False)
         batch_op.create_index("ix_claims_status_expires", ["status", "expires_at"], unique=False)
@@ -201,19 +185,11 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("percent", sa.Integer(), nullable=False),
         sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "percent > 0 AND percent <= 100", name=op.f("ck_credit_shares_percent_range")
-        ),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["leads.id"], name=op.f("fk_credit_shares_lead_id_leads")
-        ),
-        sa.ForeignKeyConstraint(
-            ["member_id"], ["members.id"], name=op.f("fk_credit_shares_member_id_members")
-        ),
+        sa.CheckConstraint("percent > 0 AND percent <= 100", name=op.f("ck_credit_shares_percent_range")),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_credit_shares_lead_id_leads")),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_credit_shares_member_id_members")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_shares")),
-        sa.UniqueConstraint(
-            "lead_id", "member_id", name=op.f("uq_credit_shares_lead_id_member_id")
-        ),
+        sa.UniqueConstraint("lead_id", "member_id", name=op.f("uq_credit_shares_lead_id_member_id")),
     )
     with op.batch_alter_table("credit_shares", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_credit_shares_lead_id"), ["lead_id"], unique=False)
@@ -244,12 +220,8 @@ def upgrade() -> None:
             name=op.f("fk_disputes_account_holder_id_members"),
         ),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_disputes_lead_id_leads")),
-        sa.ForeignKeyConstraint(
-            ["mediator_id"], ["members.id"], name=op.f("fk_disputes_mediator_id_members")
-        ),
-        sa.ForeignKeyConstraint(
-            ["resolved_by_id"], ["members.id"], name=op.f("fk_disputes_resolved_by_id_members")
-        ),
+        sa.ForeignKeyConstraint(["mediator_id"], ["members.id"], name=op.f("fk_disputes_mediator_id_members")),
+        sa.ForeignKeyConstraint(["resolved_by_id"], ["members.id"], name=op.f("fk_disputes_resolved_by_id_members")),
         sa.ForeignKeyConstraint(
             ["suggested_member_id"],
             ["members.id"],
@@ -280,9 +252,7 @@ def upgrade() -> None:
         sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("retired_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("retired_reason", sa.String(length=200), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["leads.id"], name=op.f("fk_lead_cards_lead_id_leads")
-        ),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_lead_cards_lead_id_leads")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_cards")),
     )
     with op.batch_alter_table("lead_cards", schema=None) as batch_op:
@@ -299,21 +269,13 @@ def upgrade() -> None:
         sa.Column("lead_id", sa.Integer(), nullable=True),
         sa.Column("dispute_id", sa.Integer(), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dispute_id"], ["disputes.id"], name=op.f("fk_audit_events_dispute_id_disputes")
-        ),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["leads.id"], name=op.f("fk_audit_events_lead_id_leads")
-        ),
-        sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_audit_events_team_id_teams")
-        ),
+        sa.ForeignKeyConstraint(["dispute_id"], ["disputes.id"], name=op.f("fk_audit_events_dispute_id_disputes")),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_audit_events_lead_id_leads")),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_audit_events_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_audit_events_dispute_id"), ["dispute_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_events_dispute_id"), ["dispute_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_lead_id"), ["lead_id"], unique=False)
         batch_op.create_index("ix_audit_events_team_at", ["team_id", "at"], unique=False)
 
@@ -325,24 +287,14 @@ def upgrade() -> None:
         sa.Column("claim_id", sa.Integer(), nullable=True),
         sa.Column("claimed_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("withdrawn_at", models.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["claim_id"], ["claims.id"], name=op.f("fk_dispute_parties_claim_id_claims")
-        ),
-        sa.ForeignKeyConstraint(
-            ["dispute_id"], ["disputes.id"], name=op.f("fk_dispute_parties_dispute_id_disputes")
-        ),
-        sa.ForeignKeyConstraint(
-            ["member_id"], ["members.id"], name=op.f("fk_dispute_parties_member_id_members")
-        ),
+        sa.ForeignKeyConstraint(["claim_id"], ["claims.id"], name=op.f("fk_dispute_parties_claim_id_claims")),
+        sa.ForeignKeyConstraint(["dispute_id"], ["disputes.id"], name=op.f("fk_dispute_parties_dispute_id_disputes")),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_dispute_parties_member_id_members")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dispute_parties")),
-        sa.UniqueConstraint(
-            "dispute_id", "member_id", name=op.f("uq_dispute_parties_dispute_id_member_id")
-        ),
+        sa.UniqueConstraint("dispute_id", "member_id", name=op.f("uq_dispute_parties_dispute_id_member_id")),
     )
     with op.batch_alter_table("dispute_parties", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_dispute_parties_member_id"), ["member_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_dispute_parties_member_id"), ["member_id"], unique=False)
 
     op.create_table(
         "outbox_messages",
@@ -360,22 +312,14 @@ def upgrade() -> None:
         sa.Column("sent_at", models.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("result", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["dispute_id"], ["disputes.id"], name=op.f("fk_outbox_messages_dispute_id_disputes")
-        ),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["leads.id"], name=op.f("fk_outbox_messages_lead_id_leads")
-        ),
-        sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_outbox_messages_team_id_teams")
-        ),
+        sa.ForeignKeyConstraint(["dispute_id"], ["disputes.id"], name=op.f("fk_outbox_messages_dispute_id_disputes")),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_outbox_messages_lead_id_leads")),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_outbox_messages_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
     )
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_messages_lead_id"), ["lead_id"], unique=False)
-        batch_op.create_index(
-            "ix_outbox_messages_status_available", ["status", "available_at"], unique=False
-        )
+        batch_op.create_index("ix_outbox_messages_status_available", ["status", "available_at"], unique=False)
 
 
 def downgrade() -> None:
