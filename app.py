@@ -228,9 +228,9 @@ def _digest_pending(sessions: sessionmaker[Session], team_id: str) -> bool:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from handlers.demo import run_demo
+    from sandbox.demo import run_demo  # the stand-in is loaded only for the demo
 
-    return run_demo(Path(args.out))
+    return run_demo(Path(args.out), build_runtime)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 from tqdm import tqdm
 
 from bench import common
-from handlers.slack_standin import SlackStandIn
+from sandbox.slack_web import SlackStandIn
 
 TOKEN = "bench-burst-token"
 CHANNEL = "C0BURST"

@@ -29,11 +29,7 @@ from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from bot.db import make_engine, migrate, normalize_database_url
-
-try:  # the signing helpers may move out of tests/ into the app
-    from handlers.slack_requests import block_actions_body, signed_headers  # type: ignore[import-not-found]
-except ImportError:
-    from tests.slack_signing import block_actions_body, signed_headers
+from sandbox.signing import block_actions_body, signed_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/dibs_bench")

@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from bench import common
 from bot.db import make_engine
-from handlers.slack_standin import SlackStandIn
+from sandbox.slack_web import SlackStandIn
 
 TOKEN = "bench-race-token"
 CHANNEL = "C0RACE"

@@ -1,4 +1,4 @@
-"""The Slack stand-in (handlers.slack_standin) in a process of its own; prints its API URL.
+"""The Slack stand-in (sandbox.slack_web) in a process of its own; prints its API URL.
 
 python -m bench.standin [--channel-rate 1.0]
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from handlers.slack_standin import SlackStandIn
+from sandbox.slack_web import SlackStandIn
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +17,16 @@ from sqlalchemy import Engine
 
 from app import Runtime, build_runtime
 from bot.settings import Settings
-from handlers.slack_standin import SlackStandIn
 from handlers.views import CLAIM_ACTION
-from tests.conftest import TEAM_TOML
-from tests.slack_signing import (
+from sandbox.clock import SteppingClock
+from sandbox.signing import (
     block_actions_body,
     signed_headers,
     slash_command_body,
     view_submission_body,
 )
+from sandbox.slack_web import SlackStandIn
+from tests.conftest import TEAM_TOML
 
 SIGNING_SECRET = "test-signing-secret"
 EAST_TOKEN = "east-token-123"
@@ -39,23 +40,6 @@ def eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.02)
     return True
-
-
-class TestClock:
-    """The app's clock in end-to-end tests: runs like a real one from a known start,
-    and a test can jump it forward (the scheduler then finds what came due)."""
-
-    def __init__(self, start: datetime):
-        self._start = start
-        self._began = time.monotonic()
-        self._jumped = timedelta()
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._began) + self._jumped
-
-    def advance(self, **delta: float) -> datetime:
-        self._jumped += timedelta(**delta)
-        return self()
 
 
 @dataclass
@@ -77,7 +61,7 @@ class AppDriver:
 
     base_url: str
     slack: SlackStandIn
-    clock: TestClock
+    clock: SteppingClock
     runtime: Runtime
 
     def request(
@@ -156,13 +140,13 @@ def runtime_settings(database_url: str, slack: SlackStandIn, config: Path) -> Se
 
 
 @pytest.fixture
-def clock() -> TestClock:
-    return TestClock(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))  # a Monday, 10:00 in New York
+def clock() -> SteppingClock:
+    return SteppingClock(datetime(2026, 11, 23, 15, 0, tzinfo=UTC))  # a Monday, 10:00 in New York
 
 
 @pytest.fixture
 def dibs(
-    engine: Engine, database_url: str, slack: SlackStandIn, clock: TestClock, tmp_path: Path
+    engine: Engine, database_url: str, slack: SlackStandIn, clock: SteppingClock, tmp_path: Path
 ) -> Iterator[AppDriver]:
     """Dibs serving on a free port with the sample teams, its worker and scheduler running."""
     config = tmp_path / "teams.toml"

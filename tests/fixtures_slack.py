@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from handlers.slack_standin import REFERENCE_ENV, SlackStandIn, find_reference_dir
+from sandbox.slack_web import REFERENCE_ENV, SlackStandIn, find_reference_dir
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from handlers import demo
-from handlers.slack_standin import SlackStandIn
+from app import build_runtime
+from sandbox import demo
+from sandbox.slack_web import SlackStandIn
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -44,7 +45,7 @@ def play(tmp_path_factory: pytest.TempPathFactory, steps: list[demo.Step] | None
             patch.setattr(demo, "STEPS", steps)
         patch.chdir(cwd)
         started = time.monotonic()
-        code = demo.run_demo(out_dir)
+        code = demo.run_demo(out_dir, build_runtime)
     return DemoRun(code, out.getvalue(), err.getvalue(), time.monotonic() - started, out_dir, cwd, standins[0])
 
 

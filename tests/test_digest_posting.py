@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import app
-from handlers.slack_standin import SlackStandIn
+from sandbox.slack_web import SlackStandIn
 from tests.conftest import TEAM_TOML
 from tests.fixtures_app import AppDriver
 

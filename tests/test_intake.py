@@ -19,12 +19,12 @@ from sqlalchemy import func, select
 from handlers.delivery import Deliverer
 from handlers.home import home_view
 from handlers.server import BackgroundLoop
-from handlers.slack_standin import RecordedCall, SlackStandIn
 from handlers.views import CARDS_PER_MESSAGE, CLAIM_ACTION
 from models import Lead, OutboxMessage
+from sandbox.signing import slash_command_body
+from sandbox.slack_web import RecordedCall, SlackStandIn
 from tests import fixtures_app
 from tests.fixtures_app import AppDriver, eventually
-from tests.slack_signing import slash_command_body
 
 ZWSP = "\u200b"
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from models import Dispute
+from sandbox.signing import block_actions_body
 from tests.fixtures_app import AppDriver
-from tests.slack_signing import block_actions_body
 from tests.test_claims_e2e import announce, card_shows
 
 

@@ -22,8 +22,8 @@ from bot.intake import LeadIn, take_lead
 from handlers.delivery import Deliverer
 from handlers.metrics import Metrics
 from handlers.server import BackgroundLoop
-from handlers.slack_standin import SlackStandIn
 from models import LeadCard, OutboxMessage, Team
+from sandbox.slack_web import SlackStandIn
 from tests.fixtures_app import eventually
 
 

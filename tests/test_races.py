@@ -22,10 +22,10 @@ from bot.config import parse_config
 from bot.db import session_factory
 from bot.intake import LeadIn, take_lead
 from bot.teams import apply_config
-from handlers.slack_standin import SlackStandIn
 from models import OWNING_CLAIM_STATUSES, Claim, Dispute, Member, Team
+from sandbox.signing import block_actions_body, signed_headers
+from sandbox.slack_web import SlackStandIn
 from tests.fixtures_app import SIGNING_SECRET
-from tests.slack_signing import block_actions_body, signed_headers
 
 REPS = [f"U0REP{i:02d}" for i in range(50)]
 RACE_TOML = f"""

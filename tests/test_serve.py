@@ -63,8 +63,8 @@ def test_unsigned_or_stale_requests_get_401(dibs: AppDriver) -> None:
 
 
 def test_a_body_changed_after_signing_gets_401(dibs: AppDriver) -> None:
+    from sandbox.signing import signed_headers
     from tests.fixtures_app import SIGNING_SECRET
-    from tests.slack_signing import signed_headers
 
     body = b"command=%2Fdibs&text=help&user_id=U0ALICE&channel_id=C0EAST"
     headers = signed_headers(body, SIGNING_SECRET)

@@ -22,21 +22,23 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app import Runtime, build_runtime
 from bot import scheduler
 from bot.leads import active_claims
 from bot.settings import Settings
 from bot.teams import find_member, show_config
 from bot.text import local_time
-from handlers.slack_requests import (
+from handlers.views import CLAIM_ACTION
+from models import ClaimStatus, OutboxMessage, OutboxStatus
+from sandbox.clock import SteppingClock
+from sandbox.signing import (
     FORM,
     JSON,
     block_actions_body,
@@ -44,9 +46,12 @@ from handlers.slack_requests import (
     signed_headers,
     slash_command_body,
 )
-from handlers.slack_standin import RecordedCall, SlackStandIn
-from handlers.views import CLAIM_ACTION
-from models import ClaimStatus, OutboxMessage, OutboxStatus
+from sandbox.slack_web import RecordedCall, SlackStandIn
+
+if TYPE_CHECKING:
+    from app import Runtime
+
+BuildRuntime = Callable[..., "Runtime"]  # app.build_runtime, passed in by `dibs demo`
 
 TZ = "America/New_York"
 CHANNEL = "C0DEMO"
@@ -140,22 +145,6 @@ LONESTAR = _lead(
 
 class DemoError(Exception):
     """Something in the demo did not happen as Slack or the CRM would expect."""
-
-
-class DemoClock:
-    """The app's clock in the demo: runs like a real one from a known start and can jump ahead."""
-
-    def __init__(self, start: datetime):
-        self._start = start.astimezone(UTC)
-        self._began = time.monotonic()
-        self._jumped = timedelta()
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._began) + self._jumped
-
-    def jump_to(self, moment: datetime) -> None:
-        """Move forward to `moment` (never back)."""
-        self._jumped += max(moment - self(), timedelta())
 
 
 # ---- what Slack would show, for a terminal -----------------------------------------------
@@ -314,7 +303,7 @@ class Demo:
 
     runtime: Runtime
     slack: SlackStandIn
-    clock: DemoClock
+    clock: SteppingClock
     signing_secret: str
     intake_token: str
     database_url: str
@@ -662,7 +651,7 @@ def _title(step: Step) -> str:
     return (step.__doc__ or step.__name__).strip()
 
 
-def run_demo(out_dir: Path) -> int:
+def run_demo(out_dir: Path, build_runtime: BuildRuntime) -> int:
     """Play the week; 0 when every step did what it shows, else 1 with one line naming what broke."""
     print("Dibs demo: a week of the Sales East team, against a local stand-in for Slack.")
     print("No Slack account, no network; a throwaway database. What Slack would show is printed.\n")
@@ -686,7 +675,7 @@ def run_demo(out_dir: Path) -> int:
                 port=0,
                 dibs_config=config,
             )
-            clock = DemoClock(WEEK_START)
+            clock = SteppingClock(WEEK_START)
             runtime = build_runtime(settings, clock=clock)
             runtime.start()
             demo = Demo(runtime, slack, clock, secret, token, database_url, out_dir)
