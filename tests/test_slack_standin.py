@@ -14,13 +14,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from sandbox.block_kit import block_kit_problems
 from sandbox.signing import (
     block_actions_body,
     signed_headers,
     slash_command_body,
     view_submission_body,
 )
-from sandbox.slack_web import SlackStandIn, block_kit_problems
+from sandbox.slack_web import SlackStandIn
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Lead L-1*"}}
 
