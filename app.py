@@ -27,6 +27,7 @@ from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
 from bot.settings import Settings, load_settings
 from bot.teams import apply_config, get_team, show_config
+from handlers import doctor
 from handlers.delivery import Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
@@ -227,6 +228,23 @@ def _digest_pending(sessions: sessionmaker[Session], team_id: str) -> bool:
         )
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check token, scopes, channels, database and deliveries; non-zero exit on any problem."""
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    findings = list(doctor.check_database(engine))
+    sessions = session_factory(engine) if all(f.ok for f in findings) else None
+    findings += doctor.check_slack(slack_client(settings), sessions)
+    if sessions is not None:
+        findings += doctor.check_deliveries(sessions)
+    engine.dispose()
+    for finding in findings:
+        print(finding)
+    problems = sum(not f.ok for f in findings)
+    print(f"{problems} problem(s) found" if problems else "all checks passed")
+    return 1 if problems else 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo  # the stand-in is loaded only for the demo
 
@@ -259,6 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("action", choices=["preview", "send"])
     digest.add_argument("--team", required=True)
     digest.add_argument("--week", help="ISO week such as 2026-W47 (default: the last complete week)")
+    add("doctor", cmd_doctor, "check token, scopes, channels, database and deliveries; one line per problem")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
     return parser
