@@ -77,7 +77,8 @@ class Runtime:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
-            self.socket_mode = SocketModeHandler(self.bolt_app, app_token)
+            # Our client, so apps.connections.open goes to SLACK_API_URL like every other call.
+            self.socket_mode = SocketModeHandler(self.bolt_app, app_token, web_client=self.client)
             self.socket_mode.connect()  # type: ignore[attr-defined]
 
     def stop(self) -> None:

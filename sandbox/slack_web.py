@@ -35,6 +35,7 @@ NEWER_METHODS: dict[str, frozenset[str]] = {
     "files.completeUploadExternal": frozenset(
         {"files", "channel_id", "channels", "initial_comment", "thread_ts", "blocks"}
     ),
+    "apps.connections.open": frozenset(),  # Socket Mode (sandbox/socket_mode.py)
 }
 # Arguments slack_sdk 3.47 can send that Slack documents today but the 2020 spec lacks.
 NEWER_ARGUMENTS: dict[str, frozenset[str]] = {
@@ -44,6 +45,8 @@ NEWER_ARGUMENTS: dict[str, frozenset[str]] = {
     "views.open": frozenset({"interactivity_pointer"}),  # opening a modal from a workflow step
     "views.push": frozenset({"interactivity_pointer"}),
 }
+# Methods that take the app-level token (xapp-, scope connections:write) instead of the bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 # slack_sdk adds team_id to every call when the client is built with one (org-wide apps).
 EVERY_METHOD_ARGUMENTS = frozenset({"team_id"})
 
@@ -140,6 +143,7 @@ class SlackStandIn:
         self._uploads: dict[str, bytes] = {}
         self._dm_channels: dict[str, str] = {}
         self._release = threading.Event()
+        self.socket_mode_url: Callable[[], str] | None = None  # SocketModeStandIn.open_url, when attached
         self._answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": lambda args: {"ok": True, **WORKSPACE},
             "chat.postMessage": self._post_message,
@@ -153,6 +157,7 @@ class SlackStandIn:
             "users.info": self._user_info,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "apps.connections.open": self._open_socket_connection,
         }
 
     # ----- lifecycle
@@ -336,9 +341,9 @@ class SlackStandIn:
         elif not authorization.startswith("Bearer "):
             self._problems.append(f"{method}: no token sent")
             answer = _error("not_authed")
-        elif not authorization.removeprefix("Bearer ").startswith("xoxb-"):
-            self._problems.append(f"{method}: token is not a bot token (xoxb-)")
-            answer = _error("invalid_auth")
+        elif refusal := _token_refusal(method, authorization.removeprefix("Bearer ")):
+            self._problems.append(f"{method}: {refusal[1]}")
+            answer = _error(refusal[0])
         elif self._failures[method]:
             answer = self._failures[method].popleft()
         elif refusals := layout_problems(method, args):
@@ -456,6 +461,12 @@ class SlackStandIn:
             },
         }
 
+    def _open_socket_connection(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_mode_url is None:
+            self._problems.append("apps.connections.open: no Socket Mode stand-in attached (socket_mode_url)")
+            return {"ok": False, "error": "internal_error"}
+        return {"ok": True, "url": self.socket_mode_url()}
+
     def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = self._next_id("F")
         self._upload_slots[file_id] = args
@@ -484,6 +495,16 @@ class SlackStandIn:
         file_id = str(completed.get("id"))
         name = self._upload_slots.get(file_id, {}).get("filename", "")
         return {"id": file_id, "name": name, "title": completed.get("title") or name}
+
+
+def _token_refusal(method: str, token: str) -> tuple[str, str] | None:
+    """Slack's error and our reason when `token` is the wrong kind for `method`, else None."""
+    wanted, kind = ("xapp-", "an app-level") if method in APP_TOKEN_METHODS else ("xoxb-", "a bot")
+    if token.startswith(wanted):
+        return None
+    # A real token of another kind is refused for its type; anything else is not a token at all.
+    error = "not_allowed_token_type" if token.startswith(("xoxb-", "xapp-", "xoxp-")) else "invalid_auth"
+    return error, f"token is not {kind} token ({wanted})"
 
 
 def _request_args(query: str, content_type: str, body: bytes) -> tuple[dict[str, Any], str]:

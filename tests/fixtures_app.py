@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,7 +127,7 @@ class AppDriver:
         return self.request("POST", "/api/leads", body, headers)
 
 
-def runtime_settings(database_url: str, slack: SlackStandIn, config: Path) -> Settings:
+def runtime_settings(database_url: str, slack: SlackStandIn, config: Path, **extra: Any) -> Settings:
     return Settings(
         _env_file=None,
         database_url=database_url,
@@ -136,7 +137,19 @@ def runtime_settings(database_url: str, slack: SlackStandIn, config: Path) -> Se
         host="127.0.0.1",
         port=0,
         dibs_config=config,
+        **extra,
     )
+
+
+@contextmanager
+def running_dibs(settings: Settings, slack: SlackStandIn, clock: SteppingClock) -> Iterator[AppDriver]:
+    """Dibs built from `settings` and started (HTTP, worker, scheduler, Socket Mode if set); stopped after."""
+    runtime = build_runtime(settings, clock=clock)
+    runtime.start()
+    try:
+        yield AppDriver(f"http://127.0.0.1:{runtime.http.port}", slack, clock, runtime)
+    finally:
+        runtime.stop()
 
 
 @pytest.fixture
@@ -151,9 +164,5 @@ def dibs(
     """Dibs serving on a free port with the sample teams, its worker and scheduler running."""
     config = tmp_path / "teams.toml"
     config.write_text(TEAM_TOML)
-    runtime = build_runtime(runtime_settings(database_url, slack, config), clock=clock)
-    runtime.start()
-    try:
-        yield AppDriver(f"http://127.0.0.1:{runtime.http.port}", slack, clock, runtime)
-    finally:
-        runtime.stop()
+    with running_dibs(runtime_settings(database_url, slack, config), slack, clock) as driver:
+        yield driver
