@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot import claims, mediation
-from bot.text import local_time
+from handlers.answers import claim_text
 from handlers.blocks import mention, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
+from handlers.text import local_time
 
 
 @subcommand("contest", "/dibs contest L-n reason", "dispute who holds a lead")
@@ -15,7 +16,7 @@ def contest(caller: Caller, args: list[str]) -> Reply:
     result = claims.contest(
         caller.session, caller.require_member(), parse_ref(args[0], "L"), " ".join(args[1:]), caller.now
     )
-    return reply(result.message)
+    return reply(claim_text(result))
 
 
 @subcommand("disputes", "/dibs disputes", "open disputes in your team", manager_only=True)
