@@ -14,7 +14,7 @@ from bot.explanation import (
     RoutedToAccountOwner,
     WonDraw,
 )
-from handlers.refusals import limit_text
+from handlers.refusals import limit_text, refusal_text
 from handlers.text import duration, escape, local_time, mention
 
 
@@ -36,7 +36,8 @@ def claim_text(result: ClaimResult) -> str:
         case ClaimOutcome.ALREADY_ASKED:
             return f"You have already asked for {ref}; it is being decided."
         case ClaimOutcome.REFUSED:
-            return f"You can't claim {ref}. {limit_text(result.refusal or '')}"
+            rule = refusal_text(result.refusal) if result.refusal else "A team rule says no."
+            return f"You can't claim {ref}. {rule}"
         case ClaimOutcome.ACCOUNT_DISPUTE:
             return (
                 f"The {escape(result.account or 'same')} account is held by {holder} ({result.account_lead}), "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import claims, mediation
 from handlers.answers import claim_text
-from handlers.blocks import mention, section
+from handlers.blocks import escape, mention, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
 from handlers.text import local_time
 
@@ -40,7 +40,7 @@ def parse_split(words: list[str]) -> tuple[list[tuple[str, int]], str | None]:
     i = 0
     while i + 1 < len(words) and words[i].startswith("<@"):
         if not words[i + 1].isdigit():
-            raise UsageError(f"{words[i + 1]} is not a whole percentage")
+            raise UsageError(f"{escape(words[i + 1])} is not a whole percentage")
         shares.append((parse_user(words[i]), int(words[i + 1])))
         i += 2
     return shares, " ".join(words[i:]) or None

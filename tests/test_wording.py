@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.errors import Clash, Forbidden, Invalid, Limit, Missing
+from bot.explanation import explain
 from bot.outbox import Notice
+from handlers.answers import why_text
 from handlers.notices import NOTICES, notice_text
 from handlers.refusals import CONFLICTS, INVALID, LIMITS, NOT_ALLOWED, NOT_FOUND
 from handlers.text import escape
+from models import Lead
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 SLACK_MARKUP = ("<@", "<!", "<#", "/dibs ")
@@ -81,3 +84,22 @@ def test_a_thread_post_queued_before_notices_keeps_its_text() -> None:
     assert notice_text({"text": "<@U0BOB> withdrew from D-1."}) == "<@U0BOB> withdrew from D-1."
     worded = notice_text({"notice": "party_withdrew", "facts": {"user": "U0BOB", "dispute": "D-1"}})
     assert worded == "<@U0BOB> withdrew from D-1."
+
+
+def test_why_words_a_limit_stored_as_a_sentence_by_the_previous_release() -> None:
+    """Leads assigned before refusals were stored as facts keep their sentence, escaped."""
+    lead = Lead(
+        id=7,
+        status="claimed",
+        assignment={
+            "kind": "manager",
+            "by": "U0MGR1",
+            "winner": "U0BOB",
+            "reason": None,
+            "over_limit": "L-7 is in territory <!here> and this team requires a territory match (yours: none).",
+        },
+    )
+    assert why_text(explain(lead)) == (
+        "L-7 was assigned to <@U0BOB> by <@U0MGR1>. This went over a limit: L-7 is in territory &lt;!here&gt; "
+        "and this team requires a territory match (yours: none)."
+    )
