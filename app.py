@@ -34,6 +34,7 @@ from handlers.digest_view import digest_text
 from handlers.home import home_view
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
+from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import Clock, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
@@ -292,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except DibsError as exc:
-        print(f"dibs: {exc}", file=sys.stderr)
+        print(f"dibs: {refusal_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -1,6 +1,6 @@
 """Choosing an owner without a single clear claim: fair-start draws, auto-assign, managers.
 
-Each choice stores its inputs in `Lead.assignment`, so `/dibs why L-n` can explain it.
+Each choice stores its inputs in `Lead.assignment`; bot/explanation.py reads them back for `why`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from bot import audit, outbox
 from bot.claims import check_rules, lock_member, new_claim, start_ownership
 from bot.config import Limits
-from bot.errors import Conflict, LimitReached, NotAllowed, NotFound
+from bot.errors import Clash, Conflict, Forbidden, LimitReached, Missing, NotAllowed, NotFound
 from bot.fairness import ShareRatio, week_to_date_ratios
 from bot.leads import get_lead, owning_claim, pending_claims
+from bot.outbox import Notice
 from bot.teams import effective_limits
-from bot.text import mention
 from models import Claim, ClaimStatus, Lead, LeadStatus, Member, Role, Team
 
 AUTO_ASSIGN_RETRY = timedelta(minutes=15)
@@ -69,26 +69,22 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     for claim in claims:
         if claim is not winner:
             claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, "fair-start draw"
-            outbox.post(
+            outbox.notify(
                 session,
                 now,
                 claim.member.slack_user_id,
-                f"{lead.ref} went to {mention(winner.member.slack_user_id)} in the fair-start draw "
-                f"among {len(claims)}. `/dibs why {lead.ref}` shows how it was decided.",
+                Notice.DRAW_LOST,
+                lead=lead.ref,
+                winner=winner.member.slack_user_id,
+                claimants=len(claims),
             )
     start_ownership(session, lead, winner, limits, now, assignment)
-    outbox.post(
-        session,
-        now,
-        winner.member.slack_user_id,
-        f"{lead.ref} is yours: you won the fair-start draw among {len(claims)}. "
-        f"Mark it contacted with `/dibs contacted {lead.ref}`.",
-    )
+    outbox.notify(session, now, winner.member.slack_user_id, Notice.DRAW_WON, lead=lead.ref, claimants=len(claims))
 
 
 def _eligible(
     session: Session, team: Team, lead: Lead, limits: Limits, now: datetime
-) -> tuple[list[Member], dict[str, str]]:
+) -> tuple[list[Member], dict[str, dict[str, Any]]]:
     reps = session.scalars(
         select(Member)
         .where(Member.team_id == team.id, Member.role == Role.REP, Member.active.is_(True))
@@ -100,7 +96,7 @@ def _eligible(
             check_rules(session, rep, lead, limits, now)
             eligible.append(rep)
         except LimitReached as refusal:
-            skipped[rep.slack_user_id] = str(refusal)
+            skipped[rep.slack_user_id] = refusal.as_record()
     return eligible, skipped
 
 
@@ -139,22 +135,23 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
     claim = new_claim(lead, chosen, "auto", limits, now)
     session.add(claim)
     start_ownership(session, lead, claim, limits, now, assignment)
-    outbox.post(
+    outbox.notify(
         session,
         now,
         chosen.slack_user_id,
-        f"{lead.ref} was unclaimed for {limits.auto_assign_after_minutes} minutes and is now yours "
-        f"(you were furthest below your fair share). Mark it contacted with `/dibs contacted {lead.ref}`.",
+        Notice.AUTO_ASSIGNED,
+        lead=lead.ref,
+        after_minutes=limits.auto_assign_after_minutes,
     )
     return chosen
 
 
 def manager_assign(
     session: Session, manager: Member, lead_id: int, rep_user_id: str, now: datetime, reason: str | None = None
-) -> tuple[Lead, str | None]:
+) -> tuple[Lead, LimitReached | None]:
     """A manager gives a lead to a rep, over limits if need be; returns the lead and any limit exceeded."""
     if not manager.is_manager:
-        raise NotAllowed("Only a manager of the team can assign leads.")
+        raise NotAllowed(Forbidden.ASSIGN_NEEDS_MANAGER)
     team = manager.team
     limits = effective_limits(team)
     lead = get_lead(session, team.id, lead_id, lock=True)
@@ -162,15 +159,15 @@ def manager_assign(
         select(Member).where(Member.slack_user_id == rep_user_id, Member.team_id == team.id, Member.active.is_(True))
     )
     if rep is None:
-        raise NotFound(f"{mention(rep_user_id)} is not in your team.")
+        raise NotFound(Missing.MEMBER, user=rep_user_id)
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
-        raise Conflict(f"{lead.ref} is closed ({lead.status}).")
+        raise Conflict(Clash.LEAD_CLOSED, lead=lead.ref, status=lead.status)
     rep = lock_member(session, rep.id)
     over_limit = None
     try:
         check_rules(session, rep, lead, limits, now)
     except LimitReached as exceeded:
-        over_limit = str(exceeded)
+        over_limit = exceeded
     if lead.status == LeadStatus.DISPUTED:  # assigning decides the dispute
         from bot.mediation import open_dispute_of, resolve
 
@@ -186,15 +183,18 @@ def manager_assign(
         return lead, over_limit
     current = owning_claim(session, lead.id)
     if current is not None and current.member_id == rep.id:
-        raise Conflict(f"{mention(rep_user_id)} already holds {lead.ref}.")
+        raise Conflict(Clash.ALREADY_HOLDS, user=rep_user_id, lead=lead.ref)
     if current is not None:
         current.status, current.ended_at, current.reason = ClaimStatus.RELEASED, now, "reassigned by a manager"
         current.remind_at = current.expires_at = None
-        outbox.post(
+        outbox.notify(
             session,
             now,
             current.member.slack_user_id,
-            f"{mention(manager.slack_user_id)} reassigned {lead.ref} to {mention(rep_user_id)}.",
+            Notice.REASSIGNED_AWAY,
+            lead=lead.ref,
+            by=manager.slack_user_id,
+            to=rep_user_id,
         )
     for waiting in pending_claims(session, lead.id):
         waiting.status, waiting.ended_at, waiting.reason = ClaimStatus.DECLINED, now, "assigned by a manager"
@@ -212,61 +212,9 @@ def manager_assign(
             "at": now.isoformat(),
             "by": manager.slack_user_id,
             "reason": reason,
-            "over_limit": over_limit,
+            "over_limit": over_limit.as_record() if over_limit else None,
             "winner": rep_user_id,
         },
     )
-    outbox.post(
-        session,
-        now,
-        rep_user_id,
-        f"{mention(manager.slack_user_id)} assigned {lead.ref} to you. "
-        f"Mark it contacted with `/dibs contacted {lead.ref}`.",
-    )
+    outbox.notify(session, now, rep_user_id, Notice.ASSIGNED_TO_YOU, lead=lead.ref, by=manager.slack_user_id)
     return lead, over_limit
-
-
-def explain(lead: Lead) -> str:
-    """`/dibs why`: how the current owner was chosen, from the stored inputs."""
-    facts = lead.assignment
-    if not facts:
-        return f"{lead.ref} has no owner yet; it is {lead.status}."
-    kind, winner = facts["kind"], mention(facts["winner"]) if facts.get("winner") else "nobody"
-    if kind == "first_claim":
-        return f"{lead.ref} went to {winner}: the first valid claim (no fair-start window was open)."
-    if kind == "route":
-        return (
-            f"{lead.ref} went straight to {winner}, who holds the same account ({facts['account_lead']}); "
-            "this team routes new leads of an owned account to its owner."
-        )
-    if kind == "dispute":
-        by = f" by {mention(facts['by'])}" if facts.get("by") else ""
-        shares = ", ".join(f"{mention(uid)} {pct}%" for uid, pct in facts["shares"])
-        why = f" Reason: {facts['reason']}" if facts.get("reason") else ""
-        return f"{lead.ref} was decided in {facts['dispute']}{by}: {facts['outcome']} ({shares}).{why}"
-    if kind == "manager":
-        why = f" Reason: {facts['reason']}" if facts.get("reason") else ""
-        over = f" This went over a limit: {facts['over_limit']}" if facts.get("over_limit") else ""
-        return f"{lead.ref} was assigned to {winner} by {mention(facts['by'])}.{why}{over}"
-    rows = facts.get("claimants") or facts.get("candidates") or []
-    table = "\n".join(
-        f"• {mention(r['rep'])}: {r['credited']:g} credited vs {r['fair_share']:g} fair share (ratio {r['ratio']:.2f})"
-        for r in rows
-    )
-    if kind == "draw":
-        tie = ""
-        if len(facts["tied"]) > 1:
-            tie = f" {len(facts['tied'])} were tied, so a seeded draw picked the winner (seed {facts['seed']})."
-        return (
-            f"{lead.ref} had {len(rows)} claims in its {facts['window_seconds']}s fair-start window. "
-            f"The claimant with the lowest ratio of credited leads to fair share this week wins.{tie}\n"
-            f"{table}\nWinner: {winner}"
-        )
-    if kind == "auto":
-        skipped = "".join(f"\n• {mention(uid)} was not eligible: {why}" for uid, why in facts["skipped"].items())
-        return (
-            f"{lead.ref} was unclaimed for {facts['after_minutes']} minutes, so it went by round robin "
-            f"to the eligible rep furthest below fair share (longest since their last lead on ties).\n"
-            f"{table}{skipped}\nWinner: {winner}"
-        )
-    return f"{lead.ref} went to {winner} ({kind})."

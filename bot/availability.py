@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.errors import Conflict, InvalidInput
+from bot.errors import Clash, Conflict, Invalid, InvalidInput
 from models import AwayPeriod, Member
 
 
@@ -30,7 +30,7 @@ def go_away(session: Session, member: Member, now: datetime, until: date | None 
     if until is not None:
         ends_at = datetime.combine(until, time(0), ZoneInfo(member.team.timezone))
         if ends_at <= now:
-            raise InvalidInput(f"{until.isoformat()} is not in the future")
+            raise InvalidInput(Invalid.NOT_IN_FUTURE, date=until.isoformat())
     period = current_away(session, member.id, now)
     if period is None:
         period = AwayPeriod(member_id=member.id, starts_at=now)
@@ -51,6 +51,6 @@ def come_back(session: Session, member: Member, now: datetime) -> None:
     """End the current away period now."""
     period = current_away(session, member.id, now)
     if period is None:
-        raise Conflict("You are not marked away.")
+        raise Conflict(Clash.NOT_AWAY)
     period.ends_at = now
     audit.record(session, at=now, actor=member.slack_user_id, action="member.back", team_id=member.team_id)

@@ -53,11 +53,23 @@ def refresh(session: Session, lead: Lead, now: datetime) -> None:
         )
 
 
-def reannounce(session: Session, team: Team, lead: Lead, limits: Limits, now: datetime, reason: str) -> None:
-    """Open the lead again with a fresh card; the old card becomes a stub saying why."""
+def reannounce(
+    session: Session,
+    team: Team,
+    lead: Lead,
+    limits: Limits,
+    now: datetime,
+    *,
+    retired_as: str,
+    by: str,
+    reason: str | None = None,
+) -> None:
+    """Open the lead again with a fresh card; the old card becomes a stub saying how
+    (`released`, `expired`), by whom (a Slack user id) and the reason they gave."""
     card = current_card(session, lead.id)
     if card is not None:
-        card.retired_at, card.retired_reason = now, reason[:200]
+        card.retired_at, card.retired_as, card.retired_by = now, retired_as, by
+        card.retired_reason = reason[:200] if reason else None
         outbox.enqueue(
             session,
             outbox.Kind.REFRESH_CARD,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, func, select
@@ -17,11 +19,10 @@ from sqlalchemy.orm import Session
 from bot import audit, cards
 from bot.availability import current_away
 from bot.config import Limits
-from bot.errors import Conflict, InvalidInput, LimitReached, NotAllowed
+from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, Limit, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
 from bot.overlap import account_holder, account_overlaps
 from bot.teams import effective_limits
-from bot.text import duration, local_time, mention
 from models import Claim, ClaimStatus, CreditShare, Dispute, Lead, LeadStatus, Member
 
 COUNTED_TODAY = (
@@ -34,16 +35,43 @@ COUNTED_TODAY = (
 )
 
 
+class ClaimOutcome(StrEnum):
+    OWNED = "owned"  # the lead is the rep's now
+    IN_DRAW = "in_draw"  # waiting for the fair-start draw
+    ALREADY_ASKED = "already_asked"  # a pending claim exists already
+    REFUSED = "refused"  # a team rule said no (`refusal`)
+    ACCOUNT_DISPUTE = "account_dispute"  # another rep holds the account: a dispute decides
+    JOINED_DISPUTE = "joined_dispute"  # the lead was already disputed
+    ALREADY_YOURS = "already_yours"
+    WINDOW_DISPUTE = "window_dispute"  # claimed inside the holder's contest window
+    HELD = "held"  # held past the contest window: the rep may contest
+    CONTESTED = "contested"
+
+
 @dataclass(frozen=True)
 class ClaimResult:
-    """What happened to a claim, and the sentence the rep is told."""
+    """What became of a claim, with the facts handlers/ words it from."""
 
+    outcome: ClaimOutcome
     lead: Lead
-    message: str
+    at: datetime
+    timezone: str
     claim: Claim | None = None
-    refused: bool = False
-    offer_contest: bool = False
     dispute: Dispute | None = None
+    refusal: LimitReached | None = None
+    holder: str | None = None  # Slack user id holding the lead (or its account)
+    held_since: datetime | None = None
+    account: str | None = None  # the account key, for an account dispute
+    account_lead: str | None = None  # the held lead of that account
+    contact_sla_minutes: int | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome in (ClaimOutcome.REFUSED, ClaimOutcome.HELD)
+
+    @property
+    def offer_contest(self) -> bool:
+        return self.outcome == ClaimOutcome.HELD
 
 
 def is_hot(lead: Lead, limits: Limits) -> bool:
@@ -74,41 +102,35 @@ def lock_member(session: Session, member_id: int) -> Member:
 
 def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> None:
     """Raise LimitReached naming the rule and when it frees up, or return if the rep may take it."""
+    tz = member.team.timezone
     if not member.active:
-        raise LimitReached("You are no longer in this team.")
+        raise LimitReached(Limit.LEFT_TEAM)
     away = current_away(session, member.id, now)
     if away is not None:
-        until = f" until {local_time(away.ends_at, member.team.timezone)}" if away.ends_at else ""
-        raise LimitReached(f"You are marked away{until}; `/dibs back` to take leads again.")
+        until = away.ends_at.isoformat() if away.ends_at else None
+        raise LimitReached(Limit.AWAY, until=until, timezone=tz)
     if limits.require_territory_match and lead.territory:
         mine = {t.casefold() for t in member.territories}
         if lead.territory.casefold() not in mine:
-            yours = ", ".join(member.territories) or "none"
-            raise LimitReached(
-                f"{lead.ref} is in territory {lead.territory} and this team requires a "
-                f"territory match (yours: {yours})."
-            )
+            raise LimitReached(Limit.TERRITORY, lead=lead.ref, territory=lead.territory, yours=list(member.territories))
     active = session.scalar(
         select(func.count())
         .select_from(Claim)
         .where(Claim.member_id == member.id, Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
     )
     if active >= limits.max_active_claims:
-        raise LimitReached(
-            f"You hold {active} of {limits.max_active_claims} active claims; release one or close one as won/lost."
-        )
-    _, day_end = _day_bounds(member.team.timezone, now)
+        raise LimitReached(Limit.ACTIVE, held=active, limit=limits.max_active_claims)
+    _, day_end = _day_bounds(tz, now)
     today = _taken_today(member, now)
-    resets = f"the count resets at midnight ({member.team.timezone}), in {duration((day_end - now).total_seconds())}"
+    resets = {"timezone": tz, "frees_at": day_end.isoformat(), "frees_in": int((day_end - now).total_seconds())}
     claimed_today = session.scalar(today)
     if claimed_today >= limits.max_claims_per_day:
-        raise LimitReached(f"You have taken {claimed_today} of {limits.max_claims_per_day} leads today; {resets}.")
+        raise LimitReached(Limit.DAILY, held=claimed_today, limit=limits.max_claims_per_day, **resets)
     if is_hot(lead, limits):
         hot_today = session.scalar(today.where(Claim.hot.is_(True)))
         if hot_today >= limits.max_hot_claims_per_day:
             raise LimitReached(
-                f"You have taken {hot_today} of {limits.max_hot_claims_per_day} hot leads "
-                f"(score ≥ {limits.hot_score}) today; {resets}."
+                Limit.HOT, held=hot_today, limit=limits.max_hot_claims_per_day, hot_score=limits.hot_score, **resets
             )
 
 
@@ -146,6 +168,10 @@ def new_claim(
     return Claim(lead=lead, member=member, status=status, how=how, hot=is_hot(lead, limits), requested_at=now)
 
 
+def _result(outcome: ClaimOutcome, lead: Lead, now: datetime, claim: Claim | None = None, **facts: Any) -> ClaimResult:
+    return ClaimResult(outcome, lead, now, lead.team.timezone, claim, **facts)
+
+
 def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) -> ClaimResult:
     """A rep asks for a lead: granted, entered in a draw or a dispute, or refused with the rule."""
     from bot.assignment import settle_draw  # draw and claim rules call each other
@@ -153,11 +179,11 @@ def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) ->
     limits = effective_limits(member.team)
     lead = get_lead(session, member.team_id, lead_id, lock=True)
     if member.is_manager:
-        raise NotAllowed("Managers hand leads out with `/dibs assign L-n @rep`; claiming is for reps.")
+        raise NotAllowed(Forbidden.MANAGERS_DO_NOT_CLAIM)
     if lead.status == LeadStatus.OPEN and lead.fair_start_until and lead.fair_start_until <= now:
         settle_draw(session, lead, now)  # the window has closed: decide it before anything else
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
-        raise Conflict(f"{lead.ref} is closed ({lead.status}).")
+        raise Conflict(Clash.LEAD_CLOSED, lead=lead.ref, status=lead.status)
     if lead.status == LeadStatus.DISPUTED:
         return _enter_dispute(session, member, lead, limits, now)
     if lead.status == LeadStatus.CLAIMED:
@@ -173,7 +199,7 @@ def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits
             Claim.lead_id == lead.id, Claim.member_id == member.id, Claim.status == ClaimStatus.PENDING
         )
     ):
-        return ClaimResult(lead, f"You have already asked for {lead.ref}; it is being decided.")
+        return _result(ClaimOutcome.ALREADY_ASKED, lead, now)
     try:
         check_rules(session, member, lead, limits, now)
     except LimitReached as refusal:
@@ -185,9 +211,9 @@ def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits
             team_id=lead.team_id,
             lead_id=lead.id,
             member_id=member.id,
-            reason=str(refusal),
+            refusal=refusal.as_record(),
         )
-        return ClaimResult(lead, f"You can't claim {lead.ref}. {refusal}", refused=True)
+        return _result(ClaimOutcome.REFUSED, lead, now, refusal=refusal)
     claim = new_claim(lead, member, "claim", limits, now)
     session.add(claim)
     session.flush()
@@ -203,27 +229,22 @@ def _claim_open_lead(session: Session, member: Member, lead: Lead, limits: Limit
     held = account_holder(account_overlaps(session, lead, now, limits.account_hold_days), member.id)
     if held is not None and held.holder is not None:
         dispute = open_dispute_for(session, lead, claim, now, account=held)
-        holder = mention(held.holder.slack_user_id)
-        return ClaimResult(
+        return _result(
+            ClaimOutcome.ACCOUNT_DISPUTE,
             lead,
-            f"The {lead.account_key or 'same'} account is held by {holder} "
-            f"({held.lead_ref}), so {dispute.ref} will decide who gets {lead.ref}. "
-            "Your claim waits until then.",
+            now,
             claim,
             dispute=dispute,
+            holder=held.holder.slack_user_id,
+            account=lead.account_key,
+            account_lead=held.lead_ref,
         )
     if lead.fair_start_until and now < lead.fair_start_until:
         audit.record(
             session, at=now, actor=member.slack_user_id, action="claim.requested", team_id=lead.team_id, lead_id=lead.id
         )
         cards.refresh(session, lead, now)
-        left = duration((lead.fair_start_until - now).total_seconds())
-        return ClaimResult(
-            lead,
-            f"You're in the fair-start draw for {lead.ref}; it is decided in {left}. "
-            "The claimant furthest below their fair share this week wins.",
-            claim,
-        )
+        return _result(ClaimOutcome.IN_DRAW, lead, now, claim)
     start_ownership(
         session,
         lead,
@@ -232,12 +253,7 @@ def _claim_open_lead(session: Session, member: Member, lead: Lead, limits: Limit
         now,
         {"kind": "first_claim", "at": now.isoformat(), "winner": member.slack_user_id},
     )
-    return ClaimResult(
-        lead,
-        f"{lead.ref} is yours. Mark it contacted within "
-        f"{duration(limits.contact_sla_minutes * 60)} with `/dibs contacted {lead.ref}`.",
-        claim,
-    )
+    return _result(ClaimOutcome.OWNED, lead, now, claim, contact_sla_minutes=limits.contact_sla_minutes)
 
 
 def _enter_dispute(
@@ -250,12 +266,7 @@ def _enter_dispute(
     if isinstance(claim, ClaimResult):
         return claim
     dispute = open_dispute_for(session, lead, claim, now, statement=statement)
-    return ClaimResult(
-        lead,
-        f"{lead.ref} is in dispute {dispute.ref}; your claim has joined it and the mediator will decide.",
-        claim,
-        dispute=dispute,
-    )
+    return _result(ClaimOutcome.JOINED_DISPUTE, lead, now, claim, dispute=dispute)
 
 
 def _claim_on_held_lead(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> ClaimResult:
@@ -264,8 +275,8 @@ def _claim_on_held_lead(session: Session, member: Member, lead: Lead, limits: Li
 
     owner = owning_claim(session, lead.id)
     if owner is not None and owner.member_id == member.id:
-        return ClaimResult(lead, f"You already hold {lead.ref}.")
-    holder = mention(owner.member.slack_user_id) if owner else "someone"
+        return _result(ClaimOutcome.ALREADY_YOURS, lead, now)
+    holder = owner.member.slack_user_id if owner else None
     started = owner.started_at if owner and owner.started_at else now
     window = timedelta(minutes=limits.contest_window_minutes)
     if owner is not None and limits.contest_window_minutes and now - started <= window:
@@ -273,21 +284,10 @@ def _claim_on_held_lead(session: Session, member: Member, lead: Lead, limits: Li
         if isinstance(claim, ClaimResult):
             return claim
         dispute = open_dispute_for(session, lead, claim, now, holder=owner)
-        return ClaimResult(
-            lead,
-            f"{holder} claimed {lead.ref} {duration((now - started).total_seconds())} ago, "
-            f"so {dispute.ref} is open and a manager will decide.",
-            claim,
-            dispute=dispute,
+        return _result(
+            ClaimOutcome.WINDOW_DISPUTE, lead, now, claim, dispute=dispute, holder=holder, held_since=started
         )
-    since = local_time(started, member.team.timezone)
-    return ClaimResult(
-        lead,
-        f"{lead.ref} is held by {holder} since {since}. If you have a better claim, "
-        f"contest it: `/dibs contest {lead.ref} reason`.",
-        refused=True,
-        offer_contest=True,
-    )
+    return _result(ClaimOutcome.HELD, lead, now, holder=holder, held_since=started)
 
 
 def contest(session: Session, member: Member, lead_id: int, reason: str, now: datetime) -> ClaimResult:
@@ -295,28 +295,23 @@ def contest(session: Session, member: Member, lead_id: int, reason: str, now: da
     from bot.mediation import open_dispute_for
 
     if not reason.strip():
-        raise InvalidInput("Say why the lead should be yours")
+        raise InvalidInput(Invalid.REASON_NEEDED)
     limits = effective_limits(member.team)
     lead = get_lead(session, member.team_id, lead_id, lock=True)
     if member.is_manager:
-        raise NotAllowed("Managers decide disputes; reps contest leads.")
+        raise NotAllowed(Forbidden.MANAGERS_DO_NOT_CONTEST)
     if lead.status == LeadStatus.DISPUTED:
         return _enter_dispute(session, member, lead, limits, now, statement=reason)
     owner = owning_claim(session, lead.id)
     if lead.status != LeadStatus.CLAIMED or owner is None:
-        raise Conflict(
-            f"{lead.ref} is {lead.status}: there is no holder to contest."
-            + (f" Claim it with `/dibs claim {lead.ref}`." if lead.status == LeadStatus.OPEN else "")
-        )
+        raise Conflict(Clash.NOTHING_TO_CONTEST, lead=lead.ref, status=lead.status)
     if owner.member_id == member.id:
-        raise Conflict(f"You already hold {lead.ref}.")
+        raise Conflict(Clash.YOU_HOLD, lead=lead.ref)
     claim = _eligible_claim(session, member, lead, limits, now)
     if isinstance(claim, ClaimResult):
         return claim
     dispute = open_dispute_for(session, lead, claim, now, holder=owner, statement=reason)
-    return ClaimResult(
-        lead, f"You contested {lead.ref}; {dispute.ref} is open and a manager will decide.", claim, dispute=dispute
-    )
+    return _result(ClaimOutcome.CONTESTED, lead, now, claim, dispute=dispute)
 
 
 def _credited_claim(session: Session, member: Member, lead_id: int, *, manager_ok: bool) -> tuple[Lead, Claim]:
@@ -324,13 +319,12 @@ def _credited_claim(session: Session, member: Member, lead_id: int, *, manager_o
     lead = get_lead(session, member.team_id, lead_id, lock=True)
     claim = owning_claim(session, lead.id)
     if claim is None or claim.status != ClaimStatus.ACTIVE:
-        state = "closed" if lead.status in (LeadStatus.WON, LeadStatus.LOST) else "not held by anyone"
-        raise Conflict(f"{lead.ref} is {state}.")
+        raise Conflict(Clash.NOT_HELD, lead=lead.ref, status=lead.status)
     credited = session.scalar(
         select(CreditShare.id).where(CreditShare.lead_id == lead.id, CreditShare.member_id == member.id)
     )
     if credited is None and not (manager_ok and member.is_manager):
-        raise NotAllowed(f"{lead.ref} is held by {mention(claim.member.slack_user_id)}, not you.")
+        raise NotAllowed(Forbidden.NOT_THE_HOLDER, lead=lead.ref, holder=claim.member.slack_user_id)
     return lead, claim
 
 
@@ -343,7 +337,8 @@ def release(
     *,
     status: ClaimStatus = ClaimStatus.RELEASED,
 ) -> Lead:
-    """Give a lead back (by its holder or a manager, or on SLA expiry): it is re-announced."""
+    """Give a lead back (by its holder or a manager, or on SLA expiry): it is re-announced,
+    and the old card says who gave it back and why."""
     lead, claim = _credited_claim(session, member, lead_id, manager_ok=True)
     claim.status, claim.ended_at, claim.reason = status, now, reason
     claim.remind_at = claim.expires_at = None
@@ -362,7 +357,7 @@ def release(
     )
     team = member.team
     cards.reannounce(
-        session, team, lead, effective_limits(team), now, f"{verb} by {mention(claim.member.slack_user_id)}"
+        session, team, lead, effective_limits(team), now, retired_as=verb, by=claim.member.slack_user_id, reason=reason
     )
     return lead
 
@@ -371,7 +366,7 @@ def mark_contacted(session: Session, member: Member, lead_id: int, now: datetime
     """The contact SLA is met: no reminder, no expiry."""
     lead, claim = _credited_claim(session, member, lead_id, manager_ok=False)
     if claim.contacted_at is not None:
-        raise Conflict(f"{lead.ref} was already marked contacted.")
+        raise Conflict(Clash.ALREADY_CONTACTED, lead=lead.ref)
     claim.contacted_at = now
     claim.remind_at = claim.expires_at = None
     audit.record(
@@ -423,12 +418,6 @@ class LimitUse:
     max_today: int
     hot_today: int
     max_hot_today: int
-
-    def summary(self) -> str:
-        return (
-            f"{self.active}/{self.max_active} active · {self.today}/{self.max_today} today · "
-            f"{self.hot_today}/{self.max_hot_today} hot today"
-        )
 
 
 def limit_use(session: Session, member: Member, now: datetime) -> LimitUse:

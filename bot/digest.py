@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from bot.config import WEEKDAYS
-from bot.errors import InvalidInput
+from bot.errors import Invalid, InvalidInput
 from bot.fairness import (
     Flag,
     effective_weights,
@@ -132,7 +132,7 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
     team = get_team(session, team_id)
     start, end = iso_week_bounds(team.timezone, year, week)
     if now <= start:
-        raise InvalidInput(f"{week_label(year, week)} has not started yet for {team.name}")
+        raise InvalidInput(Invalid.WEEK_NOT_STARTED, week=week_label(year, week), team=team.name)
     as_of = min(end, now)
     reps = eligible_reps(session, team_id, start, as_of)
     weights = effective_weights(session, reps, start, as_of)

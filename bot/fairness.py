@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.errors import InvalidInput
+from bot.errors import Invalid, InvalidInput
 from models import AwayPeriod, CreditShare, Lead, Member, Role, Team
 
 STARVED_BELOW = 0.5
@@ -87,12 +87,12 @@ def parse_week(text: str) -> tuple[int, int]:
     """`2026-W47` (also `2026W47`, any case) as (year, week); InvalidInput otherwise."""
     match = _WEEK.fullmatch(text.strip())
     if match is None:
-        raise InvalidInput(f"{text!r} is not an ISO week; write it like 2026-W47")
+        raise InvalidInput(Invalid.NOT_A_WEEK, text=text)
     year, week = int(match[1]), int(match[2])
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:
-        raise InvalidInput(f"{year} has no ISO week {week}; weeks run from 1 to 52 or 53") from None
+        raise InvalidInput(Invalid.NO_SUCH_WEEK, year=year, week=week) from None
     return year, week
 
 

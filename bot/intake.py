@@ -21,7 +21,8 @@ from bot import audit, cards, outbox
 from bot.accounts import account_keys
 from bot.claims import new_claim, start_ownership
 from bot.config import Limits
-from bot.errors import InvalidInput
+from bot.errors import FileRefused
+from bot.outbox import Notice
 from bot.overlap import Overlap, account_holder, account_overlaps
 from bot.teams import effective_limits
 from models import Lead, LeadStatus, Team
@@ -188,12 +189,8 @@ def route_to_owner(session: Session, lead: Lead, owner: Overlap, limits: Limits,
         now,
         {"kind": "route", "at": now.isoformat(), "winner": holder.slack_user_id, "account_lead": owner.lead_ref},
     )
-    outbox.post(
-        session,
-        now,
-        holder.slack_user_id,
-        f"{lead.ref} is yours: it belongs to the account you hold ({owner.lead_ref}). "
-        f"Mark it contacted with `/dibs contacted {lead.ref}`.",
+    outbox.notify(
+        session, now, holder.slack_user_id, Notice.ROUTED_TO_ACCOUNT_OWNER, lead=lead.ref, account_lead=owner.lead_ref
     )
 
 
@@ -297,13 +294,13 @@ def read_lead_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
             unknown = sorted(columns - set(LeadIn.model_fields))
             if "name" not in columns or unknown:
                 problem = f"unknown column(s) {', '.join(unknown)}" if unknown else "no 'name' column"
-                raise InvalidInput(f"{path}: {problem}; columns may be: {', '.join(LeadIn.model_fields)}")
+                raise FileRefused(f"{path}: {problem}; columns may be: {', '.join(LeadIn.model_fields)}")
             rows = []
             while (row := next(reader, None)) is not None:
                 rows.append((lines.record_start, row))
                 lines.next_record()
             return rows
     except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read ({exc.strerror})") from None
+        raise FileRefused(f"{path}: cannot read ({exc.strerror})") from None
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise InvalidInput(f"{path}: not a UTF-8 CSV file ({exc})") from None
+        raise FileRefused(f"{path}: not a UTF-8 CSV file ({exc})") from None

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.errors import NotFound
+from bot.errors import Missing, NotFound
 from models import (
     OWNING_CLAIM_STATUSES,
     Claim,
@@ -30,7 +30,7 @@ def get_lead(session: Session, team_id: str, lead_id: int, *, lock: bool = False
         query = query.with_for_update()
     lead = session.scalar(query)
     if lead is None:
-        raise NotFound(f"There is no lead L-{lead_id} in your team. `/dibs leads` lists the open ones.")
+        raise NotFound(Missing.LEAD, ref=f"L-{lead_id}")
     return lead
 
 

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot import audit, cards, outbox
 from bot.claims import LimitUse, limit_use, new_claim, start_ownership
-from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, Missing, NotAllowed, NotFound
 from bot.fairness import week_to_date_ratios
 from bot.leads import owning_claim
+from bot.outbox import Notice
 from bot.overlap import Overlap
 from bot.teams import effective_limits
-from bot.text import mention
 from models import (
     Claim,
     ClaimStatus,
@@ -91,7 +92,9 @@ def open_dispute_for(
     else:
         refresh_case(session, dispute, now)
     if statement:
-        thread_post(session, dispute, now, f"{mention(claimant.member.slack_user_id)} says: {statement}")
+        thread_post(
+            session, dispute, now, Notice.PARTY_STATEMENT, user=claimant.member.slack_user_id, statement=statement
+        )
     audit.record(
         session,
         at=now,
@@ -144,9 +147,17 @@ def _suggestion(dispute: Dispute) -> int | None:
     return min(active, key=lambda p: p.claimed_at).member_id if active else None
 
 
-def thread_post(session: Session, dispute: Dispute, now: datetime, text: str) -> None:
-    """A message in the dispute's thread (sent once the case message has its timestamp)."""
-    outbox.enqueue(session, outbox.Kind.THREAD_POST, now, team_id=dispute.team_id, dispute_id=dispute.id, text=text)
+def thread_post(session: Session, dispute: Dispute, now: datetime, notice: Notice, /, **facts: Any) -> None:
+    """A notice in the dispute's thread (sent once the case message has its timestamp)."""
+    outbox.enqueue(
+        session,
+        outbox.Kind.THREAD_POST,
+        now,
+        team_id=dispute.team_id,
+        dispute_id=dispute.id,
+        notice=notice,
+        facts=facts,
+    )
 
 
 def refresh_case(session: Session, dispute: Dispute, now: datetime) -> None:
@@ -184,7 +195,7 @@ def get_dispute(session: Session, team_id: str, dispute_id: int, *, lock: bool =
     query = select(Dispute).where(Dispute.id == dispute_id, Dispute.team_id == team_id)
     dispute = session.scalar(query.with_for_update() if lock else query)
     if dispute is None:
-        raise NotFound(f"There is no dispute D-{dispute_id} in your team. `/dibs disputes` lists the open ones.")
+        raise NotFound(Missing.DISPUTE, ref=f"D-{dispute_id}")
     return dispute
 
 
@@ -227,7 +238,7 @@ def case_facts(session: Session, dispute: Dispute, now: datetime) -> Case:
 def open_dispute_of(session: Session, lead: Lead) -> Dispute:
     dispute = session.scalar(select(Dispute).where(Dispute.lead_id == lead.id, Dispute.status == DisputeStatus.OPEN))
     if dispute is None:
-        raise NotFound(f"{lead.ref} has no open dispute.")
+        raise NotFound(Missing.OPEN_DISPUTE, lead=lead.ref)
     return dispute
 
 
@@ -247,14 +258,19 @@ def open_disputes(session: Session, team_id: str) -> list[Dispute]:
 def _locked_open(session: Session, manager: Member, dispute_id: int) -> Dispute:
     """The dispute, locked, if this manager may resolve it now."""
     if not manager.is_manager:
-        raise NotAllowed("Only a manager of the team can resolve a dispute.")
+        raise NotAllowed(Forbidden.RESOLVE_NEEDS_MANAGER)
     dispute = get_dispute(session, manager.team_id, dispute_id, lock=True)
     if dispute.status != DisputeStatus.OPEN:
         by = session.get(Member, dispute.resolved_by_id) if dispute.resolved_by_id else None
-        who = f" by {mention(by.slack_user_id)}" if by else ""
-        raise Conflict(f"{dispute.ref} was already {dispute.status}{who}: {dispute.outcome or 'withdrawn'}.")
+        raise Conflict(
+            Clash.DISPUTE_DECIDED,
+            dispute=dispute.ref,
+            status=dispute.status,
+            by=by.slack_user_id if by else None,
+            outcome=dispute.outcome,
+        )
     if any(p.member_id == manager.id and p.withdrawn_at is None for p in dispute.parties):
-        raise NotAllowed(f"You are a party to {dispute.ref}; another manager has to decide it.")
+        raise NotAllowed(Forbidden.PARTY_CANNOT_DECIDE, dispute=dispute.ref)
     return dispute
 
 
@@ -263,21 +279,21 @@ def _team_member(session: Session, team_id: str, user_id: str) -> Member:
         select(Member).where(Member.slack_user_id == user_id, Member.team_id == team_id, Member.active.is_(True))
     )
     if member is None:
-        raise InvalidInput(f"{mention(user_id)} is not a member of this team")
+        raise InvalidInput(Invalid.NOT_A_MEMBER, user=user_id)
     return member
 
 
 def validate_split(shares: list[tuple[str, int]]) -> None:
     """2–4 distinct partners with whole percentages summing to 100."""
     if not MIN_PARTNERS <= len(shares) <= MAX_PARTNERS:
-        raise InvalidInput(f"A split needs {MIN_PARTNERS} to {MAX_PARTNERS} partners, not {len(shares)}")
+        raise InvalidInput(Invalid.SPLIT_PARTNERS, count=len(shares), min=MIN_PARTNERS, max=MAX_PARTNERS)
     if len({uid for uid, _ in shares}) != len(shares):
-        raise InvalidInput("Each partner may appear once")
+        raise InvalidInput(Invalid.SPLIT_REPEATED_PARTNER)
     if any(pct <= 0 for _, pct in shares):
-        raise InvalidInput("Every partner needs a share above 0%")
+        raise InvalidInput(Invalid.SPLIT_EMPTY_SHARE)
     total = sum(pct for _, pct in shares)
     if total != 100:
-        raise InvalidInput(f"The shares add up to {total}%, not 100%")
+        raise InvalidInput(Invalid.SPLIT_TOTAL, total=total)
 
 
 def resolve(
@@ -301,10 +317,7 @@ def resolve(
     if outcome == "award":
         party_ids = {p.member_id for p in dispute.parties if p.withdrawn_at is None}
         if members[0][0].id not in party_ids:
-            raise InvalidInput(
-                f"{mention(shares[0][0])} is not a party to {dispute.ref}; "
-                f"use `/dibs assign {dispute.lead.ref} @rep` to give it to someone else"
-            )
+            raise InvalidInput(Invalid.AWARD_TO_OUTSIDER, user=shares[0][0], dispute=dispute.ref, lead=dispute.lead.ref)
     _settle(session, dispute, members, outcome, now, decided_by=manager, reason=reason)
     return dispute
 
@@ -377,23 +390,20 @@ def _announce_outcome(
     decided_by: Member | None,
     reason: str | None,
 ) -> None:
-    split = " · ".join(f"{mention(m.slack_user_id)} {pct}%" for m, pct in members)
-    first = mention(members[0][0].slack_user_id)
-    verdict = {
-        "award": f"awarded to {first}",
-        "assign": f"assigned to {first}",
-        "split": f"split: {split}",
-        "withdrawn": f"goes to {first}, the only party left",
-    }[dispute.outcome or ""]
-    by = f" by {mention(decided_by.slack_user_id)}" if decided_by else ""
-    why = f" Reason: {reason}" if reason else ""
-    text = f"{dispute.ref} resolved{by}: {dispute.lead.ref} {verdict}.{why}"
-    thread_post(session, dispute, now, text)
+    facts: dict[str, Any] = {
+        "dispute": dispute.ref,
+        "lead": dispute.lead.ref,
+        "outcome": dispute.outcome,
+        "by": decided_by.slack_user_id if decided_by else None,
+        "shares": [[m.slack_user_id, pct] for m, pct in members],
+        "reason": reason,
+    }
+    thread_post(session, dispute, now, Notice.DISPUTE_RESOLVED, **facts)
     for party in dispute.parties:
-        outbox.post(session, now, party.member.slack_user_id, text)
+        outbox.notify(session, now, party.member.slack_user_id, Notice.DISPUTE_RESOLVED, **facts)
     for member, _ in members:
         if member.id not in {p.member_id for p in dispute.parties}:
-            outbox.post(session, now, member.slack_user_id, text)
+            outbox.notify(session, now, member.slack_user_id, Notice.DISPUTE_RESOLVED, **facts)
     refresh_case(session, dispute, now)
     audit.record(
         session,
@@ -414,10 +424,10 @@ def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -
     """A party steps back; with one party left, the dispute resolves to them."""
     dispute = get_dispute(session, member.team_id, dispute_id, lock=True)
     if dispute.status != DisputeStatus.OPEN:
-        raise Conflict(f"{dispute.ref} is already {dispute.status}.")
+        raise Conflict(Clash.DISPUTE_CLOSED, dispute=dispute.ref, status=dispute.status)
     party = next((p for p in dispute.parties if p.member_id == member.id and p.withdrawn_at is None), None)
     if party is None:
-        raise NotAllowed(f"You are not a party to {dispute.ref}.")
+        raise NotAllowed(Forbidden.NOT_A_PARTY, dispute=dispute.ref)
     party.withdrawn_at = now
     claim = party.claim
     if claim is not None and claim.status == ClaimStatus.PENDING:
@@ -431,7 +441,7 @@ def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -
         lead_id=dispute.lead_id,
         dispute_id=dispute.id,
     )
-    thread_post(session, dispute, now, f"{mention(member.slack_user_id)} withdrew from {dispute.ref}.")
+    thread_post(session, dispute, now, Notice.PARTY_WITHDREW, user=member.slack_user_id, dispute=dispute.ref)
     remaining = [p for p in dispute.parties if p.withdrawn_at is None]
     if len(remaining) == 1:
         _settle(
@@ -451,16 +461,16 @@ def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -
 def remind(session: Session, dispute: Dispute, now: datetime) -> None:
     """Past the dispute SLA: a reminder in the thread and to every manager of the team."""
     dispute.remind_at = None
-    hours = int((now - dispute.opened_at).total_seconds() // 3600)
-    text = (
-        f"Reminder: {dispute.ref} over {dispute.lead.ref} has been open for {hours}h. "
-        f"Resolve it with the buttons or `/dibs resolve {dispute.ref} award @rep`."
-    )
-    thread_post(session, dispute, now, text)
+    facts = {
+        "dispute": dispute.ref,
+        "lead": dispute.lead.ref,
+        "hours": int((now - dispute.opened_at).total_seconds() // 3600),
+    }
+    thread_post(session, dispute, now, Notice.DISPUTE_REMINDER, **facts)
     for manager in session.scalars(
         select(Member).where(Member.team_id == dispute.team_id, Member.role == Role.MANAGER, Member.active.is_(True))
     ):
-        outbox.post(session, now, manager.slack_user_id, text)
+        outbox.notify(session, now, manager.slack_user_id, Notice.DISPUTE_REMINDER, **facts)
     audit.record(
         session,
         at=now,

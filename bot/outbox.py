@@ -24,12 +24,13 @@ BACKOFF_MAX_SECONDS = 300.0
 class Kind(StrEnum):
     ANNOUNCE_LEAD = "announce_lead"  # a lead card; waiting ones for a channel go out together
     REFRESH_CARD = "refresh_card"  # re-render the message holding a lead's card
-    POST = "post"  # a message to a channel, a thread (payload thread_ts) or a user (DM)
+    POST = "post"  # text rendered by handlers/ to a channel, a thread (payload thread_ts) or a user (DM)
+    NOTICE = "notice"  # a notice (payload notice + facts) to a user (DM) or channel, worded when sent
     EPHEMERAL = "ephemeral"  # visible to one user in a channel
     PUBLISH_HOME = "publish_home"  # App Home for one user
     DISPUTE_CASE = "dispute_case"  # the case in the mediation channel; its ts starts the thread
     DISPUTE_REFRESH = "dispute_refresh"  # re-render the case message (parties, outcome)
-    THREAD_POST = "thread_post"  # a message in a dispute's thread
+    THREAD_POST = "thread_post"  # a notice in a dispute's thread (rows queued before notices: text)
     DIGEST = "digest"  # the weekly fairness digest, rendered when sent
     UPLOAD = "upload"  # a file (the digest chart) shared to a channel
 
@@ -62,11 +63,33 @@ def enqueue(
     return row
 
 
+class Notice(StrEnum):
+    """What the domain tells people; handlers/notices.py words each one from its facts."""
+
+    DRAW_WON = "draw_won"  # lead, claimants
+    DRAW_LOST = "draw_lost"  # lead, winner, claimants
+    AUTO_ASSIGNED = "auto_assigned"  # lead, after_minutes
+    ASSIGNED_TO_YOU = "assigned_to_you"  # lead, by
+    REASSIGNED_AWAY = "reassigned_away"  # lead, by, to
+    ROUTED_TO_ACCOUNT_OWNER = "routed_to_account_owner"  # lead, account_lead
+    CONTACT_REMINDER = "contact_reminder"  # lead, deadline (ISO or None), timezone
+    CLAIM_EXPIRED = "claim_expired"  # lead
+    PARTY_STATEMENT = "party_statement"  # user, statement
+    PARTY_WITHDREW = "party_withdrew"  # user, dispute
+    DISPUTE_RESOLVED = "dispute_resolved"  # dispute, lead, outcome, by, shares [[user, percent]], reason
+    DISPUTE_REMINDER = "dispute_reminder"  # dispute, lead, hours
+
+
 def post(
     session: Session, now: datetime, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, **extra: Any
 ) -> OutboxMessage:
-    """A message to a channel, thread (`thread_ts=`) or user id (a DM in the app's Messages tab)."""
+    """Text handlers/ already wrote, to a channel, thread (`thread_ts=`) or user id (a DM)."""
     return enqueue(session, Kind.POST, now, channel=channel, text=text, blocks=blocks, **extra)
+
+
+def notify(session: Session, now: datetime, channel: str, notice: Notice, /, **facts: Any) -> OutboxMessage:
+    """Tell a user (by DM) or a channel something; `facts` are JSON (ids, refs, numbers, raw user text)."""
+    return enqueue(session, Kind.NOTICE, now, channel=channel, notice=notice, facts=facts)
 
 
 def lease_due(session: Session, now: datetime, limit: int = 100) -> list[OutboxMessage]:

@@ -18,7 +18,7 @@ from bot.assignment import auto_assign, settle_draw
 from bot.claims import release
 from bot.digest_post import queue_due_digests
 from bot.mediation import remind
-from bot.text import local_time
+from bot.outbox import Notice
 from models import Claim, ClaimStatus, Dispute, DisputeStatus, Lead, LeadStatus
 
 BATCH = 50
@@ -56,13 +56,14 @@ def _due_reminder(session: Session, lead: Lead, now: datetime) -> None:
     if claim is None or claim.remind_at is None or claim.remind_at > now:
         return
     claim.remind_at = None
-    deadline = local_time(claim.expires_at, lead.team.timezone) if claim.expires_at else "soon"
-    outbox.post(
+    outbox.notify(
         session,
         now,
         claim.member.slack_user_id,
-        f"Reminder: {lead.ref} has not been marked contacted. Do it by {deadline} "
-        f"(`/dibs contacted {lead.ref}`) or it goes back to the team.",
+        Notice.CONTACT_REMINDER,
+        lead=lead.ref,
+        deadline=claim.expires_at.isoformat() if claim.expires_at else None,
+        timezone=lead.team.timezone,
     )
     audit.record(
         session,
@@ -81,9 +82,7 @@ def _due_expiry(session: Session, lead: Lead, now: datetime) -> None:
         return
     holder = claim.member
     release(session, holder, lead.id, now, "contact SLA missed", status=ClaimStatus.EXPIRED)
-    outbox.post(
-        session, now, holder.slack_user_id, f"{lead.ref} was not marked contacted in time, so it went back to the team."
-    )
+    outbox.notify(session, now, holder.slack_user_id, Notice.CLAIM_EXPIRED, lead=lead.ref)
 
 
 def _due_dispute_reminder(session: Session, lead: Lead, now: datetime) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit
 from bot.config import LIMIT_KEYS, DibsConfig, Limits, TeamConfig, resolve_secret
-from bot.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Clash, Conflict, Invalid, InvalidInput, Missing, NotFound
 from models import AwayPeriod, Member, Role, Team
 
 CONFIG_ACTOR = "config"
@@ -43,8 +43,7 @@ def get_team(session: Session, slug: str) -> Team:
     """A team by its config key, or NotFound naming the known ones."""
     team = session.get(Team, slug)
     if team is None:
-        known = ", ".join(session.scalars(select(Team.id).order_by(Team.id))) or "none yet"
-        raise NotFound(f"no team {slug!r} (known teams: {known}); apply a config with `dibs config apply`")
+        raise NotFound(Missing.TEAM, slug=slug, known=list(session.scalars(select(Team.id).order_by(Team.id))))
     return team
 
 
@@ -187,7 +186,7 @@ def show_config(session: Session, slug: str | None = None) -> str:
         lines += ["]", "", f"[teams.{team.id}.limits]"]
         limits = effective_limits(team).model_dump()
         for key, value in limits.items():
-            note = "  # set in Slack with /dibs limits set" if key in team.limit_overrides else ""
+            note = "  # set in Slack" if key in team.limit_overrides else ""
             lines.append(f"{key} = {_toml_value(value)}{note}")
         lines += [
             "",
@@ -202,7 +201,7 @@ def show_config(session: Session, slug: str | None = None) -> str:
 def set_limit(session: Session, manager: Member, key: str, raw: str, now: datetime) -> object:
     """`/dibs limits set KEY VALUE`: validated like the config file, kept as an override."""
     if key not in LIMIT_KEYS:
-        raise InvalidInput(f"{key!r} is not a limit; the limits are: {', '.join(LIMIT_KEYS)}")
+        raise InvalidInput(Invalid.UNKNOWN_LIMIT, key=key, known=list(LIMIT_KEYS))
     team = manager.team
     value: object = raw
     if raw.lower() in ("true", "false"):
@@ -212,7 +211,7 @@ def set_limit(session: Session, manager: Member, key: str, raw: str, now: dateti
     try:
         limits = Limits.model_validate({**team.limits, **team.limit_overrides, key: value})
     except ValidationError as exc:
-        raise InvalidInput(f"{key} {exc.errors()[0]['msg'].lower()}") from None
+        raise InvalidInput(Invalid.BAD_LIMIT_VALUE, key=key, problem=exc.errors()[0]["msg"]) from None
     old = getattr(effective_limits(team), key)
     team.limit_overrides = {**team.limit_overrides, key: getattr(limits, key)}
     audit.record(
@@ -231,11 +230,11 @@ def set_limit(session: Session, manager: Member, key: str, raw: str, now: dateti
 def add_member(session: Session, manager: Member, user_id: str, role: str, now: datetime) -> Member:
     """`/dibs team add @user rep|manager`: joins the manager's team now (fair share counts from now)."""
     if role not in (Role.REP, Role.MANAGER):
-        raise InvalidInput(f"{role!r} is not a role; use rep or manager")
+        raise InvalidInput(Invalid.UNKNOWN_ROLE, role=role)
     member = session.scalar(select(Member).where(Member.slack_user_id == user_id))
     if member is not None and member.active:
-        where = "your team" if member.team_id == manager.team_id else f"team {member.team_id}"
-        raise Conflict(f"<@{user_id}> is already in {where} as a {member.role}.")
+        team = None if member.team_id == manager.team_id else member.team_id
+        raise Conflict(Clash.ALREADY_MEMBER, user=user_id, team=team, role=member.role)
     if member is None:
         member = Member(slack_user_id=user_id, weight=1.0, territories=[], skills=[], joined_at=now)
         session.add(member)
@@ -268,9 +267,9 @@ def remove_member(session: Session, manager: Member, user_id: str, now: datetime
         )
     )
     if member is None:
-        raise NotFound(f"<@{user_id}> is not in your team.")
+        raise NotFound(Missing.MEMBER, user=user_id)
     if member.id == manager.id:
-        raise InvalidInput("You can't remove yourself; ask another manager or change the config file")
+        raise InvalidInput(Invalid.REMOVE_YOURSELF)
     member.active, member.left_at = False, now
     audit.record(
         session, at=now, actor=manager.slack_user_id, action="member.removed", team_id=manager.team_id, user=user_id

@@ -1,11 +1,11 @@
-"""Block Kit primitives: escaping and Slack's size limits, applied in one place."""
+"""Block Kit primitives and Slack's size limits, applied in one place."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.text import escape as escape
-from bot.text import mention as mention
+from handlers.text import escape as escape
+from handlers.text import mention as mention
 
 Block = dict[str, Any]
 
@@ -20,17 +20,6 @@ CONTEXT_ELEMENTS_MAX = 10
 BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2000
 MESSAGE_TEXT_MAX = 40000
-
-
-def plain(text: object) -> str:
-    """User text shown literally: escaped, and formatting characters made inert.
-
-    A zero-width space after `*`, `_`, `~` and backticks keeps `*bold*` from formatting.
-    """
-    out = escape(text)
-    for mark in ("*", "_", "~", "`"):
-        out = out.replace(mark, mark + "\u200b")
-    return out
 
 
 def truncate(text: str, limit: int) -> str:

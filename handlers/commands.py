@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.errors import DibsError, InvalidInput, NotAllowed
+from bot.errors import DibsError, Forbidden, InvalidInput, NotAllowed
 from handlers.blocks import escape
+from handlers.refusals import refusal_text
 from models import Member
 
 Reply = dict[str, Any]
@@ -30,15 +31,12 @@ class Caller:
 
     def require_member(self) -> Member:
         if self.member is None:
-            raise NotAllowed(
-                "You are not in a Dibs team yet: ask a manager to run `/dibs team add` "
-                "for you, or to add you to the team config."
-            )
+            raise NotAllowed(Forbidden.NOT_IN_TEAM)
         return self.member
 
 
 class UsageError(DibsError):
-    """Arguments do not fit the subcommand; the reply shows its usage line."""
+    """Arguments do not fit the subcommand; the reply shows its usage line (text written here, user text escaped)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def parse_ref(word: str, prefix: str) -> int:
 
 def perform(caller: Caller, action: Callable[[], Reply], usage: str | None = None) -> Reply:
     """Run one user action as a unit of work: commit on success; on a domain error roll
-    everything back and answer with the error's message (the one place errors are mapped)."""
+    everything back and answer with the error in words (handlers/refusals.py)."""
     try:
         answer = action()
         caller.session.commit()
@@ -101,8 +99,8 @@ def perform(caller: Caller, action: Callable[[], Reply], usage: str | None = Non
     except DibsError as exc:
         caller.session.rollback()
         if isinstance(exc, UsageError | InvalidInput) and usage:
-            return reply(f"{exc}. Usage: `{usage}`")
-        return reply(str(exc))
+            return reply(f"{refusal_text(exc)}. Usage: `{usage}`")
+        return reply(refusal_text(exc))
 
 
 def run_command(caller: Caller, text: str) -> Reply:
@@ -115,7 +113,7 @@ def run_command(caller: Caller, text: str) -> Reply:
 
     def run() -> Reply:
         if sub.manager_only and not caller.require_member().is_manager:
-            raise NotAllowed(f"`/dibs {sub.name}` is for managers of the team.")
+            raise NotAllowed(Forbidden.MANAGER_COMMAND, command=sub.name)
         return sub.handler(caller, words[1:])
 
     return perform(caller, run, sub.usage)

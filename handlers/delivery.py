@@ -29,6 +29,7 @@ from bot.teams import effective_limits
 from handlers.digest_view import digest_message
 from handlers.dispute_views import dispute_case
 from handlers.metrics import Metrics
+from handlers.notices import notice_text
 from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
 from models import Dispute, LeadCard, OutboxMessage, Team
 
@@ -262,7 +263,9 @@ class Deliverer:
             if row.kind == outbox.Kind.DISPUTE_REFRESH and (channel, ts) in refreshed:
                 return Outcome("sent")  # several changes in one tick: one update shows them all
             if row.kind == outbox.Kind.THREAD_POST:
-                return self._call("chat_postMessage", channel, channel=channel, thread_ts=ts, text=row.payload["text"])
+                return self._call(
+                    "chat_postMessage", channel, channel=channel, thread_ts=ts, text=notice_text(row.payload)
+                )
             payload = dispute_case(case_facts(session, dispute, self._clock()))
         if row.kind == outbox.Kind.DISPUTE_REFRESH:
             refreshed.add((channel or "", ts or ""))
@@ -284,6 +287,8 @@ class Deliverer:
         if row.kind == outbox.Kind.POST:
             extra = {k: p[k] for k in ("thread_ts", "blocks") if p.get(k)}
             return self._call("chat_postMessage", row.channel, channel=row.channel, text=p["text"], **extra)
+        if row.kind == outbox.Kind.NOTICE:
+            return self._call("chat_postMessage", row.channel, channel=row.channel, text=notice_text(p))
         if row.kind == outbox.Kind.EPHEMERAL:
             extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
             return self._call("chat_postEphemeral", None, channel=row.channel, user=p["user"], text=p["text"], **extra)

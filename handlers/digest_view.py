@@ -14,7 +14,6 @@ from typing import Any
 
 from bot.digest import Digest, RepDigest
 from bot.fairness import HOARDING_ABOVE, HOARDING_CAP_HITS, Flag
-from bot.text import duration, local_time
 from handlers.blocks import (
     MESSAGE_BLOCKS_MAX,
     SECTION_TEXT_MAX,
@@ -25,9 +24,9 @@ from handlers.blocks import (
     header,
     mention,
     message,
-    plain,
     section,
 )
+from handlers.text import duration, local_time
 
 FLAG_LABELS = {
     Flag.STARVED: "⬇️ starved",
@@ -52,7 +51,7 @@ class _Style:
     user_text: Callable[[object], str]
 
 
-SLACK = _Style(who=mention, bold=lambda s: f"*{s}*", user_text=plain)
+SLACK = _Style(who=mention, bold=lambda s: f"*{s}*", user_text=escape)
 TERMINAL = _Style(who=lambda uid: f"@{uid}", bold=str, user_text=str)
 
 

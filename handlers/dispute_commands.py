@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot import claims, mediation
-from bot.text import local_time
-from handlers.blocks import mention, section
+from handlers.answers import claim_text
+from handlers.blocks import escape, mention, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
+from handlers.text import local_time
 
 
 @subcommand("contest", "/dibs contest L-n reason", "dispute who holds a lead")
@@ -15,7 +16,7 @@ def contest(caller: Caller, args: list[str]) -> Reply:
     result = claims.contest(
         caller.session, caller.require_member(), parse_ref(args[0], "L"), " ".join(args[1:]), caller.now
     )
-    return reply(result.message)
+    return reply(claim_text(result))
 
 
 @subcommand("disputes", "/dibs disputes", "open disputes in your team", manager_only=True)
@@ -39,7 +40,7 @@ def parse_split(words: list[str]) -> tuple[list[tuple[str, int]], str | None]:
     i = 0
     while i + 1 < len(words) and words[i].startswith("<@"):
         if not words[i + 1].isdigit():
-            raise UsageError(f"{words[i + 1]} is not a whole percentage")
+            raise UsageError(f"{escape(words[i + 1])} is not a whole percentage")
         shares.append((parse_user(words[i]), int(words[i + 1])))
         i += 2
     return shares, " ".join(words[i:]) or None

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import claims, mediation
 from bot.assignment import manager_assign
-from bot.errors import DibsError, InvalidInput
+from bot.errors import DibsError
 from bot.mediation import MAX_PARTNERS
-from handlers.commands import Caller, Reply, answer_privately, reply, tell_privately
+from handlers.answers import claim_text
+from handlers.commands import Caller, Reply, UsageError, answer_privately, reply, tell_privately
 from handlers.dispute_views import (
     AWARD_ACTION,
     CONTEST_ACTION,
@@ -28,6 +29,7 @@ from handlers.dispute_views import (
     reassign_form,
     split_form,
 )
+from handlers.refusals import refusal_text
 from models import Dispute
 
 Scoped = Callable[[Callable[..., None]], Callable[..., None]]
@@ -42,7 +44,7 @@ def _submit(ack: Ack, caller: Caller, action: Callable[[], Reply], error_block: 
         caller.session.commit()
     except DibsError as exc:
         caller.session.rollback()
-        ack(response_action="errors", errors={error_block: str(exc)[:300]})
+        ack(response_action="errors", errors={error_block: refusal_text(exc)[:300]})
         return
     ack()
 
@@ -55,7 +57,7 @@ def split_shares(view: dict[str, Any]) -> list[tuple[str, int]]:
         if user is None and percent is None:
             continue
         if user is None or percent is None or not percent.isdigit():
-            raise InvalidInput(f"Partner {i + 1} needs both a person and a whole percentage")
+            raise UsageError(f"Partner {i + 1} needs both a person and a whole percentage")
         shares.append((user, int(percent)))
     return sorted(shares, key=lambda s: -s[1])
 
@@ -167,6 +169,6 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf, se
                 form_value(view, "reason") or "",
                 caller.now,
             )
-            return reply(result.message)
+            return reply(claim_text(result))
 
         _submit(ack, caller, file, "reason")

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from bot.mediation import MAX_PARTNERS, Case
-from bot.text import local_time
 from handlers.blocks import (
     Block,
     actions,
     button,
     context,
+    escape,
     header,
     mention,
     message,
-    plain,
     section,
 )
+from handlers.text import local_time
 
 AWARD_ACTION = "dispute_award"
 SPLIT_ACTION = "dispute_split"
@@ -45,7 +45,7 @@ def _outcome_line(case: Case) -> str:
     dispute = case.dispute
     by = f" by {mention(case.resolved_by)}" if case.resolved_by else ""
     credit = " · ".join(f"{mention(uid)} {pct}%" for uid, pct in case.credit)
-    why = f" — {plain(dispute.reason)}" if dispute.reason else ""
+    why = f" — {escape(dispute.reason)}" if dispute.reason else ""
     return f":white_check_mark: {dispute.outcome or dispute.status}{by}: {credit}{why}"
 
 
@@ -55,10 +55,10 @@ def dispute_case(case: Case) -> dict[str, Any]:
     kind = "the same lead" if dispute.kind == "same_lead" else "the same account"
     who = ", ".join(mention(p.user) for p in case.parties)
     ask = f"{mention(case.mediator)}, please decide." if case.mediator else "A manager of the team, please decide."
-    company = f" · {plain(lead.company.rstrip('.'))}" if lead.company else ""
+    company = f" · {escape(lead.company.rstrip('.'))}" if lead.company else ""
     blocks: list[Block] = [
         header(f"{dispute.ref}: {lead.ref} {lead.name}"),
-        section(f"{ask} {who} both want {kind}: *{lead.ref}* {plain(lead.name)}{company}."),
+        section(f"{ask} {who} both want {kind}: *{lead.ref}* {escape(lead.name)}{company}."),
         section("\n".join(_party_line(case, i) for i in range(len(case.parties)))),
     ]
     facts = []

@@ -8,11 +8,14 @@ from decimal import Decimal, InvalidOperation
 
 from bot import assignment, claims
 from bot.availability import come_back, go_away
+from bot.explanation import explain
 from bot.leads import active_claims, get_lead, open_leads
+from handlers.answers import claim_text, why_text
 from handlers.blocks import button, escape, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
 from handlers.dispute_views import CONTEST_ACTION
-from handlers.views import CLAIM_ACTION, claims_section, lead_line
+from handlers.refusals import limit_text
+from handlers.views import CLAIM_ACTION, claims_section, lead_line, limit_summary
 
 _AMOUNT = re.compile(r"^\$?(\d[\d,]*(?:\.\d+)?)([km]?)$", re.IGNORECASE)
 
@@ -31,11 +34,10 @@ def parse_amount(word: str) -> Decimal:
 
 def claim_reply(result: claims.ClaimResult) -> Reply:
     """A claim's answer; a refusal on a held lead carries a Contest button."""
+    text = claim_text(result)
     if result.offer_contest:
-        return reply(
-            result.message, [section(result.message, accessory=button("Contest…", CONTEST_ACTION, str(result.lead.id)))]
-        )
-    return reply(result.message)
+        return reply(text, [section(text, accessory=button("Contest…", CONTEST_ACTION, str(result.lead.id)))])
+    return reply(text)
 
 
 def _one_ref(args: list[str], *, rest: bool = False) -> tuple[int, str | None]:
@@ -62,7 +64,7 @@ def mine(caller: Caller, args: list[str]) -> Reply:
     member = caller.require_member()
     held = active_claims(caller.session, member.id)
     use = claims.limit_use(caller.session, member, caller.now)
-    return reply(f"Your claims: {len(held)}; {use.summary()}", claims_section(held, use))
+    return reply(f"Your claims: {len(held)}; {limit_summary(use)}", claims_section(held, use))
 
 
 @subcommand("claim", "/dibs claim L-n", "claim a lead")
@@ -106,7 +108,7 @@ def lost(caller: Caller, args: list[str]) -> Reply:
 @subcommand("why", "/dibs why L-n", "how a lead was assigned")
 def why(caller: Caller, args: list[str]) -> Reply:
     lead_id, _ = _one_ref(args)
-    return reply(assignment.explain(get_lead(caller.session, caller.require_member().team_id, lead_id)))
+    return reply(why_text(explain(get_lead(caller.session, caller.require_member().team_id, lead_id))))
 
 
 @subcommand("away", "/dibs away [until YYYY-MM-DD]", "take no leads until you're back")
@@ -143,5 +145,5 @@ def assign(caller: Caller, args: list[str]) -> Reply:
         caller.now,
         " ".join(args[2:]) or None,
     )
-    note = f"\n:warning: This is over their limits: {over}" if over else ""
+    note = f"\n:warning: This is over their limits: {limit_text(over)}" if over else ""
     return reply(f"{lead.ref} is now assigned to <@{parse_user(args[1])}>.{note}")

@@ -6,17 +6,17 @@ from decimal import Decimal
 
 from bot.claims import LimitUse
 from bot.leads import LeadState
-from bot.text import local_time
 from handlers.blocks import (
     Block,
     button,
     context,
     divider,
+    escape,
     mention,
     message,
-    plain,
     section,
 )
+from handlers.text import local_time
 from models import Claim, Lead, LeadCard, LeadStatus
 
 CLAIM_ACTION = "claim_lead"
@@ -28,8 +28,8 @@ def money(amount: Decimal | None) -> str:
 
 
 def _who(lead: Lead) -> str:
-    name = f"*{plain(lead.name)}*"
-    return f"{name} · {plain(lead.company)}" if lead.company else name
+    name = f"*{escape(lead.name)}*"
+    return f"{name} · {escape(lead.company)}" if lead.company else name
 
 
 def _status_line(state: LeadState, tz: str) -> str:
@@ -46,7 +46,7 @@ def _status_line(state: LeadState, tz: str) -> str:
     if lead.status == LeadStatus.WON:
         return f":trophy: Won by {credit or owner} · {money(state.amount)}"
     if lead.status == LeadStatus.LOST:
-        reason = f" — {plain(state.outcome_reason)}" if state.outcome_reason else ""
+        reason = f" — {escape(state.outcome_reason)}" if state.outcome_reason else ""
         return f":x: Lost by {owner}{reason}"
     verb = {
         "auto": "Auto-assigned to",
@@ -65,12 +65,12 @@ def lead_card(state: LeadState, tz: str, hot_score: int) -> list[Block]:
     lead = state.lead
     hot = " :fire:" if lead.score is not None and lead.score >= hot_score else ""
     fields = [
-        f"*Territory*\n{plain(lead.territory or '—')}",
+        f"*Territory*\n{escape(lead.territory or '—')}",
         f"*Score*\n{lead.score if lead.score is not None else '—'}{hot}",
-        f"*Source*\n{plain(lead.source or '—')}",
+        f"*Source*\n{escape(lead.source or '—')}",
         f"*Value*\n{money(lead.value)}",
     ]
-    contact = " · ".join(plain(v) for v in (lead.email, lead.phone) if v)
+    contact = " · ".join(escape(v) for v in (lead.email, lead.phone) if v)
     if contact:
         fields.append(f"*Contact*\n{contact}")
     claim = button("Claim", CLAIM_ACTION, str(lead.id), style="primary") if state.claimable else None
@@ -79,8 +79,10 @@ def lead_card(state: LeadState, tz: str, hot_score: int) -> list[Block]:
 
 
 def retired_card(card: LeadCard) -> list[Block]:
-    """What an old card says after the lead was re-announced."""
-    return [context(f"*L-{card.lead_id}* {card.retired_reason or 'moved'} — re-announced below.")]  # our own text
+    """What an old card says after the lead was re-announced: how, by whom, and their reason."""
+    by = f" by {mention(card.retired_by)}" if card.retired_by else ""
+    reason = f" Reason: {escape(card.retired_reason)}" if card.retired_reason else ""
+    return [context(f"*L-{card.lead_id}* {card.retired_as or 'moved'}{by} — re-announced below.{reason}")]
 
 
 def cards_message(rendered: list[list[Block]], refs: list[str]) -> dict:
@@ -96,8 +98,16 @@ def cards_message(rendered: list[list[Block]], refs: list[str]) -> dict:
 
 def lead_line(lead: Lead) -> str:
     score = f" · score {lead.score}" if lead.score is not None else ""
-    territory = f" · {plain(lead.territory)}" if lead.territory else ""
+    territory = f" · {escape(lead.territory)}" if lead.territory else ""
     return f"*{lead.ref}* {_who(lead)}{territory}{score}"
+
+
+def limit_summary(use: LimitUse) -> str:
+    """`1/5 active · 0/10 today · 0/2 hot today`."""
+    return (
+        f"{use.active}/{use.max_active} active · {use.today}/{use.max_today} today · "
+        f"{use.hot_today}/{use.max_hot_today} hot today"
+    )
 
 
 def claims_section(held: list[Claim], use: LimitUse) -> list[Block]:
@@ -109,5 +119,5 @@ def claims_section(held: list[Claim], use: LimitUse) -> list[Block]:
     ]
     return [
         section("*Your claims*\n" + ("\n".join(lines) if lines else "None right now.")),
-        context(f"Limits: {use.summary()}"),
+        context(f"Limits: {limit_summary(use)}"),
     ]

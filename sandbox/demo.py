@@ -34,7 +34,7 @@ from bot import scheduler
 from bot.leads import active_claims
 from bot.settings import Settings
 from bot.teams import find_member, show_config
-from bot.text import local_time
+from handlers.text import local_time
 from handlers.views import CLAIM_ACTION
 from models import ClaimStatus, OutboxMessage, OutboxStatus
 from sandbox.clock import SteppingClock

@@ -11,12 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import claims, scheduler
-from bot.assignment import explain, manager_assign
+from bot.assignment import manager_assign
 from bot.availability import come_back, go_away
 from bot.errors import Conflict, NotAllowed, NotFound
+from bot.explanation import explain
 from bot.intake import LeadIn, take_lead
 from bot.leads import owning_claim
+from handlers.answers import claim_text, why_text
+from handlers.refusals import limit_text
 from models import AuditEvent, Claim, ClaimStatus, CreditShare, Lead, LeadStatus, Member, OutboxMessage, Team
+from tests.wording import refusal, sent_text
 
 START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 
@@ -50,8 +54,10 @@ def owner_of(sessions: sessionmaker[Session], lead_id: int) -> str | None:
 
 def dms_to(sessions: sessionmaker[Session], uid: str) -> list[str]:
     with sessions() as session:
-        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "post", OutboxMessage.channel == uid))
-        return [row.payload["text"] for row in rows]
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "notice", OutboxMessage.channel == uid)
+        )
+        return [sent_text(row) for row in rows]
 
 
 @pytest.fixture
@@ -64,8 +70,8 @@ def test_first_valid_claim_wins_without_a_window(east) -> None:
     lead = new_lead(east)
     first = claim(east, "U0ALICE", lead)
     second = claim(east, "U0BOB", lead)
-    assert first.message.startswith(f"L-{lead} is yours.")
-    assert second.refused and second.message.startswith(f"L-{lead} is held by <@U0ALICE>")
+    assert claim_text(first).startswith(f"L-{lead} is yours.")
+    assert second.refused and claim_text(second).startswith(f"L-{lead} is held by <@U0ALICE>")
     assert owner_of(east, lead) == "U0ALICE"
     with east() as session:
         shares = session.execute(select(CreditShare.member_id, CreditShare.percent)).all()
@@ -81,7 +87,7 @@ def test_active_limit_refusal_names_the_rule_and_is_audited(east) -> None:
     assert not claim(east, "U0ALICE", leads[1]).refused
     refused = claim(east, "U0ALICE", leads[2])
     assert refused.refused
-    assert refused.message == (
+    assert claim_text(refused) == (
         f"You can't claim L-{leads[2]}. You hold 2 of 2 active claims; release one or close one as won/lost."
     )
     assert owner_of(east, leads[2]) is None
@@ -97,14 +103,14 @@ def test_daily_and_hot_limits_say_when_they_reset(east) -> None:
     assert not claim(east, "U0ALICE", hot[0]).refused
     refused = claim(east, "U0ALICE", hot[1])
     # 10:00 in New York: midnight is 14 hours away.
-    assert refused.message.endswith(
+    assert claim_text(refused).endswith(
         "You have taken 1 of 1 hot leads (score ≥ 80) today; the count "
         "resets at midnight (America/New_York), in 14h 00m."
     )
     cold = [new_lead(east, f"Cold {i}", score=10) for i in range(3)]
     assert not claim(east, "U0ALICE", cold[0]).refused
     assert not claim(east, "U0ALICE", cold[1]).refused
-    assert "You have taken 3 of 3 leads today" in claim(east, "U0ALICE", cold[2]).message
+    assert "You have taken 3 of 3 leads today" in claim_text(claim(east, "U0ALICE", cold[2]))
     with freeze_time(START + timedelta(hours=14, minutes=1)):
         assert not claim(east, "U0ALICE", cold[2]).refused, "a new team-local day frees the cap"
 
@@ -113,14 +119,13 @@ def test_daily_and_hot_limits_say_when_they_reset(east) -> None:
 def test_territory_rule_and_away_reps(east) -> None:
     set_limits(east, require_territory_match=True)
     texas = new_lead(east, territory="TX")
-    assert (
-        "is in territory TX and this team requires a territory match (yours: NY, NJ)"
-        in claim(east, "U0ALICE", texas).message
+    assert "is in territory TX and this team requires a territory match (yours: NY, NJ)" in claim_text(
+        claim(east, "U0ALICE", texas)
     )
     ny = new_lead(east, "NY lead", territory="ny")
     with east.begin() as session:
         go_away(session, member(session, "U0ALICE"), datetime.now(UTC))
-    assert "You are marked away; `/dibs back` to take leads again." in claim(east, "U0ALICE", ny).message
+    assert "You are marked away; `/dibs back` to take leads again." in claim_text(claim(east, "U0ALICE", ny))
     with east.begin() as session:
         come_back(session, member(session, "U0ALICE"), datetime.now(UTC))
     assert not claim(east, "U0ALICE", ny).refused
@@ -131,7 +136,7 @@ def test_managers_and_other_teams(east) -> None:
     lead = new_lead(east)
     with east.begin() as session, pytest.raises(NotAllowed):
         claims.claim_lead(session, member(session, "U0MGR1"), lead, datetime.now(UTC))
-    with east.begin() as session, pytest.raises(NotFound, match=f"There is no lead L-{lead} in your team"):
+    with east.begin() as session, refusal(NotFound, match=f"There is no lead L-{lead} in your team"):
         claims.claim_lead(session, member(session, "U0WREP"), lead, datetime.now(UTC))
 
 
@@ -147,7 +152,7 @@ def test_fair_start_draw_favours_the_rep_below_fair_share(east) -> None:
         lead = new_lead(east, "Contested")
         first = claim(east, "U0ALICE", lead)
         second = claim(east, "U0BOB", lead)
-        assert first.message.startswith(f"You're in the fair-start draw for L-{lead}; it is decided in 30s.")
+        assert claim_text(first).startswith(f"You're in the fair-start draw for L-{lead}; it is decided in 30s.")
         assert not second.refused and owner_of(east, lead) is None
     with freeze_time(START + timedelta(minutes=5, seconds=29)):
         assert scheduler.run_due(east, datetime.now(UTC)) == 0, "the window is still open"
@@ -160,7 +165,7 @@ def test_fair_start_draw_favours_the_rep_below_fair_share(east) -> None:
     with east() as session:
         stored = session.get(Lead, lead)
         assert stored.assignment["winner"] == "U0BOB" and stored.assignment["tied"] == ["U0BOB"]
-        why = explain(stored)
+        why = why_text(explain(stored))
         alice_claim = session.scalars(select(Claim).where(Claim.lead_id == lead, Claim.status == "declined")).one()
         assert alice_claim.member.slack_user_id == "U0ALICE"
     assert "had 2 claims in its 30s fair-start window" in why
@@ -185,7 +190,7 @@ def test_a_tied_draw_records_its_seed(east) -> None:
 
 def explain_lead(sessions: sessionmaker[Session], lead_id: int) -> str:
     with sessions() as session:
-        return explain(session.get(Lead, lead_id))
+        return why_text(explain(session.get(Lead, lead_id)))
 
 
 def test_contact_sla_reminds_at_half_time_then_releases_and_reannounces(east) -> None:
@@ -251,7 +256,7 @@ def test_auto_assign_goes_to_the_rep_furthest_below_fair_share(east) -> None:
         facts = session.get(Lead, lead).assignment
         assert facts["kind"] == "auto" and "U0CAROL" in facts["skipped"]
         assert [c["rep"] for c in facts["candidates"]] == ["U0ALICE", "U0BOB"]
-        why = explain(session.get(Lead, lead))
+        why = why_text(explain(session.get(Lead, lead)))
     assert "<@U0CAROL> was not eligible: You are marked away; `/dibs back` to take leads again." in why
     assert any("was unclaimed for 30 minutes and is now yours" in t for t in dms_to(east, "U0ALICE"))
 
@@ -277,12 +282,14 @@ def test_manager_assign_may_exceed_limits_and_says_so(east) -> None:
         _, over = manager_assign(
             session, member(session, "U0MGR1"), extra, "U0BOB", datetime.now(UTC), "knows the buyer"
         )
-    assert over == "You hold 1 of 1 active claims; release one or close one as won/lost."
+    assert (
+        over is not None and limit_text(over) == "You hold 1 of 1 active claims; release one or close one as won/lost."
+    )
     assert owner_of(east, extra) == "U0BOB"
     with east() as session:
         stored = session.get(Lead, extra)
-        assert stored.assignment["over_limit"] == over
-        assert "assigned to <@U0BOB> by <@U0MGR1>. Reason: knows the buyer" in explain(stored)
+        assert stored.assignment["over_limit"] == over.as_record()
+        assert "assigned to <@U0BOB> by <@U0MGR1>. Reason: knows the buyer" in why_text(explain(stored))
         assert session.scalar(select(Claim.over_limit).where(Claim.lead_id == extra)) is True
 
 
@@ -291,7 +298,7 @@ def test_release_won_and_lost(east) -> None:
     a, b = new_lead(east, "A"), new_lead(east, "B")
     claim(east, "U0ALICE", a)
     claim(east, "U0ALICE", b)
-    with east.begin() as session, pytest.raises(NotAllowed, match="is held by <@U0ALICE>, not you"):
+    with east.begin() as session, refusal(NotAllowed, match="is held by <@U0ALICE>, not you"):
         claims.release(session, member(session, "U0BOB"), a, datetime.now(UTC))
     with east.begin() as session:
         claims.close_lead(session, member(session, "U0ALICE"), a, datetime.now(UTC), won=True, amount=Decimal("12000"))
@@ -301,5 +308,5 @@ def test_release_won_and_lost(east) -> None:
         assert session.scalar(select(Claim.amount).where(Claim.lead_id == a)) == Decimal("12000")
         assert session.get(Lead, b).status == LeadStatus.OPEN
         assert session.scalar(select(func.count()).select_from(CreditShare).where(CreditShare.lead_id == b)) == 0
-    with east.begin() as session, pytest.raises(Conflict, match="is closed"):
+    with east.begin() as session, refusal(Conflict, match="is closed"):
         claims.claim_lead(session, member(session, "U0BOB"), a, datetime.now(UTC))

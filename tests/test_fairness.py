@@ -24,6 +24,7 @@ from bot.fairness import (
     week_label,
 )
 from models import AwayPeriod, Claim, CreditShare, Lead, Member, Team
+from tests.wording import refusal
 
 NY = "America/New_York"
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
@@ -228,7 +229,7 @@ def test_parse_week(text: str, week: tuple[int, int]) -> None:
     ],
 )
 def test_parse_week_refuses_bad_input(text: str, message: str) -> None:
-    with pytest.raises(InvalidInput, match=message):
+    with refusal(InvalidInput, match=message):
         parse_week(text)
 
 

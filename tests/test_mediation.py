@@ -11,12 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import claims, mediation, scheduler
-from bot.assignment import explain, manager_assign
+from bot.assignment import manager_assign
 from bot.config import parse_config
 from bot.db import session_factory
 from bot.errors import Conflict, DibsError, InvalidInput, NotAllowed, NotFound
+from bot.explanation import explain
 from bot.intake import LeadIn, take_lead
 from bot.teams import apply_config
+from handlers.answers import claim_text, why_text
+from handlers.refusals import refusal_text
 from models import (
     Claim,
     ClaimStatus,
@@ -30,6 +33,7 @@ from models import (
 )
 from tests.conftest import TEAM_TOML
 from tests.test_claims import START, claim, dms_to, member, new_lead, owner_of, set_limits
+from tests.wording import refusal, sent_text
 
 
 @pytest.fixture
@@ -77,10 +81,10 @@ def test_a_second_claim_inside_the_window_opens_one_dispute_that_others_join(eas
     claim(east, "U0ALICE", lead)
     with freeze_time(START + timedelta(minutes=3)):
         second = claim(east, "U0BOB", lead)
-    assert second.message == f"<@U0ALICE> claimed L-{lead} 3m ago, so D-1 is open and a manager will decide."
+    assert claim_text(second) == f"<@U0ALICE> claimed L-{lead} 3m ago, so D-1 is open and a manager will decide."
     with freeze_time(START + timedelta(minutes=5)):
         third = claim(east, "U0CAROL", lead)
-    assert third.message.startswith(f"L-{lead} is in dispute D-1; your claim has joined it")
+    assert claim_text(third).startswith(f"L-{lead} is in dispute D-1; your claim has joined it")
     dispute = dispute_of(east, lead)
     assert (dispute.kind, dispute.status, parties(dispute)) == ("same_lead", "open", ["U0ALICE", "U0BOB", "U0CAROL"])
     assert dispute.mediator.slack_user_id == "U0MGR1"
@@ -112,7 +116,7 @@ def test_after_the_window_the_rep_is_offered_a_contest(east) -> None:
     with freeze_time(START + timedelta(minutes=11)):
         late = claim(east, "U0BOB", lead)
         assert late.refused and late.offer_contest
-        assert late.message == (
+        assert claim_text(late) == (
             f"L-{lead} is held by <@U0ALICE> since Mon 23 Nov 10:00 EST. If you have a better "
             f"claim, contest it: `/dibs contest L-{lead} reason`."
         )
@@ -120,10 +124,10 @@ def test_after_the_window_the_rep_is_offered_a_contest(east) -> None:
             result = claims.contest(
                 session, member(session, "U0BOB"), lead, "I met them at the expo", datetime.now(UTC)
             )
-    assert result.message == f"You contested L-{lead}; D-1 is open and a manager will decide."
+    assert claim_text(result) == f"You contested L-{lead}; D-1 is open and a manager will decide."
     with east() as session:
         posts = [
-            r.payload["text"] for r in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "thread_post"))
+            sent_text(r) for r in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "thread_post"))
         ]
     assert posts == ["<@U0BOB> says: I met them at the expo"]
 
@@ -161,13 +165,13 @@ def test_account_overlap_follows_the_matching_rules(east, first: dict, second: d
     other = new_lead(east, "Bo", **second)
     result = claim(east, "U0BOB", other)
     if disputed:
-        assert f"account is held by <@U0ALICE> (L-{held}), so D-1 will decide who gets L-{other}" in result.message
+        assert f"account is held by <@U0ALICE> (L-{held}), so D-1 will decide who gets L-{other}" in claim_text(result)
         dispute = dispute_of(east, other)
         assert dispute.kind == "same_account" and parties(dispute) == ["U0ALICE", "U0BOB"]
         assert dispute.account_holder_id == dispute.parties[0].member_id
         assert owner_of(east, other) is None
     else:
-        assert result.message.startswith(f"L-{other} is yours.")
+        assert claim_text(result).startswith(f"L-{other} is yours.")
 
 
 @freeze_time(START)
@@ -186,7 +190,7 @@ def test_route_to_account_owner_sends_new_leads_straight_to_the_owner(east) -> N
     routed_dm = f"L-{routed} is yours: it belongs to the account you hold (L-{held})"
     assert any(routed_dm in t for t in dms_to(east, "U0ALICE"))
     with east() as session:
-        assert "went straight to <@U0ALICE>, who holds the same account" in explain(session.get(Lead, routed))
+        assert "went straight to <@U0ALICE>, who holds the same account" in why_text(explain(session.get(Lead, routed)))
 
 
 @pytest.fixture
@@ -215,9 +219,9 @@ def test_award_gives_the_lead_and_tells_everyone(east, disputed) -> None:
         )
         stored = session.get(Lead, lead)
         assert stored.status == LeadStatus.CLAIMED
-        assert "decided in D-1 by <@U0MGR1>: award (<@U0BOB> 100%)" in explain(stored)
+        assert "decided in D-1 by <@U0MGR1>: award (<@U0BOB> 100%)" in why_text(explain(stored))
         threads = [
-            r.payload["text"] for r in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "thread_post"))
+            sent_text(r) for r in session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "thread_post"))
         ]
     assert threads == [expected]
 
@@ -248,7 +252,7 @@ def test_split_credits_each_partner(east, disputed) -> None:
 )
 def test_bad_splits_are_refused_and_change_nothing(east, disputed, shares, problem) -> None:
     lead, dispute_id = disputed
-    with pytest.raises(InvalidInput, match=problem.replace("(", r"\(").replace(")", r"\)")):
+    with refusal(InvalidInput, match=problem.replace("(", r"\(").replace(")", r"\)")):
         resolve(east, "U0MGR1", dispute_id, "split", shares)
     assert dispute_of(east, lead).status == "open"
     assert credit(east, lead) == {"U0ALICE": 100}
@@ -256,16 +260,16 @@ def test_bad_splits_are_refused_and_change_nothing(east, disputed, shares, probl
 
 def test_only_a_manager_of_the_team_who_is_not_a_party_may_resolve(east, disputed) -> None:
     _, dispute_id = disputed
-    with pytest.raises(NotAllowed, match="Only a manager"):
+    with refusal(NotAllowed, match="Only a manager"):
         resolve(east, "U0BOB", dispute_id, "award", [("U0BOB", 100)])  # a party
-    with pytest.raises(NotAllowed, match="Only a manager"):
+    with refusal(NotAllowed, match="Only a manager"):
         resolve(east, "U0CAROL", dispute_id, "award", [("U0BOB", 100)])  # a rep
-    with pytest.raises(NotFound, match="There is no dispute D-1 in your team"):
+    with refusal(NotFound, match="There is no dispute D-1 in your team"):
         resolve(east, "U0WMGR", dispute_id, "award", [("U0BOB", 100)])  # another team's manager
-    with pytest.raises(InvalidInput, match="is not a party to D-1"):
+    with refusal(InvalidInput, match="is not a party to D-1"):
         resolve(east, "U0MGR1", dispute_id, "award", [("U0CAROL", 100)])
     resolve(east, "U0MGR1", dispute_id, "award", [("U0ALICE", 100)])
-    with pytest.raises(Conflict, match="D-1 was already resolved by <@U0MGR1>: award"):
+    with refusal(Conflict, match="D-1 was already resolved by <@U0MGR1>: award"):
         resolve(east, "U0MGR2", dispute_id, "award", [("U0BOB", 100)])
 
 
@@ -327,7 +331,7 @@ def test_concurrent_resolutions_give_one_outcome(pg_engine) -> None:
                 mediation.resolve(session, me, dispute_id, datetime.now(UTC), outcome="award", shares=[(winner, 100)])
             outcomes[manager] = "resolved"
         except DibsError as exc:
-            outcomes[manager] = str(exc)
+            outcomes[manager] = refusal_text(exc)
 
     threads = [threading.Thread(target=decide, args=args) for args in (("U0MGR1", "U0ALICE"), ("U0MGR2", "U0BOB"))]
     for thread in threads:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import Engine, inspect
+from datetime import UTC, datetime
 
+from alembic import command
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cards import current_card
 from bot.db import alembic_config, migrate
-from models import Base
+from bot.intake import LeadIn, take_lead
+from models import Base, Team
 
 
 def test_upgrade_downgrade_and_no_drift(engine: Engine) -> None:
@@ -25,3 +30,21 @@ def test_race_rules_are_in_the_database(engine: Engine) -> None:
         assert indexes[name]["unique"], name
     uniques = {tuple(u["column_names"]) for u in inspect(engine).get_unique_constraints("job_runs")}
     assert ("job", "key") in uniques, "one digest per team and week"
+
+
+def test_retired_card_stubs_move_between_sentence_and_facts(engine: Engine, teams: sessionmaker[Session]) -> None:
+    """A stub stored as a sentence (`released by <@U…>`) becomes facts on upgrade, and back on downgrade."""
+    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    with teams.begin() as session:
+        lead = take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), now, "test").lead
+        card = current_card(session, lead.id)
+        card.retired_at, card.retired_as, card.retired_by, card.retired_reason = now, "released", "U0ALICE", "why"
+    stub = text("SELECT retired_reason FROM lead_cards")
+    facts = text("SELECT retired_as, retired_by, retired_reason FROM lead_cards")
+    config = alembic_config(engine)
+    command.downgrade(config, "91c002749856")  # the revision before retired cards kept facts
+    with engine.connect() as connection:
+        assert connection.execute(stub).scalar_one() == "released by <@U0ALICE>"
+    migrate(engine)
+    with engine.connect() as connection:
+        assert tuple(connection.execute(facts).one()) == ("released", "U0ALICE", None)

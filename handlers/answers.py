@@ -1,0 +1,108 @@
+"""Answers worded from the domain's typed results: what became of a claim, and `/dibs why`."""
+
+from __future__ import annotations
+
+from bot.claims import ClaimOutcome, ClaimResult
+from bot.explanation import (
+    AssignedByManager,
+    AutoAssigned,
+    DecidedInDispute,
+    Explanation,
+    FirstClaim,
+    NoOwner,
+    RatioLine,
+    RoutedToAccountOwner,
+    WonDraw,
+)
+from handlers.refusals import limit_text, refusal_text
+from handlers.text import duration, escape, local_time, mention
+
+
+def claim_text(result: ClaimResult) -> str:
+    """The rep's answer to a claim (a click, `/dibs claim` or `/dibs contest`)."""
+    ref, at = result.lead.ref, result.at
+    dispute = result.dispute.ref if result.dispute else ""
+    holder = mention(result.holder) if result.holder else "someone"
+    match result.outcome:
+        case ClaimOutcome.OWNED:
+            within = duration((result.contact_sla_minutes or 0) * 60)
+            return f"{ref} is yours. Mark it contacted within {within} with `/dibs contacted {ref}`."
+        case ClaimOutcome.IN_DRAW:
+            left = duration((result.lead.fair_start_until - at).total_seconds()) if result.lead.fair_start_until else ""
+            return (
+                f"You're in the fair-start draw for {ref}; it is decided in {left}. "
+                "The claimant furthest below their fair share this week wins."
+            )
+        case ClaimOutcome.ALREADY_ASKED:
+            return f"You have already asked for {ref}; it is being decided."
+        case ClaimOutcome.REFUSED:
+            rule = refusal_text(result.refusal) if result.refusal else "A team rule says no."
+            return f"You can't claim {ref}. {rule}"
+        case ClaimOutcome.ACCOUNT_DISPUTE:
+            return (
+                f"The {escape(result.account or 'same')} account is held by {holder} ({result.account_lead}), "
+                f"so {dispute} will decide who gets {ref}. Your claim waits until then."
+            )
+        case ClaimOutcome.JOINED_DISPUTE:
+            return f"{ref} is in dispute {dispute}; your claim has joined it and the mediator will decide."
+        case ClaimOutcome.ALREADY_YOURS:
+            return f"You already hold {ref}."
+        case ClaimOutcome.WINDOW_DISPUTE:
+            ago = duration((at - (result.held_since or at)).total_seconds())
+            return f"{holder} claimed {ref} {ago} ago, so {dispute} is open and a manager will decide."
+        case ClaimOutcome.HELD:
+            since = local_time(result.held_since or at, result.timezone)
+            return (
+                f"{ref} is held by {holder} since {since}. If you have a better claim, "
+                f"contest it: `/dibs contest {ref} reason`."
+            )
+        case ClaimOutcome.CONTESTED:
+            return f"You contested {ref}; {dispute} is open and a manager will decide."
+
+
+def _ratio_table(rows: tuple[RatioLine, ...]) -> str:
+    return "\n".join(
+        f"• {mention(r.rep)}: {r.credited:g} credited vs {r.fair_share:g} fair share (ratio {r.ratio:.2f})"
+        for r in rows
+    )
+
+
+def _reason(reason: str | None) -> str:
+    return f" Reason: {escape(reason)}" if reason else ""
+
+
+def why_text(why: Explanation) -> str:
+    """`/dibs why`: how the current owner was chosen, from the inputs stored at the time."""
+    match why:
+        case NoOwner(lead, status):
+            return f"{lead} has no owner yet; it is {status}."
+        case FirstClaim(lead, winner):
+            return f"{lead} went to {mention(winner)}: the first valid claim (no fair-start window was open)."
+        case RoutedToAccountOwner(lead, winner, account_lead):
+            return (
+                f"{lead} went straight to {mention(winner)}, who holds the same account ({account_lead}); "
+                "this team routes new leads of an owned account to its owner."
+            )
+        case DecidedInDispute(lead, dispute, outcome, by, shares, reason):
+            by_whom = f" by {mention(by)}" if by else ""
+            credit = ", ".join(f"{mention(uid)} {pct}%" for uid, pct in shares)
+            return f"{lead} was decided in {dispute}{by_whom}: {outcome} ({credit}).{_reason(reason)}"
+        case AssignedByManager(lead, winner, by, reason, over_limit):
+            over = f" This went over a limit: {limit_text(over_limit)}" if over_limit else ""
+            return f"{lead} was assigned to {mention(winner)} by {mention(by)}.{_reason(reason)}{over}"
+        case WonDraw(lead, winner, window_seconds, claimants, tied, seed):
+            tie = f" {len(tied)} were tied, so a seeded draw picked the winner (seed {seed})." if len(tied) > 1 else ""
+            return (
+                f"{lead} had {len(claimants)} claims in its {window_seconds}s fair-start window. "
+                f"The claimant with the lowest ratio of credited leads to fair share this week wins.{tie}\n"
+                f"{_ratio_table(claimants)}\nWinner: {mention(winner)}"
+            )
+        case AutoAssigned(lead, winner, after_minutes, candidates, skipped):
+            not_eligible = "".join(
+                f"\n• {mention(uid)} was not eligible: {limit_text(refusal)}" for uid, refusal in skipped
+            )
+            return (
+                f"{lead} was unclaimed for {after_minutes} minutes, so it went by round robin "
+                f"to the eligible rep furthest below fair share (longest since their last lead on ties).\n"
+                f"{_ratio_table(candidates)}{not_eligible}\nWinner: {mention(winner)}"
+            )
