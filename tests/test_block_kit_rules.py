@@ -379,6 +379,12 @@ VIEW_RULES = [
         "view.title.text is empty",
         modal([section()], title=plain("Dibs")),
     ),
+    (
+        "a view needs blocks",
+        {"type": "modal", "title": plain("Dibs")},
+        "view.blocks is not a JSON array of blocks",
+        modal([section()]),
+    ),
     ("a modal needs a title", {"type": "modal", "blocks": [section()]}, "view.title is missing", modal([section()])),
     (
         "messages-only blocks",
