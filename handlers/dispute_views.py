@@ -18,7 +18,7 @@ from handlers.blocks import (
     section,
 )
 
-AWARD_ACTION = "dispute_award"
+AWARD_ACTION_PREFIX = "dispute_award:"  # + the party's user id: action_ids must differ within a block
 SPLIT_ACTION = "dispute_split"
 REASSIGN_ACTION = "dispute_reassign"
 WITHDRAW_ACTION = "dispute_withdraw"
@@ -49,6 +49,11 @@ def _outcome_line(case: Case) -> str:
     return f":white_check_mark: {dispute.outcome or dispute.status}{by}: {credit}{why}"
 
 
+def award_action(slack_user_id: str) -> str:
+    """The action_id of the Award button for one party (its value still carries dispute and user)."""
+    return AWARD_ACTION_PREFIX + slack_user_id
+
+
 def dispute_case(case: Case) -> dict[str, Any]:
     """The mediation message: tags the mediator and parties, lays out the case, offers decisions."""
     dispute, lead = case.dispute, case.lead
@@ -73,7 +78,7 @@ def dispute_case(case: Case) -> dict[str, Any]:
         blocks.append(section(" ".join(facts)))
     if dispute.status == "open":
         awards = [
-            button(f"Award to {p.user}", AWARD_ACTION, f"{dispute.id}:{p.user}")
+            button(f"Award to {p.user}", award_action(p.user), f"{dispute.id}:{p.user}")
             for p in case.parties
             if not p.withdrawn
         ][:MAX_AWARD_BUTTONS]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -51,10 +52,10 @@ def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) ->
 
 
 def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) -> None:
-    click(dibs, "U0BOB", "dispute_award", "1:U0BOB")  # a party may not decide
+    click(dibs, "U0BOB", "dispute_award:U0BOB", "1:U0BOB")  # a party may not decide
     refusal = dibs.slack.wait_for("chat.postEphemeral")[0].args
     assert (refusal["user"], refusal["text"]) == ("U0BOB", "Only a manager of the team can resolve a dispute.")
-    click(dibs, "U0MGR1", "dispute_award", "1:U0BOB")
+    click(dibs, "U0MGR1", "dispute_award:U0BOB", "1:U0BOB")
     outcome = f"D-1 resolved by <@U0MGR1>: {dispute} awarded to <@U0BOB>."
     thread = dibs.message_to("C0EASTMED", outcome)
     posted = next(
@@ -70,6 +71,37 @@ def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) ->
     card_shows(dibs, "Awarded to <@U0BOB>")
     resolved_case = next(c for c in dibs.slack.calls_to("chat.update") if c.args["channel"] == "C0EASTMED")
     assert '"type": "actions"' not in json.dumps(resolved_case.args["blocks"])
+
+
+def award_buttons(dibs: AppDriver, parties: int) -> list[dict]:
+    """The Award buttons of the newest case message (posted or updated) once it shows every party."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        cases = [
+            c.args
+            for c in dibs.slack.calls
+            if c.method in ("chat.postMessage", "chat.update") and c.args.get("channel") == "C0EASTMED"
+        ]
+        if cases and "blocks" in cases[-1]:
+            actions = [e for b in cases[-1]["blocks"] if b["type"] == "actions" for e in b["elements"]]
+            awards = [e for e in actions if e["text"]["text"].startswith("Award to")]
+            if len(awards) == parties:
+                ids = [e["action_id"] for e in actions]
+                assert len(set(ids)) == len(ids), f"Slack refuses repeated action_ids in a block: {ids}"
+                return awards
+        time.sleep(0.05)
+    raise AssertionError(f"no case message with {parties} Award buttons")
+
+
+@pytest.mark.parametrize("winner", [0, 1, 2])
+def test_each_award_button_of_a_three_party_case_works(dibs: AppDriver, dispute: str, winner: int) -> None:
+    dibs.reply_text(f"claim {dispute}", user="U0CAROL")
+    buttons = award_buttons(dibs, 3)
+    chosen = buttons[winner]
+    user = ["U0ALICE", "U0BOB", "U0CAROL"][winner]
+    click(dibs, "U0MGR1", chosen["action_id"], chosen["value"])
+    dibs.message_to("C0EASTMED", f"D-1 resolved by <@U0MGR1>: {dispute} awarded to <@{user}>.")
+    card_shows(dibs, f"Awarded to <@{user}>")
 
 
 def test_split_by_command_and_its_validation(dibs: AppDriver, dispute: str) -> None:
