@@ -30,7 +30,6 @@ from bot.teams import apply_config, get_team, show_config
 from handlers.delivery import Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
-from handlers.home import home_view
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.server import BackgroundLoop, HttpServer
@@ -120,7 +119,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     web = create_web_app(engine, metrics, None if settings.socket_mode else bolt_app)
     register_intake(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
-    deliverer = Deliverer(client, sessions, metrics, clock, home_view=home_view)
+    deliverer = Deliverer(client, sessions, metrics, clock)
     loops = [
         BackgroundLoop("outbox", deliverer.tick, interval=0.2),
         BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),

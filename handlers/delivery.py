@@ -28,6 +28,7 @@ from bot.mediation import case_facts
 from bot.teams import effective_limits
 from handlers.digest_view import digest_message
 from handlers.dispute_views import dispute_case
+from handlers.home import home_view
 from handlers.metrics import Metrics
 from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
 from models import Dispute, LeadCard, OutboxMessage, Team
@@ -71,7 +72,8 @@ class Outcome:
 
 
 class Deliverer:
-    """One worker; several (threads or replicas) may run, the outbox lease keeps them apart."""
+    """The one outbox worker, able to send every kind of row, whoever runs it (`serve`, `digest
+    send`, the demo); several (threads or replicas) may run, the outbox lease keeps them apart."""
 
     def __init__(
         self,
@@ -79,14 +81,12 @@ class Deliverer:
         sessions: sessionmaker[Session],
         metrics: Metrics,
         clock: Callable[[], datetime],
-        home_view: Callable[[Session, str, datetime], dict] | None = None,
         channel_interval: float = 1.0,
     ):
         self._client = client
         self._sessions = sessions
         self._metrics = metrics
         self._clock = clock
-        self._home_view = home_view
         self._channel_interval = channel_interval
         self._next_post: dict[str, float] = {}
 
@@ -287,9 +287,9 @@ class Deliverer:
         if row.kind == outbox.Kind.EPHEMERAL:
             extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
             return self._call("chat_postEphemeral", None, channel=row.channel, user=p["user"], text=p["text"], **extra)
-        if row.kind == outbox.Kind.PUBLISH_HOME and self._home_view is not None:
+        if row.kind == outbox.Kind.PUBLISH_HOME:
             with self._sessions() as session:
-                view = self._home_view(session, p["user"], self._clock())
+                view = home_view(session, p["user"], self._clock())
             return self._call("views_publish", None, user_id=p["user"], view=view)
         if row.kind in (outbox.Kind.DISPUTE_CASE, outbox.Kind.DISPUTE_REFRESH, outbox.Kind.THREAD_POST):
             return self._dispute_message(row, refreshed)

@@ -6,11 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 import app
+from bot import outbox
+from bot.db import session_factory
+from models import OutboxMessage
 from sandbox.slack_web import SlackStandIn
 from tests.conftest import TEAM_TOML
 from tests.fixtures_app import AppDriver
@@ -81,6 +86,23 @@ def test_cli_preview_and_send_once(cli_env: dict, slack: SlackStandIn, capsys: p
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert app.main(["digest", "send", "--team", "east", "--week", "2026-W99"]) == 2
     assert "2026 has no ISO week 99" in capsys.readouterr().err
+
+
+def test_cli_send_delivers_an_app_home_update_waiting_in_the_outbox(
+    cli_env: dict, slack: SlackStandIn, engine: Engine
+) -> None:
+    """`digest send` runs the same worker as `serve`: whatever it takes from the outbox, it can send."""
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        home = outbox.enqueue(session, outbox.Kind.PUBLISH_HOME, datetime.now(UTC), user="U0ALICE")
+        session.flush()
+        home_id = home.id
+    assert app.main(["digest", "send", "--team", "east", "--week", "2026-W47"]) == 0
+    with sessions() as session:
+        row = session.get(OutboxMessage, home_id)
+        assert (row.status, row.last_error) == ("sent", None)
+    [published] = slack.calls_to("views.publish")
+    assert published.args["user_id"] == "U0ALICE" and published.args["view"]["type"] == "home"
 
 
 def test_two_sends_at_once_post_once(pg_engine, pg_url: str, slack: SlackStandIn, tmp_path: Path) -> None:
