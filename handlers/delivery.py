@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -31,7 +31,7 @@ from handlers.dispute_views import dispute_case
 from handlers.home import home_view
 from handlers.metrics import Metrics
 from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
-from models import Dispute, LeadCard, OutboxMessage, Team
+from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus, Team
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action",
     }
 )
-CARD_NOT_POSTED_YET_SECONDS = 2.0
-CARD_GIVE_UP_AFTER = timedelta(hours=1)  # its announcement failed for good: stop waiting
+NOT_POSTED_YET_SECONDS = 2.0  # a card update or thread post waits this long for its message
 
 
 @dataclass
@@ -146,7 +145,9 @@ class Deliverer:
     def _settle(self, outcomes: dict[int, Outcome]) -> None:
         now = self._clock()
         with self._sessions.begin() as session:
-            for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outcomes))):
+            query = select(OutboxMessage).where(OutboxMessage.id.in_(outcomes)).order_by(OutboxMessage.id)
+            rows = list(session.scalars(query))
+            for row in rows:
                 outcome = outcomes[row.id]
                 if outcome.kind == "sent":
                     outbox.mark_sent(row, now, outcome.result)
@@ -156,6 +157,15 @@ class Deliverer:
                     outbox.mark_failed_attempt(row, now, outcome.error, permanent=outcome.kind == "failed")
                     if row.status == "failed":
                         log.warning("outbox row %s (%s) failed: %s", row.id, row.kind, outcome.error)
+                        self._fail_dependents(session, row)
+
+    @staticmethod
+    def _fail_dependents(session: Session, failed: OutboxMessage) -> None:
+        """Updates of and replies to a message that will never exist fail with it, at once."""
+        if failed.kind not in outbox.NEEDS_POSTED.values():
+            return
+        for row in outbox.fail_dependents(session, failed, _never_posted(session, failed)):
+            log.warning("outbox row %s (%s) failed: %s", row.id, row.kind, row.last_error)
 
     # ---- calling Slack ------------------------------------------------------------------
 
@@ -233,9 +243,7 @@ class Deliverer:
             if card is None or (card.ts is None and card.retired_at is not None):
                 return Outcome("sent")  # never shown, so nothing to update
             if card.ts is None:
-                if self._clock() - row.created_at > CARD_GIVE_UP_AFTER:
-                    return Outcome("failed", error=f"card {card.id} was never posted")
-                return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
+                return _wait_for_message(session, row)
             message_key = (card.channel, card.ts)
             if message_key in refreshed:
                 return Outcome("sent")
@@ -257,7 +265,7 @@ class Deliverer:
             if dispute is None:
                 return Outcome("failed", error=f"dispute {row.dispute_id} is gone")
             if row.kind != outbox.Kind.DISPUTE_CASE and dispute.thread_ts is None:
-                return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
+                return _wait_for_message(session, row)
             channel, ts = dispute.thread_channel or row.channel, dispute.thread_ts
             if row.kind == outbox.Kind.DISPUTE_REFRESH and (channel, ts) in refreshed:
                 return Outcome("sent")  # several changes in one tick: one update shows them all
@@ -308,3 +316,24 @@ class Deliverer:
                 alt_txt=p["alt_text"],
             )
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")
+
+
+def _wait_for_message(session: Session, row: OutboxMessage) -> Outcome:
+    """A card update or thread post whose message is not posted yet: wait, unless it never will be."""
+    needed = outbox.needed_row(session, row)
+    if needed is not None and needed.status == OutboxStatus.PENDING:
+        return Outcome("postpone", NOT_POSTED_YET_SECONDS)
+    if needed is None:
+        return Outcome("failed", error=f"nothing was queued to post the message outbox row {row.id} needs")
+    return Outcome("failed", error=_never_posted(session, needed))
+
+
+def _never_posted(session: Session, failed: OutboxMessage) -> str:
+    """Why rows depending on `failed` cannot be sent, naming the lead's card or the dispute's case."""
+    if failed.kind == outbox.Kind.ANNOUNCE_LEAD:
+        lead = session.get(Lead, failed.lead_id)
+        what = f"the card of {lead.ref if lead else 'a deleted lead'}"
+    else:
+        dispute = session.get(Dispute, failed.dispute_id)
+        what = f"the case message of {dispute.ref if dispute else 'a deleted dispute'}"
+    return f"{what} was never posted ({failed.last_error})"

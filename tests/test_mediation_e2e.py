@@ -6,10 +6,11 @@ import json
 import time
 
 import pytest
+from sqlalchemy import select
 
-from models import Dispute
+from models import Dispute, OutboxMessage
 from sandbox.signing import block_actions_body
-from tests.fixtures_app import AppDriver
+from tests.fixtures_app import AppDriver, eventually
 from tests.test_claims_e2e import announce, card_shows
 
 
@@ -102,6 +103,44 @@ def test_each_award_button_of_a_three_party_case_works(dibs: AppDriver, dispute:
     click(dibs, "U0MGR1", chosen["action_id"], chosen["value"])
     dibs.message_to("C0EASTMED", f"D-1 resolved by <@U0MGR1>: {dispute} awarded to <@{user}>.")
     card_shows(dibs, f"Awarded to <@{user}>")
+
+
+def outbox_rows(dibs: AppDriver) -> list[tuple[str, str, str]]:
+    with dibs.runtime.sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.dispute_id.is_not(None)).order_by("id"))
+        return [(row.kind, row.status, row.last_error or "") for row in rows]
+
+
+def test_a_refused_case_message_fails_its_thread_posts_and_refreshes_at_once(
+    dibs: AppDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    dibs.reply_text("limits set contest_window_minutes 10", user="U0MGR1")
+    ref = announce(dibs)
+    dibs.message_to("C0EAST", f"New lead: {ref}")
+    dibs.reply_text(f"claim {ref}", user="U0ALICE")
+    dibs.clock.advance(minutes=11)
+    dibs.slack.fail_next("chat.postMessage", error="invalid_blocks")  # Slack refuses the case message
+    reason = {"reason": {"value": {"type": "plain_text_input", "value": "they called me back"}}}
+    assert dibs.submit_view("U0BOB", "contest_form", reason, private_metadata="1").status == 200
+    assert eventually(lambda: [status for _, status, _ in outbox_rows(dibs)] == ["failed", "failed"])
+    assert dibs.reply_text("resolve D-1 award <@U0BOB>", user="U0MGR1").startswith("D-1 resolved")
+
+    def all_failed() -> bool:
+        rows = outbox_rows(dibs)
+        return len(rows) == 4 and all(status == "failed" for _, status, _ in rows)
+
+    assert eventually(all_failed, timeout=3), outbox_rows(dibs)
+    [case, *dependents] = outbox_rows(dibs)
+    assert case[0] == "dispute_case" and "invalid_blocks" in case[2]
+    assert sorted(kind for kind, _, _ in dependents) == ["dispute_refresh", "thread_post", "thread_post"]
+    assert all("the case message of D-1 was never posted" in error for _, _, error in dependents), dependents
+    assert [c.args["channel"] for c in dibs.slack.calls_to("chat.postMessage")].count("C0EASTMED") == 1
+    metrics = dibs.request("GET", "/metrics").text
+    assert 'dibs_outbox_failed_messages{kind="dispute_case"} 1.0' in metrics
+    assert 'dibs_outbox_failed_messages{kind="thread_post"} 2.0' in metrics
+    assert 'dibs_outbox_failed_messages{kind="dispute_refresh"} 1.0' in metrics
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("(thread_post) failed" in line and "case message of D-1" in line for line in logged), logged
 
 
 def test_split_by_command_and_its_validation(dibs: AppDriver, dispute: str) -> None:
