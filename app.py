@@ -218,7 +218,7 @@ def _digest_pending(sessions: sessionmaker[Session], team_id: str) -> bool:
                 .where(
                     OutboxMessage.team_id == team_id,
                     OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.kind.in_((Kind.DIGEST, Kind.UPLOAD)),
+                    OutboxMessage.kind.in_((Kind.DIGEST, Kind.DIGEST_CHART)),
                 )
                 .limit(1)
             )

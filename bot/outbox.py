@@ -31,7 +31,7 @@ class Kind(StrEnum):
     DISPUTE_REFRESH = "dispute_refresh"  # re-render the case message (parties, outcome)
     THREAD_POST = "thread_post"  # a message in a dispute's thread
     DIGEST = "digest"  # the weekly fairness digest, rendered when sent
-    UPLOAD = "upload"  # a file (the digest chart) shared to a channel
+    DIGEST_CHART = "digest_chart"  # the digest's chart, drawn and shared to the channel when sent
 
 
 # A row of the key's kind needs the message of a row of the value's kind posted first

@@ -7,7 +7,6 @@ other failures back off until the row is marked failed (visible in /metrics).
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections import defaultdict
@@ -26,10 +25,12 @@ from bot.digest import compute_digest
 from bot.leads import lead_state
 from bot.mediation import case_facts
 from bot.teams import effective_limits
+from handlers.chart import chart_alt_text, fairness_chart
 from handlers.digest_view import digest_message
 from handlers.dispute_views import dispute_case
 from handlers.home import home_view
 from handlers.metrics import Metrics
+from handlers.people import Directory
 from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
 from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus, Team
 
@@ -87,6 +88,7 @@ class Deliverer:
         self._metrics = metrics
         self._clock = clock
         self._channel_interval = channel_interval
+        self._directory = Directory(client, sessions, metrics, clock)
         self._next_post: dict[str, float] = {}
 
     # ---- the loop ----------------------------------------------------------------------
@@ -260,6 +262,7 @@ class Deliverer:
 
     def _dispute_message(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
         """The case message (its ts becomes the thread), its updates, and posts in its thread."""
+        names = self._directory.names(self._parties(row)) if row.kind != outbox.Kind.THREAD_POST else {}
         with self._sessions() as session:
             dispute = session.get(Dispute, row.dispute_id)
             if dispute is None:
@@ -271,7 +274,7 @@ class Deliverer:
                 return Outcome("sent")  # several changes in one tick: one update shows them all
             if row.kind == outbox.Kind.THREAD_POST:
                 return self._call("chat_postMessage", channel, channel=channel, thread_ts=ts, text=row.payload["text"])
-            payload = dispute_case(case_facts(session, dispute, self._clock()))
+            payload = dispute_case(case_facts(session, dispute, self._clock()), names)
         if row.kind == outbox.Kind.DISPUTE_REFRESH:
             refreshed.add((channel or "", ts or ""))
             return self._call("chat_update", None, channel=channel, ts=ts, **payload)
@@ -281,6 +284,26 @@ class Deliverer:
                 posted = session.get(Dispute, row.dispute_id)
                 posted.thread_channel, posted.thread_ts = outcome.result["channel"], outcome.result["ts"]
         return outcome
+
+    def _parties(self, row: OutboxMessage) -> list[str]:
+        with self._sessions() as session:
+            dispute = session.get(Dispute, row.dispute_id)
+            return [party.member.slack_user_id for party in dispute.parties] if dispute else []
+
+    def _digest_chart(self, row: OutboxMessage) -> Outcome:
+        """Draw the digest's chart with each rep's name as Slack has it now, and share it."""
+        with self._sessions() as session:
+            digest = compute_digest(session, row.team_id or "", row.payload["year"], row.payload["week"], self._clock())
+        names = self._directory.names(rep.slack_user_id for rep in digest.reps)
+        return self._call(
+            "files_upload_v2",
+            row.channel,
+            channel=row.channel,
+            file=fairness_chart(digest, names),
+            filename=f"dibs-{digest.team_id}-{digest.label}.png",
+            title=f"{digest.team_name} fairness, {digest.label}",
+            alt_txt=chart_alt_text(digest, names),
+        )
 
     def _deliver_one(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> dict[int, Outcome]:
         return {row.id: self._deliver(row, refreshed)}
@@ -305,16 +328,8 @@ class Deliverer:
             with self._sessions() as session:
                 digest = compute_digest(session, row.team_id or "", p["year"], p["week"], self._clock())
             return self._call("chat_postMessage", row.channel, channel=row.channel, **digest_message(digest))
-        if row.kind == outbox.Kind.UPLOAD:
-            return self._call(
-                "files_upload_v2",
-                row.channel,
-                channel=row.channel,
-                file=base64.b64decode(p["content_b64"]),
-                filename=p["filename"],
-                title=p["title"],
-                alt_txt=p["alt_text"],
-            )
+        if row.kind == outbox.Kind.DIGEST_CHART:
+            return self._digest_chart(row)
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")
 
 

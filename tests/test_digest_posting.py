@@ -28,6 +28,8 @@ def post_and_claim(dibs: AppDriver, n: int) -> None:
 
 
 def test_scheduled_digest_posts_once_with_its_chart(dibs: AppDriver) -> None:
+    dibs.slack.add_user("U0ALICE", display_name="Alice Adams")
+    dibs.slack.add_user("U0BOB", real_name="Bob Brown")
     post_and_claim(dibs, 3)  # Monday of week 48
     dibs.clock.advance(days=11, hours=8)  # Friday 4 Dec, 18:00 New York: W48's digest is due
     text = dibs.message_to("C0EAST", "Fairness digest for Sales East, 2026-W48: 3 leads in", timeout=10)
@@ -37,7 +39,9 @@ def test_scheduled_digest_posts_once_with_its_chart(dibs: AppDriver) -> None:
     completed = dibs.slack.wait_for("files.completeUploadExternal")
     assert completed[0].args["channel_id"] == "C0EAST"
     upload = dibs.slack.wait_for("files.getUploadURLExternal")[0]
-    assert "credited" in upload.args["alt_txt"].lower() or "fair share" in upload.args["alt_txt"].lower()
+    alt = upload.args["alt_txt"]
+    assert alt.startswith("Bar chart of credited leads against fair share for 3 reps of Sales East, 2026-W48")
+    assert all(name in alt for name in ("Alice Adams ", "Bob Brown ", "u0carol ")) and "U0" not in alt, alt
     assert next(iter(dibs.slack.uploads.values())).startswith(b"\x89PNG\r\n\x1a\n")
     assert not [c for c in dibs.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0WEST"], (
         "West's Friday 17:00 is in Los Angeles, three hours later"

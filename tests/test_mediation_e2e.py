@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Dispute, OutboxMessage
-from sandbox.signing import block_actions_body
+from sandbox.signing import block_actions_body, event_body
 from tests.fixtures_app import AppDriver, eventually
 from tests.test_claims_e2e import announce, card_shows
 
@@ -24,14 +24,18 @@ def click(dibs: AppDriver, user: str, action_id: str, value: str, channel: str =
     assert dibs.slack_request(body).status == 200
 
 
-@pytest.fixture
-def dispute(dibs: AppDriver) -> str:
+def open_dispute(dibs: AppDriver) -> str:
     """L-1 claimed by Alice, then Bob inside the contest window: D-1 is open."""
     assert dibs.reply_text("limits set contest_window_minutes 10", user="U0MGR1").startswith("`contest_window")
     ref = announce(dibs)
     dibs.reply_text(f"claim {ref}", user="U0ALICE")
     assert dibs.reply_text(f"claim {ref}", user="U0BOB").endswith("so D-1 is open and a manager will decide.")
     return ref
+
+
+@pytest.fixture
+def dispute(dibs: AppDriver) -> str:
+    return open_dispute(dibs)
 
 
 def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) -> None:
@@ -42,8 +46,8 @@ def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) ->
     assert "Policy suggests: <@U0ALICE> (first claim)." in text
     actions = [e for b in case["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [e["text"]["text"] for e in actions] == [
-        "Award to U0ALICE",
-        "Award to U0BOB",
+        "Award to u0alice",  # the stand-in's display name for a user it was not told about
+        "Award to u0bob",
         "Split credit…",
         "Reassign…",
         "Withdraw",
@@ -103,6 +107,22 @@ def test_each_award_button_of_a_three_party_case_works(dibs: AppDriver, dispute:
     click(dibs, "U0MGR1", chosen["action_id"], chosen["value"])
     dibs.message_to("C0EASTMED", f"D-1 resolved by <@U0MGR1>: {dispute} awarded to <@{user}>.")
     card_shows(dibs, f"Awarded to <@{user}>")
+
+
+def test_award_buttons_name_the_parties_as_slack_does(dibs: AppDriver) -> None:
+    dibs.slack.add_user("U0ALICE", display_name="Alice Adams", real_name="Alice Anne Adams")
+    dibs.slack.add_user("U0BOB", display_name="", real_name="Bob <Brown> & Co")
+    ref = open_dispute(dibs)
+    assert [b["text"]["text"] for b in award_buttons(dibs, 2)] == ["Award to Alice Adams", "Award to Bob <Brown> & Co"]
+
+    user = {"id": "U0ALICE", "name": "alice", "profile": {"display_name": "Ali", "real_name": "Alice Adams"}}
+    event = event_body({"type": "user_change", "user": user}, "Ev0ALICE")
+    assert dibs.slack_request(event, content_type="application/json").status == 200
+    dibs.slack.fail_next("users.info", error="user_not_found")  # Carol is unknown to Slack
+    dibs.reply_text(f"claim {ref}", user="U0CAROL")
+    labels = [b["text"]["text"] for b in award_buttons(dibs, 3)]
+    assert labels == ["Award to Ali", "Award to Bob <Brown> & Co", "Award to party 3"], "never a raw id"
+    assert [c.args["user"] for c in dibs.slack.calls_to("users.info")] == ["U0ALICE", "U0BOB", "U0CAROL"]
 
 
 def outbox_rows(dibs: AppDriver) -> list[tuple[str, str, str]]:
