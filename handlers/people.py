@@ -22,7 +22,7 @@ from handlers.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-NO_SUCH_USER = frozenset({"user_not_found", "user_not_visible", "account_inactive"})
+NO_SUCH_USER = frozenset({"user_not_found", "user_not_visible"})
 
 
 def profile_names(user: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -64,9 +64,10 @@ class Directory:
             if answer is None:
                 break  # rate limited or Slack unreachable: show what is cached, ask again next time
             fetched[user_id] = answer
-        with self._sessions.begin() as session:
-            for user_id, (shown, real_name) in fetched.items():
-                people.remember(session, user_id, shown, real_name, now)
+        if fetched:
+            with self._sessions.begin() as session:
+                for user_id, (shown, real_name) in fetched.items():
+                    people.remember(session, user_id, shown, real_name, now)
         with self._sessions() as session:
             return people.known_names(session, wanted)
 
@@ -75,20 +76,20 @@ class Directory:
         try:
             response = self._client.users_info(user=user_id)
         except SlackApiError as exc:
-            error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
+            error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+            limited = exc.response.status_code == 429 or error == "ratelimited"
+            self._metrics.slack_calls.labels("users_info", "ratelimited" if limited else "error").inc()
             if error in NO_SUCH_USER:
-                self._metrics.slack_calls.labels("users_info", "error").inc()
                 return None, None
-            outcome = "ratelimited" if exc.response.status_code == 429 or error == "ratelimited" else "error"
-            self._metrics.slack_calls.labels("users_info", outcome).inc()
-            log.warning("users.info for %s failed (%s); showing cached or neutral names", user_id, error or exc)
-            return None
-        except OSError as exc:
+            reason = error or str(exc)
+        except OSError as exc:  # network: timeouts, refused connections
             self._metrics.slack_calls.labels("users_info", "error").inc()
-            log.warning("users.info for %s failed (%s); showing cached or neutral names", user_id, exc)
-            return None
-        self._metrics.slack_calls.labels("users_info", "ok").inc()
-        return profile_names(response.get("user") or {})
+            reason = str(exc)
+        else:
+            self._metrics.slack_calls.labels("users_info", "ok").inc()
+            return profile_names(response.get("user") or {})
+        log.warning("users.info for %s failed (%s); showing cached or neutral names", user_id, reason)
+        return None
 
 
 def register_people_listeners(app: App, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
