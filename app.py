@@ -31,7 +31,6 @@ from handlers import doctor
 from handlers.delivery import Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
-from handlers.home import home_view
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.refusals import refusal_text
@@ -123,7 +122,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     web = create_web_app(engine, metrics, None if settings.socket_mode else bolt_app)
     register_intake(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
-    deliverer = Deliverer(client, sessions, metrics, clock, home_view=home_view)
+    deliverer = Deliverer(client, sessions, metrics, clock)
     loops = [
         BackgroundLoop("outbox", deliverer.tick, interval=0.2),
         BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),
@@ -222,7 +221,7 @@ def _digest_pending(sessions: sessionmaker[Session], team_id: str) -> bool:
                 .where(
                     OutboxMessage.team_id == team_id,
                     OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.kind.in_((Kind.DIGEST, Kind.UPLOAD)),
+                    OutboxMessage.kind.in_((Kind.DIGEST, Kind.DIGEST_CHART)),
                 )
                 .limit(1)
             )

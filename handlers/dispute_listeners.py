@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.mediation import MAX_PARTNERS
 from handlers.answers import claim_text
 from handlers.commands import Caller, Reply, UsageError, answer_privately, reply, tell_privately
 from handlers.dispute_views import (
-    AWARD_ACTION,
+    AWARD_ACTION_PREFIX,
     CONTEST_ACTION,
     CONTEST_CALLBACK,
     REASSIGN_ACTION,
@@ -68,7 +69,7 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf, se
     def click(body: dict[str, Any], context: BoltContext) -> Caller:
         return caller_of(context, (body.get("channel") or {}).get("id", ""))
 
-    @app.action(AWARD_ACTION)
+    @app.action(re.compile(f"^{re.escape(AWARD_ACTION_PREFIX)}"))
     @scoped
     def award(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
         caller = click(body, context)

@@ -26,6 +26,7 @@ from handlers.commands import Caller, Reply, answer_privately, reply, run_comman
 from handlers.dispute_listeners import register_dispute_listeners
 from handlers.lead_commands import claim_reply
 from handlers.lead_form import CALLBACK_ID, lead_form, submitted_fields
+from handlers.people import register_people_listeners
 from handlers.views import CLAIM_ACTION
 from models import Member, SeenEvent
 
@@ -183,6 +184,7 @@ def build_bolt_app(
             session.rollback()
 
     register_dispute_listeners(app, scoped, _caller, sessions)
+    register_people_listeners(app, sessions, clock)
 
     @app.error
     def unexpected_error(error: Exception) -> None:

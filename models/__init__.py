@@ -12,6 +12,7 @@ from models.lead import (
     LeadStatus,
 )
 from models.ops import AuditEvent, JobRun, OutboxMessage, OutboxStatus, SeenEvent
+from models.people import SlackUser
 from models.team import AwayPeriod, Member, Role, Team
 
 __all__ = [
@@ -35,5 +36,6 @@ __all__ = [
     "OutboxStatus",
     "Role",
     "SeenEvent",
+    "SlackUser",
     "Team",
 ]

@@ -56,6 +56,14 @@ BuildRuntime = Callable[..., "Runtime"]  # app.build_runtime, passed in by `dibs
 TZ = "America/New_York"
 CHANNEL = "C0DEMO"
 MANAGER, ALICE, BOB, CAROL, DAVE = "U0MAYA", "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"
+PEOPLE = {  # display names the stand-in's users.info gives, shown where a mention cannot render
+    MANAGER: "Maya Patel",
+    "U0OMAR": "Omar Haddad",
+    ALICE: "Alice Adams",
+    BOB: "Bob Brown",
+    CAROL: "Carol Chen",
+    DAVE: "Dave Diaz",
+}
 WEEK_START = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo(TZ))  # a Monday, 09:00 in New York
 MON, WED, THU, NEXT_FRI = 0, 2, 3, 11  # days after WEEK_START
 SETTLE_SECONDS = 20.0
@@ -660,6 +668,8 @@ def run_demo(out_dir: Path, build_runtime: BuildRuntime) -> int:
     with tempfile.TemporaryDirectory(prefix="dibs-demo-") as tmp, SlackStandIn() as slack:
         try:
             slack.limit_channel_rate(1.0)
+            for user_id, display_name in PEOPLE.items():
+                slack.add_user(user_id, display_name=display_name)
             secret, token = secrets.token_hex(16), secrets.token_urlsafe(16)
             config = Path(tmp) / "teams.toml"
             config.write_text(TEAM_TOML.substitute(intake_token=token), encoding="utf-8")

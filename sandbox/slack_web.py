@@ -142,6 +142,7 @@ class SlackStandIn:
         self._upload_slots: dict[str, dict[str, Any]] = {}
         self._uploads: dict[str, bytes] = {}
         self._dm_channels: dict[str, str] = {}
+        self._users: dict[str, dict[str, str]] = {}
         self._release = threading.Event()
         self.socket_mode_url: Callable[[], str] | None = None  # SocketModeStandIn.open_url, when attached
         self._answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -260,7 +261,7 @@ class SlackStandIn:
             self._release = threading.Event()
             for state in (self._calls, self._problems, self._failures, self._hangs):
                 state.clear()
-            for mapping in (self._last_post, self._upload_slots, self._uploads, self._dm_channels):
+            for mapping in (self._last_post, self._upload_slots, self._uploads, self._dm_channels, self._users):
                 mapping.clear()
             self._post_interval = None
 
@@ -286,6 +287,11 @@ class SlackStandIn:
             answer = _error("fatal_error", status)
         with self._lock:
             self._failures[method].extend([answer] * times)
+
+    def add_user(self, user_id: str, *, display_name: str = "", real_name: str = "") -> None:
+        """A person of the workspace with these profile names, as `users.info` describes them."""
+        with self._lock:
+            self._users[user_id] = {"display_name": display_name, "real_name": real_name}
 
     def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
         """Hold the answer to the next `times` calls of `method` back by `seconds`."""
@@ -444,7 +450,9 @@ class SlackStandIn:
 
     def _user_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user_id = str(args.get("user"))
-        name, real_name = user_id.lower(), f"User {user_id}"
+        name = user_id.lower()
+        profile = self._users.get(user_id, {"display_name": name, "real_name": f"User {user_id}"})
+        real_name = profile["real_name"]
         return {
             "ok": True,
             "user": {
@@ -457,7 +465,7 @@ class SlackStandIn:
                 "tz_offset": -18000,
                 "is_bot": False,
                 "deleted": False,
-                "profile": {"real_name": real_name, "display_name": name},
+                "profile": dict(profile),
             },
         }
 

@@ -17,7 +17,6 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from handlers.delivery import Deliverer
-from handlers.home import home_view
 from handlers.server import BackgroundLoop
 from handlers.views import CARDS_PER_MESSAGE, CLAIM_ACTION
 from models import Lead, OutboxMessage
@@ -101,7 +100,7 @@ def outbox_paused(dibs: AppDriver) -> Iterator[None]:
     loops.remove(worker)
     yield
     runtime = dibs.runtime
-    deliverer = Deliverer(runtime.client, runtime.sessions, runtime.metrics, dibs.clock, home_view=home_view)
+    deliverer = Deliverer(runtime.client, runtime.sessions, runtime.metrics, dibs.clock)
     fresh = BackgroundLoop("outbox", deliverer.tick, interval=0.2)
     loops.append(fresh)  # stopped with the runtime at teardown
     fresh.start()

@@ -38,6 +38,7 @@ def test_the_scan_finds_the_calls_the_app_makes() -> None:
         "views_publish",
         "files_upload_v2",
         "auth_test",
+        "users_info",
     } <= called_methods()
 
 
