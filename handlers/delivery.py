@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,6 +59,8 @@ PERMANENT_ERRORS = frozenset(
 )
 CARD_NOT_POSTED_YET_SECONDS = 2.0
 CARD_GIVE_UP_AFTER = timedelta(hours=1)  # its announcement failed for good: stop waiting
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack takes 5 posts to a response_url within 30 minutes
+RESPONSE_URL_GONE = frozenset({404, 410})  # expired, used up or unknown: Slack answers 404 "Expired url"
 
 
 @dataclass
@@ -274,6 +277,40 @@ class Deliverer:
                 posted.thread_channel, posted.thread_ts = outcome.result["channel"], outcome.result["ts"]
         return outcome
 
+    def _respond(self, row: OutboxMessage) -> Outcome:
+        """A private answer by the interaction's response_url, or by DM once that has expired."""
+        p = row.payload
+        if self._clock() - row.created_at < RESPONSE_URL_LIFETIME:
+            answered = self._post_to_response_url(p)
+            if answered is not None:
+                return answered
+        extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
+        return self._call("chat_postMessage", p["user"], channel=p["user"], text=p["text"], **extra)
+
+    def _post_to_response_url(self, p: dict[str, Any]) -> Outcome | None:
+        """Ephemeral to the user where they clicked; None when Slack says the URL is gone."""
+        webhook = WebhookClient(p["response_url"], timeout=self._client.timeout)
+        try:
+            response = webhook.send(
+                text=p["text"], blocks=p.get("blocks"), response_type="ephemeral", replace_original=False
+            )
+        except Exception as exc:  # network: timeouts, refused connections
+            self._metrics.slack_calls.labels("response_url", "error").inc()
+            return Outcome("retry", error=f"response_url: {type(exc).__name__}: {exc}")
+        status = response.status_code
+        if status == 200:
+            self._metrics.slack_calls.labels("response_url", "ok").inc()
+            return Outcome("sent")
+        if status == 429:
+            self._metrics.slack_calls.labels("response_url", "ratelimited").inc()
+            retry_after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), 1)
+            return Outcome("postpone", float(retry_after))
+        self._metrics.slack_calls.labels("response_url", "error").inc()
+        if status in RESPONSE_URL_GONE:
+            return None
+        kind = "retry" if status >= 500 else "failed"
+        return Outcome(kind, error=f"response_url: HTTP {status} {response.body}"[:500])
+
     def _deliver_one(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> dict[int, Outcome]:
         return {row.id: self._deliver(row, refreshed)}
 
@@ -284,9 +321,8 @@ class Deliverer:
         if row.kind == outbox.Kind.POST:
             extra = {k: p[k] for k in ("thread_ts", "blocks") if p.get(k)}
             return self._call("chat_postMessage", row.channel, channel=row.channel, text=p["text"], **extra)
-        if row.kind == outbox.Kind.EPHEMERAL:
-            extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
-            return self._call("chat_postEphemeral", None, channel=row.channel, user=p["user"], text=p["text"], **extra)
+        if row.kind == outbox.Kind.RESPOND:
+            return self._respond(row)
         if row.kind == outbox.Kind.PUBLISH_HOME and self._home_view is not None:
             with self._sessions() as session:
                 view = self._home_view(session, p["user"], self._clock())
