@@ -478,10 +478,10 @@ class SlackStandIn:
             release.wait(answer.delay)
         return answer
 
-    def _record(self, method: str, args: dict[str, Any], answer: _Answer) -> None:
+    def _record(self, method: str, args: dict[str, Any], answer: _Answer, error: str | None = None) -> None:
         """Keep a call and wake whoever waits for it; called under the lock."""
         now = time.monotonic()
-        self._calls.append(RecordedCall(method, args, now, answer.status, answer.error, answer.delay))
+        self._calls.append(RecordedCall(method, args, now, answer.status, error or answer.error, answer.delay))
         self._lock.notify_all()
 
     def _answer(self, method: str, authorization: str, args: dict[str, Any]) -> _Answer:
@@ -516,7 +516,7 @@ class SlackStandIn:
         try:
             return _Answer(200, self._answers.get(method, lambda args: {"ok": True})(args))
         except Refused as refused:
-            return _error(refused.error, **refused.extra)
+            return _error(refused.error)
 
     def _is_known(self, method: str) -> bool:
         return self._spec is None or method in self._spec or method in NEWER_METHODS
@@ -569,8 +569,7 @@ class SlackStandIn:
             url = self._workspace.response_urls.get(key)
             owner = {"channel": url.channel, "user": url.user} if url else {}
             answer, error = self._response_answer(key, payload)
-            self._calls.append(RecordedCall("response_url", payload | owner, time.monotonic(), answer.status, error))
-            self._lock.notify_all()
+            self._record("response_url", payload | owner, answer, error)
         return answer
 
     def _response_answer(self, key: str, payload: dict[str, Any]) -> tuple[_Answer, str | None]:
@@ -658,8 +657,10 @@ class SlackStandIn:
         if args.get("channel"):
             return {"ok": True, "channel": {"id": self._visible(args).id}}
         users = [user for user in str(args.get("users") or "").split(",") if user]
-        if len(users) != 1:
-            raise Refused("not_enough_users" if not users else "method_not_supported_for_channel_type")
+        if not users:
+            raise Refused("users_list_not_supplied")
+        if len(users) > 1:
+            return {"ok": True, "channel": {"id": self._workspace.group_dm(users).id}}
         self._workspace.person(users[0])
         return {"ok": True, "channel": {"id": self._workspace.bot_dm(users[0]).id}}
 

@@ -25,12 +25,11 @@ Kind = Literal["public", "private", "im", "mpim"]
 
 
 class Refused(Exception):
-    """Slack's `{"ok": false, "error": error, **extra}`."""
+    """Slack's `{"ok": false, "error": error}`."""
 
-    def __init__(self, error: str, **extra: Any) -> None:
+    def __init__(self, error: str) -> None:
         super().__init__(error)
         self.error = error
-        self.extra = extra
 
 
 @dataclass
@@ -133,10 +132,10 @@ class Workspace:
         self.conversations[dm.id] = dm
         return dm.id
 
-    def add_message(self, channel_id: str, user_id: str, text: str, thread_ts: str | None = None) -> str:
+    def add_message(self, channel_id: str, user_id: str, text: str) -> str:
         """A message someone posted (not the bot); its ts."""
         ts = self.next_ts()
-        self.messages[(channel_id, ts)] = Message(channel_id, ts, user_id, text, thread_ts=thread_ts)
+        self.messages[(channel_id, ts)] = Message(channel_id, ts, user_id, text)
         return ts
 
     # ----- finding things the way the bot's token sees them
@@ -174,6 +173,16 @@ class Workspace:
             self.conversations[dm.id] = dm
             self._bot_dms[user_id] = dm.id
         return self.conversations[self._bot_dms[user_id]]
+
+    def group_dm(self, user_ids: list[str]) -> Conversation:
+        """The bot's group DM with several people, opened on first use."""
+        people = {self.person(user_id).id for user_id in user_ids} | {BOT_USER_ID}
+        for conversation in self.conversations.values():
+            if conversation.kind == "mpim" and conversation.members == people:
+                return conversation
+        mpim = Conversation(self.next_id("G"), "", "mpim", people)
+        self.conversations[mpim.id] = mpim
+        return mpim
 
     def target(self, channel: str) -> Conversation:
         """Where a message to `channel` goes: a user id means the bot's DM with that person."""
@@ -223,10 +232,6 @@ class Workspace:
             url.issued = -math.inf
 
 
-def _members_of(conversation: Conversation) -> list[str]:
-    return sorted(conversation.members)
-
-
 def conversation_info(conversation: Conversation) -> dict[str, Any]:
     """A conversation object as `conversations.info` and `conversations.join` answer it."""
     info: dict[str, Any] = {
@@ -240,7 +245,7 @@ def conversation_info(conversation: Conversation) -> dict[str, Any]:
         "is_member": conversation.bot_is_member,
     }
     if conversation.kind == "im":
-        info["user"] = next((m for m in _members_of(conversation) if m != BOT_USER_ID), "")
+        info["user"] = next((m for m in sorted(conversation.members) if m != BOT_USER_ID), "")
     else:
         info |= {"name": conversation.name, "num_members": len(conversation.members)}
     return info

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from sandbox.slack_web import REFERENCE_ENV, SlackStandIn, find_reference_dir
 from tests.conftest import TEAM_TOML
 
-# The people of TEAM_TOML by name, and a few more for tests that need them.
+# The people of TEAM_TOML by name (what users.info answers for them).
 NAMES = {
     "U0MGR1": "Maya Morgan",
     "U0MGR2": "Omar Ortiz",

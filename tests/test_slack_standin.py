@@ -61,13 +61,14 @@ def granting(*extra: str) -> Iterator[tuple[SlackStandIn, WebClient]]:
 
 def test_every_supported_method_answers_legit_calls_without_problems() -> None:
     modal = {"type": "modal", "title": {"type": "plain_text", "text": "Split credit"}, "blocks": []}
-    with granting("im:write", "users:read", "channels:history") as (slack, slack_client):
+    with granting("im:write", "mpim:write", "users:read", "channels:history") as (slack, slack_client):
         assert slack_client.auth_test()["bot_id"]
         assert slack_client.conversations_join(channel="C0EAST")["channel"]["is_member"]
         posted = slack_client.chat_postMessage(channel="C0EAST", text="x", blocks=[SECTION])
         assert slack_client.chat_update(channel="C0EAST", ts=posted["ts"], text="y")["ts"] == posted["ts"]
         assert slack_client.chat_postEphemeral(channel="C0EAST", user="U0ALICE", text="x")["message_ts"]
         assert slack_client.conversations_open(users=["U0ALICE"])["channel"]["id"].startswith("D")
+        assert slack_client.conversations_open(users=["U0ALICE", "U0BOB"])["channel"]["id"].startswith("G")
         assert slack_client.conversations_info(channel="C0EAST")["channel"]["name"] == "sales-east"
         assert slack_client.conversations_history(channel="C0EAST")["messages"][0]["ts"] == posted["ts"]
         assert slack_client.views_open(trigger_id=slack.new_trigger_id(), view=modal)["view"]["id"]
