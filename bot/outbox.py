@@ -26,7 +26,7 @@ class Kind(StrEnum):
     REFRESH_CARD = "refresh_card"  # re-render the message holding a lead's card
     POST = "post"  # text rendered by handlers/ to a channel, a thread (payload thread_ts) or a user (DM)
     NOTICE = "notice"  # a notice (payload notice + facts) to a user (DM) or channel, worded when sent
-    EPHEMERAL = "ephemeral"  # visible to one user in a channel
+    RESPOND = "respond"  # a private answer by an interaction's response_url (payload); a DM once it expired
     PUBLISH_HOME = "publish_home"  # App Home for one user
     DISPUTE_CASE = "dispute_case"  # the case in the mediation channel; its ts starts the thread
     DISPUTE_REFRESH = "dispute_refresh"  # re-render the case message (parties, outcome)

@@ -12,11 +12,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +61,8 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 NOT_POSTED_YET_SECONDS = 2.0  # a card update or thread post waits this long for its message
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack takes 5 posts to a response_url within 30 minutes
+RESPONSE_URL_GONE = frozenset({404, 410})  # expired, used up or unknown: Slack answers 404 "Expired url"
 
 
 @dataclass
@@ -308,6 +311,40 @@ class Deliverer:
             alt_txt=chart_alt_text(digest, names),
         )
 
+    def _respond(self, row: OutboxMessage) -> Outcome:
+        """A private answer by the interaction's response_url, or by DM once that has expired."""
+        p = row.payload
+        if self._clock() - row.created_at < RESPONSE_URL_LIFETIME:
+            answered = self._post_to_response_url(p)
+            if answered is not None:
+                return answered
+        extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
+        return self._call("chat_postMessage", p["user"], channel=p["user"], text=p["text"], **extra)
+
+    def _post_to_response_url(self, p: dict[str, Any]) -> Outcome | None:
+        """Ephemeral to the user where they clicked; None when Slack says the URL is gone."""
+        webhook = WebhookClient(p["response_url"], timeout=self._client.timeout)
+        try:
+            response = webhook.send(
+                text=p["text"], blocks=p.get("blocks"), response_type="ephemeral", replace_original=False
+            )
+        except Exception as exc:  # network: timeouts, refused connections
+            self._metrics.slack_calls.labels("response_url", "error").inc()
+            return Outcome("retry", error=f"response_url: {type(exc).__name__}: {exc}")
+        status = response.status_code
+        if status == 200:
+            self._metrics.slack_calls.labels("response_url", "ok").inc()
+            return Outcome("sent")
+        if status == 429:
+            self._metrics.slack_calls.labels("response_url", "ratelimited").inc()
+            retry_after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), 1)
+            return Outcome("postpone", float(retry_after))
+        self._metrics.slack_calls.labels("response_url", "error").inc()
+        if status in RESPONSE_URL_GONE:
+            return None
+        kind = "retry" if status >= 500 else "failed"
+        return Outcome(kind, error=f"response_url: HTTP {status} {response.body}"[:500])
+
     def _deliver_one(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> dict[int, Outcome]:
         return {row.id: self._deliver(row, refreshed)}
 
@@ -320,9 +357,8 @@ class Deliverer:
             return self._call("chat_postMessage", row.channel, channel=row.channel, text=p["text"], **extra)
         if row.kind == outbox.Kind.NOTICE:
             return self._call("chat_postMessage", row.channel, channel=row.channel, text=notice_text(p))
-        if row.kind == outbox.Kind.EPHEMERAL:
-            extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
-            return self._call("chat_postEphemeral", None, channel=row.channel, user=p["user"], text=p["text"], **extra)
+        if row.kind == outbox.Kind.RESPOND:
+            return self._respond(row)
         if row.kind == outbox.Kind.PUBLISH_HOME:
             with self._sessions() as session:
                 view = home_view(session, p["user"], self._clock())

@@ -115,11 +115,15 @@ class AppDriver:
         return {**view, "blocks": opened[-1].get("blocks", [])} if opened else view
 
     def command(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> Response:
-        return self.slack_request(
-            slash_command_body(
-                text, user_id=user, channel_id=channel, trigger_id="13345224609.738474920.8088930838d88f008e0"
-            )
+        """`user` types `/dibs text` in `channel`, with a trigger_id and response_url Slack issued."""
+        body = slash_command_body(
+            text,
+            user_id=user,
+            channel_id=channel,
+            trigger_id=self.slack.new_trigger_id(),
+            response_url=self.slack.new_response_url(channel, user),
         )
+        return self.slack_request(body)
 
     def reply_text(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> str:
         """The ephemeral answer to a slash command, as the user reads it."""
@@ -138,12 +142,33 @@ class AppDriver:
         seen = [(c.args.get("channel"), c.args.get("text", "")[:80]) for c in self.slack.calls_to("chat.postMessage")]
         raise AssertionError(f"no message to {channel} containing {containing!r}; messages were {seen}")
 
+    def answers_to(self, user: str, count: int = 1, timeout: float = 5.0) -> list[str]:
+        """The private answers `user` got to clicks, by response_url, once `count` arrived."""
+        deadline = time.monotonic() + timeout
+        while len(answers := [c.args["text"] for c in self.slack.responses_to(user)]) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{user} got {answers} by response_url, expected {count} answer(s)")
+            time.sleep(0.05)
+        return answers
+
+    def click(self, user: str, action_id: str, value: str, channel: str = "C0EAST") -> Response:
+        """`user` clicks a button on a message in `channel`."""
+        body = block_actions_body(
+            user,
+            action_id,
+            value,
+            channel_id=channel,
+            trigger_id=self.slack.new_trigger_id(),
+            response_url=self.slack.new_response_url(channel, user),
+        )
+        return self.slack_request(body)
+
     def click_claim(self, lead_ref: str, user: str, channel: str = "C0EAST") -> Response:
-        lead_id = lead_ref.removeprefix("L-")
-        return self.slack_request(block_actions_body(user, CLAIM_ACTION, lead_id, channel_id=channel))
+        return self.click(user, CLAIM_ACTION, lead_ref.removeprefix("L-"), channel)
 
     def submit_view(self, user: str, callback_id: str, values: dict[str, Any], private_metadata: str = "") -> Response:
-        return self.slack_request(view_submission_body(user, callback_id, values, private_metadata))
+        body = view_submission_body(user, callback_id, values, private_metadata, trigger_id=self.slack.new_trigger_id())
+        return self.slack_request(body)
 
     def post_lead(self, fields: dict[str, Any] | bytes, token: str | None = EAST_TOKEN) -> Response:
         body = fields if isinstance(fields, bytes) else json.dumps(fields).encode()

@@ -66,7 +66,7 @@ def refusal(slack: SlackStandIn, call: Callable[[], Any]) -> tuple[str, list[str
 
 
 def post(client: WebClient, blocks: list[Json]) -> Any:
-    return client.chat_postMessage(channel="C1", text="Lead L-1", blocks=blocks)
+    return client.chat_postMessage(channel="C0EAST", text="Lead L-1", blocks=blocks)
 
 
 def update(client: WebClient, view: Json) -> Any:
@@ -406,12 +406,12 @@ def test_view_rule(slack: SlackStandIn, slack_client: WebClient, bad: Json, prob
 
 
 def test_app_home_takes_a_home_view_only(slack: SlackStandIn, slack_client: WebClient) -> None:
-    error, problems = refusal(slack, lambda: slack_client.views_publish(user_id="U1", view=modal([section()])))
+    error, problems = refusal(slack, lambda: slack_client.views_publish(user_id="U0ALICE", view=modal([section()])))
 
     assert error == "invalid_arguments"
     assert problems == ["views.publish: view.type is 'modal', not home"]
     home = {"type": "home", "blocks": [{"type": "header", "text": plain("Dibs")}, section()]}
-    assert slack_client.views_publish(user_id="U1", view=home)["ok"]
+    assert slack_client.views_publish(user_id="U0ALICE", view=home)["ok"]
     assert slack.problems == []
 
 
@@ -461,7 +461,7 @@ def test_a_slash_command_answer_follows_the_message_rules() -> None:
         "command answer: response_type is 'private', not 'ephemeral' or 'in_channel'"
     ]
     assert answer(COMMAND, {"response_type": "ephemeral"}) == ["command answer: has neither text nor blocks"]
-    assert answer(COMMAND, {"text": "x", "channel": "C1"}) == [
+    assert answer(COMMAND, {"text": "x", "channel": "C0EAST"}) == [
         "command answer: has 'channel', which a slash command answer does not take"
     ]
     assert answer(COMMAND, {"text": "x", "blocks": [section()] * 51}) == [

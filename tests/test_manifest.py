@@ -37,7 +37,7 @@ def test_manifest_declares_what_the_app_uses() -> None:
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert {"app_home_opened", "user_change"} <= set(manifest["settings"]["event_subscriptions"]["bot_events"])
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "chat:write.public", "im:write", "files:write", "users:read"} <= scopes
+    assert {"commands", "chat:write", "channels:join", "files:write", "users:read"} <= scopes
     urls = {
         command["url"],
         manifest["settings"]["interactivity"]["request_url"],

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Dispute, OutboxMessage
-from sandbox.signing import block_actions_body, event_body
+from sandbox.signing import event_body
 from tests.fixtures_app import AppDriver, eventually
 from tests.test_claims_e2e import announce, card_shows
 
@@ -20,8 +20,7 @@ def case_message(dibs: AppDriver) -> dict:
 
 
 def click(dibs: AppDriver, user: str, action_id: str, value: str, channel: str = "C0EASTMED") -> None:
-    body = block_actions_body(user, action_id, value, channel_id=channel, trigger_id="12345.98765.abcd")
-    assert dibs.slack_request(body).status == 200
+    assert dibs.click(user, action_id, value, channel).status == 200
 
 
 def open_dispute(dibs: AppDriver) -> str:
@@ -58,10 +57,10 @@ def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) ->
 
 def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) -> None:
     click(dibs, "U0BOB", "dispute_award:U0BOB", "1:U0BOB")  # a party may not decide
-    refusal = dibs.slack.wait_for("chat.postEphemeral")[0].args
-    assert (refusal["user"], refusal["text"]) == ("U0BOB", "Only a manager of the team can resolve a dispute.")
+    assert dibs.answers_to("U0BOB") == ["Only a manager of the team can resolve a dispute."]
     click(dibs, "U0MGR1", "dispute_award:U0BOB", "1:U0BOB")
     outcome = f"D-1 resolved by <@U0MGR1>: {dispute} awarded to <@U0BOB>."
+    assert dibs.answers_to("U0MGR1") == ["D-1 resolved: awarded to <@U0BOB>."], "told where they clicked"
     thread = dibs.message_to("C0EASTMED", outcome)
     posted = next(
         c
@@ -206,6 +205,7 @@ def test_split_form(dibs: AppDriver, dispute: str) -> None:
 
 def test_withdraw_button_leaves_the_lead_with_the_other_party(dibs: AppDriver, dispute: str) -> None:
     click(dibs, "U0ALICE", "dispute_withdraw", "1")
+    assert dibs.answers_to("U0ALICE") == ["You withdrew from D-1."]
     dibs.message_to("C0EASTMED", "<@U0ALICE> withdrew from D-1.")
     dibs.message_to("U0BOB", f"{dispute} goes to <@U0BOB>, the only party left")
     card_shows(dibs, "Claimed by <@U0BOB>")

@@ -216,6 +216,8 @@ def test_nothing_is_sent_for_a_rolled_back_transaction(slack: SlackStandIn, sess
 def test_two_workers_deliver_every_row_exactly_once(slack: SlackStandIn, pg_engine: Engine) -> None:
     sessions = session_factory(pg_engine)
     clock = FakeClock()
+    for n in range(7):
+        slack.add_channel(f"C0CHAN{n}", f"channel-{n}")
     with sessions.begin() as session:
         for n in range(200):
             outbox.post(session, clock(), f"C0CHAN{n % 7}", f"message {n}")
