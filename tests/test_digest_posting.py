@@ -41,7 +41,7 @@ def test_scheduled_digest_posts_once_with_its_chart(dibs: AppDriver) -> None:
     upload = dibs.slack.wait_for("files.getUploadURLExternal")[0]
     alt = upload.args["alt_txt"]
     assert alt.startswith("Bar chart of credited leads against fair share for 3 reps of Sales East, 2026-W48")
-    assert all(name in alt for name in ("Alice Adams ", "Bob Brown ", "u0carol ")) and "U0" not in alt, alt
+    assert all(name in alt for name in ("Alice Adams ", "Bob Brown ", "Carol Chen ")) and "U0" not in alt, alt
     assert next(iter(dibs.slack.uploads.values())).startswith(b"\x89PNG\r\n\x1a\n")
     assert not [c for c in dibs.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0WEST"], (
         "West's Friday 17:00 is in Los Angeles, three hours later"

@@ -45,8 +45,8 @@ def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) ->
     assert "Policy suggests: <@U0ALICE> (first claim)." in text
     actions = [e for b in case["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [e["text"]["text"] for e in actions] == [
-        "Award to u0alice",  # the stand-in's display name for a user it was not told about
-        "Award to u0bob",
+        "Award to Alice Adams",  # display names, as users.info gives them
+        "Award to Bob Brown",
         "Split credit…",
         "Reassign…",
         "Withdraw",

@@ -70,7 +70,7 @@ def test_a_name_slack_cannot_give_is_left_out_not_shown_as_an_id(
     slack.fail_next("users.info", 429, retry_after=30)
     slack.add_user("U0BOB", display_name="Bob")
     assert people.names(["U0ALICE", "U0BOB"]) == {}, "rate limited: the rest wait for the next time"
-    assert people.names(["U0ALICE", "U0BOB"]) == {"U0ALICE": "u0alice", "U0BOB": "Bob"}
+    assert people.names(["U0ALICE", "U0BOB"]) == {"U0ALICE": "Alice Adams", "U0BOB": "Bob"}
 
 
 def test_user_change_refreshes_a_known_name(dibs: AppDriver) -> None:
