@@ -26,7 +26,8 @@ HOARDING_CAP_HITS = 3
 CHERRY_PICK_POINTS = 20.0
 CHERRY_PICK_MIN_CLAIMS = 5
 
-_WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
+_WEEK = re.compile(r"([0-9]{4})-?W([0-9]{1,2})", re.IGNORECASE)
+WEEK_YEARS = range(2000, 3000)  # a digest week must be a real week with weeks on either side
 
 
 class Flag(StrEnum):
@@ -89,6 +90,8 @@ def parse_week(text: str) -> tuple[int, int]:
     if match is None:
         raise InvalidInput(f"{text!r} is not an ISO week; write it like 2026-W47")
     year, week = int(match[1]), int(match[2])
+    if year not in WEEK_YEARS:
+        raise InvalidInput(f"Dibs keeps weeks of the years {WEEK_YEARS.start} to {WEEK_YEARS.stop - 1} only")
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:
