@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
+from annotated_types import Le, MaxLen
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -87,6 +88,16 @@ class LeadIn(BaseModel):
         if any(len(tag) > MAX_TAG_LENGTH for tag in value):
             raise ValueError(f"each tag may be at most {MAX_TAG_LENGTH} characters")
         return [tag.strip() for tag in value if tag.strip()]
+
+
+def typed_length(field: str) -> int:
+    """The most characters a lead field can be typed in: its max_length, or its largest value written out."""
+    for constraint in LeadIn.model_fields[field].metadata:
+        if isinstance(constraint, MaxLen):
+            return int(constraint.max_length)
+        if isinstance(constraint, Le):
+            return len(str(constraint.le))
+    raise ValueError(f"lead field {field} has no upper bound")
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:

@@ -87,12 +87,11 @@ class AppDriver:
             headers |= signed_headers(body, SIGNING_SECRET, timestamp, content_type=content_type)
         return self.request("POST", "/slack/events", body, headers)
 
-    def command(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> Response:
-        return self.slack_request(
-            slash_command_body(
-                text, user_id=user, channel_id=channel, trigger_id="13345224609.738474920.8088930838d88f008e0"
-            )
-        )
+    def command(
+        self, text: str, user: str = "U0ALICE", channel: str = "C0EAST", trigger_id: str | None = None
+    ) -> Response:
+        # a fresh trigger_id unless given, as Slack sends: the same body twice is a replay
+        return self.slack_request(slash_command_body(text, user_id=user, channel_id=channel, trigger_id=trigger_id))
 
     def reply_text(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> str:
         """The ephemeral answer to a slash command, as the user reads it."""

@@ -345,11 +345,12 @@ def form_values(**fields: str) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def test_lead_add_opens_the_form_with_the_commands_trigger(dibs: AppDriver) -> None:
-    assert dibs.reply_text("lead add") == "Opening the lead form…"
+    trigger = "13345224609.738474920.8088930838d88f008e0"
+    assert dibs.command("lead add", trigger_id=trigger).json()["text"] == "Opening the lead form…"
 
     [call] = dibs.slack.wait_for("views.open")
     assert call.ok
-    assert call.args["trigger_id"] == "13345224609.738474920.8088930838d88f008e0"
+    assert call.args["trigger_id"] == trigger
     assert call.args["view"]["callback_id"] == "lead_add"
     assert {b["block_id"] for b in call.args["view"]["blocks"]} >= {"name", "email", "score"}
 
