@@ -28,6 +28,7 @@ from handlers.dispute_listeners import register_dispute_listeners
 from handlers.lead_commands import claim_reply
 from handlers.lead_form import CALLBACK_ID, lead_form, submitted_fields
 from handlers.outage import bolt_answer
+from handlers.payload_checks import register_payload_checks
 from handlers.views import CLAIM_ACTION
 from models import Member, SeenEvent
 
@@ -143,6 +144,7 @@ def build_bolt_app(
                 return
         client.views_open(trigger_id=command["trigger_id"], view=lead_form())
 
+    register_payload_checks(app, sessions, clock)
     app.command("/dibs")(ack=dibs_command, lazy=[open_lead_form])
 
     @app.action(CLAIM_ACTION)

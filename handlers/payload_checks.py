@@ -1,0 +1,110 @@
+"""Slack payload fields checked before any listener runs (a bolt global middleware).
+
+What Dibs itself put in a payload comes back from Slack as text: the ids behind its buttons and
+in its modals' `private_metadata`. A value that is not such an id (edited, forged, too large for
+an id column) is answered and stops here, as is text typed into a form that holds control
+characters, or an event whose `event_id` is longer than Slack makes them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers.commands import Caller, reply, tell_privately
+from handlers.dispute_views import (
+    AWARD_ACTION,
+    CONTEST_ACTION,
+    CONTEST_CALLBACK,
+    REASSIGN_ACTION,
+    REASSIGN_CALLBACK,
+    SPLIT_ACTION,
+    SPLIT_CALLBACK,
+    WITHDRAW_ACTION,
+)
+from handlers.views import CLAIM_ACTION
+from models.bounds import EVENT_ID_LENGTH, MAX_ID, SLACK_ID_LENGTH, has_control_characters
+
+log = logging.getLogger(__name__)
+
+BUTTON_REFUSAL = "Dibs could not read that button; nothing was done."
+FORM_REFUSAL = "This form was changed after Dibs opened it; close it and start again."
+CONTROL_REFUSAL = "may not contain control characters"
+
+_ID = r"(?P<id>[0-9]{1,10})"
+_SLACK_ID = re.compile(rf"[A-Z0-9]{{1,{SLACK_ID_LENGTH}}}")
+_ID_ONLY = re.compile(_ID)
+_ID_AND_USER = re.compile(rf"{_ID}:[UW][A-Z0-9]{{1,{SLACK_ID_LENGTH - 1}}}")
+
+BUTTON_VALUES: dict[str, re.Pattern[str]] = {  # what each of Dibs's buttons carries
+    CLAIM_ACTION: _ID_ONLY,  # lead id
+    CONTEST_ACTION: _ID_ONLY,  # lead id
+    SPLIT_ACTION: _ID_ONLY,  # dispute id
+    REASSIGN_ACTION: _ID_ONLY,  # dispute id
+    WITHDRAW_ACTION: _ID_ONLY,  # dispute id
+    AWARD_ACTION: _ID_AND_USER,  # dispute id and the party awarded
+}
+FORMS_OF_AN_ID = {SPLIT_CALLBACK, REASSIGN_CALLBACK, CONTEST_CALLBACK}  # private_metadata: dispute or lead id
+
+
+def carries_an_id(value: Any, shape: re.Pattern[str] = _ID_ONLY) -> bool:
+    """True when `value` has `shape` and its id fits an id column."""
+    match = shape.fullmatch(value) if isinstance(value, str) else None
+    return match is not None and 0 < int(match.group("id")) <= MAX_ID
+
+
+def register_payload_checks(app: App, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+    """Run the checks on every request, before the listeners."""
+
+    def refuse_click(context: BoltContext, body: dict[str, Any]) -> BoltResponse:
+        channel = (body.get("channel") or {}).get("id", "")
+        with sessions() as session:
+            caller = Caller(context.user_id or "", channel, session, clock())
+            tell_privately(caller, reply(BUTTON_REFUSAL))
+            session.commit()
+        return BoltResponse(status=200, body="")
+
+    @app.middleware
+    def check_payload(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
+        ids = [i for i in (context.user_id, context.channel_id) if i is not None]
+        if not all(_SLACK_ID.fullmatch(i) for i in ids):
+            log.warning("ignored a Slack request whose user or channel id is malformed")
+            return BoltResponse(status=200, body="")
+        kind = body.get("type")
+        if kind == "event_callback" and len(str(body.get("event_id", ""))) > EVENT_ID_LENGTH:
+            log.warning("ignored an event whose event_id is longer than %s characters", EVENT_ID_LENGTH)
+            return BoltResponse(status=200, body="")
+        if kind == "block_actions":
+            for action in body.get("actions") or []:
+                shape = BUTTON_VALUES.get(action.get("action_id"))
+                if shape is not None and not carries_an_id(action.get("value"), shape):
+                    return refuse_click(context, body)
+        if kind == "view_submission":
+            view = body.get("view") or {}
+            inputs: dict[str, dict[str, Any]] = (view.get("state") or {}).get("values") or {}
+            if view.get("callback_id") in FORMS_OF_AN_ID and not carries_an_id(view.get("private_metadata")):
+                return _show_on_form({block: FORM_REFUSAL for block in list(inputs)[:1]})
+            errors = {
+                block: CONTROL_REFUSAL
+                for block, elements in inputs.items()
+                if any(has_control_characters(str(element.get("value") or "")) for element in elements.values())
+            }
+            if errors:
+                return _show_on_form(errors)
+        next()
+        return None
+
+
+def _show_on_form(errors: dict[str, str]) -> BoltResponse:
+    """Keep the modal open with `errors` under their inputs (none: just close it)."""
+    if not errors:
+        return BoltResponse(status=200, body="")
+    answer = {"response_action": "errors", "errors": errors}
+    return BoltResponse(status=200, body=json.dumps(answer), headers={"content-type": "application/json"})
