@@ -74,32 +74,44 @@ def register_payload_checks(app: App, sessions: sessionmaker[Session], clock: Ca
     @app.middleware
     def check_payload(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
         ids = [i for i in (context.user_id, context.channel_id) if i is not None]
-        if not all(_SLACK_ID.fullmatch(i) for i in ids):
-            log.warning("ignored a Slack request whose user or channel id is malformed")
+        event_id = str(body.get("event_id", ""))
+        if not all(_SLACK_ID.fullmatch(i) for i in ids) or len(event_id) > EVENT_ID_LENGTH:
+            log.warning("ignored a Slack request with a malformed user, channel or event id")
             return BoltResponse(status=200, body="")
-        kind = body.get("type")
-        if kind == "event_callback" and len(str(body.get("event_id", ""))) > EVENT_ID_LENGTH:
-            log.warning("ignored an event whose event_id is longer than %s characters", EVENT_ID_LENGTH)
-            return BoltResponse(status=200, body="")
-        if kind == "block_actions":
-            for action in body.get("actions") or []:
-                shape = BUTTON_VALUES.get(action.get("action_id"))
-                if shape is not None and not carries_an_id(action.get("value"), shape):
-                    return refuse_click(context, body)
-        if kind == "view_submission":
-            view = body.get("view") or {}
-            inputs: dict[str, dict[str, Any]] = (view.get("state") or {}).get("values") or {}
-            if view.get("callback_id") in FORMS_OF_AN_ID and not carries_an_id(view.get("private_metadata")):
-                return _show_on_form({block: FORM_REFUSAL for block in list(inputs)[:1]})
-            errors = {
-                block: CONTROL_REFUSAL
-                for block, elements in inputs.items()
-                if any(has_control_characters(str(element.get("value") or "")) for element in elements.values())
-            }
-            if errors:
+        if body.get("type") == "block_actions" and not buttons_readable(body.get("actions") or []):
+            return refuse_click(context, body)
+        if body.get("type") == "view_submission":
+            errors = form_errors(body.get("view") or {})
+            if errors is not None:
                 return _show_on_form(errors)
         next()
         return None
+
+
+def buttons_readable(actions: list[dict[str, Any]]) -> bool:
+    """Whether every clicked Dibs button carries the kind of value Dibs gives it."""
+    return all(
+        carries_an_id(action.get("value"), BUTTON_VALUES[action.get("action_id", "")])
+        for action in actions
+        if action.get("action_id") in BUTTON_VALUES
+    )
+
+
+def form_errors(view: dict[str, Any]) -> dict[str, str] | None:
+    """What to show under a submitted modal's inputs, or None when it may go on.
+
+    Control characters are shown under the input holding them; `private_metadata` that is
+    not the id Dibs put there, under the first input (an empty dict: there is none, close it).
+    """
+    inputs: dict[str, dict[str, Any]] = (view.get("state") or {}).get("values") or {}
+    if view.get("callback_id") in FORMS_OF_AN_ID and not carries_an_id(view.get("private_metadata")):
+        return {block: FORM_REFUSAL for block in list(inputs)[:1]}
+    errors = {
+        block: CONTROL_REFUSAL
+        for block, elements in inputs.items()
+        if any(has_control_characters(str(element.get("value") or "")) for element in elements.values())
+    }
+    return errors or None
 
 
 def _show_on_form(errors: dict[str, str]) -> BoltResponse:
