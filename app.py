@@ -6,11 +6,13 @@ import argparse
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from sqlalchemy import Engine, select
@@ -19,7 +21,7 @@ from tqdm import tqdm
 
 from bot import scheduler
 from bot.config import load_config
-from bot.db import make_engine, migrate, session_factory, startup_lock
+from bot.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
 from bot.digest import compute_digest
 from bot.digest_post import queue_digest
 from bot.errors import DibsError
@@ -36,7 +38,7 @@ from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
-from handlers.slack_app import Clock, build_bolt_app, identify, utc_now
+from handlers.slack_app import Clock, SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
 from models import OutboxMessage, OutboxStatus, Team
 
@@ -102,9 +104,30 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
+def wait_for_slack(client: WebClient, sleep: Callable[[float], None] = time.sleep) -> AuthorizeResult:
+    """`identify` the bot, waiting out a Slack outage (5xx, 429, no connection) with capped backoff."""
+    delay = 1.0
+    while True:
+        try:
+            return identify(client)
+        except SlackUnreachable as exc:
+            log.warning("Slack unreachable (%s), retrying in %.0f s", exc, delay)
+            sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+
+BACKGROUND_CONNECTIONS = 4  # the outbox worker, the scheduler, bolt's lazy listeners, spare
+
+
 def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16) -> Runtime:
-    """Migrate, apply the team config and wire the app; nothing is started yet."""
-    engine = make_engine(settings.database_url)
+    """Migrate, apply the team config and wire the app; nothing is started yet.
+
+    The connection pool has a connection for every server thread and background loop, so no
+    request waits for one while the database is healthy.
+    """
+    engine = make_engine(
+        settings.database_url, pool_size=http_threads + BACKGROUND_CONNECTIONS, max_overflow=BACKGROUND_CONNECTIONS
+    )
     sessions = session_factory(engine)
     with startup_lock(engine):
         migrate(engine)
@@ -115,14 +138,16 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     bolt_app = build_bolt_app(
         client,
         sessions,
-        identity=identify(client),
+        identity=wait_for_slack(client),
         signing_secret=secret.get_secret_value() if secret else None,
         clock=clock,
     )
     for problem in join_team_channels(client, sessions):
         log.warning("%s", problem)  # start goes on: the other channels work
     metrics = Metrics(sessions)
-    web = create_web_app(engine, metrics, None if settings.socket_mode else bolt_app)
+    web = create_web_app(
+        engine, metrics, None if settings.socket_mode else bolt_app, secret.get_secret_value() if secret else None
+    )
     register_intake(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
     deliverer = Deliverer(client, sessions, metrics, clock)
@@ -295,7 +320,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `dibs` console script; domain errors print one line, no traceback."""
+    """Entry point of the `dibs` console script; every expected failure (settings, config, an
+    unreachable database, a port in use) prints one line, no traceback."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
@@ -303,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except DibsError as exc:
         print(f"dibs: {refusal_text(exc)}", file=sys.stderr)
+        return 2
+    except DATABASE_UNAVAILABLE as exc:
+        print(f"dibs: cannot use the database ({why_unavailable(exc)}); check DATABASE_URL", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -9,6 +9,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -35,11 +37,43 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+CONNECT_TIMEOUT_SECONDS = 3  # a database that does not answer within this is down
+STATEMENT_TIMEOUT_MS = 10_000  # no request or loop holds a connection (and its locks) longer
+POOL_TIMEOUT_SECONDS = 2  # waiting longer for a free connection would miss Slack's 3 s
+TCP_USER_TIMEOUT_MS = 10_000  # a connection whose packets go unanswered this long is dead
+
+# Errors meaning "the database is not there right now" (refused, timed out, dropped, pool
+# exhausted), as opposed to a query or data the database refused.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True for errors a retry in a minute may cure (see DATABASE_UNAVAILABLE)."""
+    return isinstance(error, DATABASE_UNAVAILABLE)
+
+
+def why_unavailable(error: BaseException) -> str:
+    """The driver's own first line on why the database could not be used."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def make_engine(url: str, **kwargs: object) -> Engine:
-    """Create an engine; SQLite gets foreign keys, a busy timeout and write-ahead transactions."""
+    """Create an engine that gives up on an unreachable database in seconds, not minutes.
+
+    PostgreSQL gets connect, statement and TCP timeouts and a short pool timeout; SQLite gets
+    foreign keys, a busy timeout and write-ahead transactions. `kwargs` (pool size,
+    connect_args...) are added to or override these.
+    """
     url = normalize_database_url(url)
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT_SECONDS)
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        connect_args = {
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+        } | dict(kwargs.pop("connect_args", {}))  # type: ignore[call-overload]
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -85,6 +119,8 @@ def startup_lock(engine: Engine) -> Iterator[None]:
         yield
         return
     with engine.connect() as connection:
+        # Waiting for another replica's migration may take longer than any statement should.
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
         try:
             yield

@@ -30,6 +30,10 @@ class FileRefused(DibsError):
     """A file named on the command line that cannot be read as asked (terminal text)."""
 
 
+class RowRefused(DibsError):
+    """A CSV row that cannot be read as a lead (terminal text, reported with its line)."""
+
+
 class Refusal(DibsError):
     """A refused request: why (an enum member of the subclass's kind) and the facts to word it."""
 
@@ -91,6 +95,7 @@ class Invalid(StrEnum):
     AWARD_TO_OUTSIDER = "award_to_outsider"  # user, dispute, lead
     NOT_A_WEEK = "not_a_week"  # text
     NO_SUCH_WEEK = "no_such_week"  # year, week
+    WEEK_OUT_OF_RANGE = "week_out_of_range"  # first, last (years)
     WEEK_NOT_STARTED = "week_not_started"  # week, team
     UNKNOWN_LIMIT = "unknown_limit"  # key, known
     BAD_LIMIT_VALUE = "bad_limit_value"  # key, problem

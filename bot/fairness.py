@@ -26,7 +26,8 @@ HOARDING_CAP_HITS = 3
 CHERRY_PICK_POINTS = 20.0
 CHERRY_PICK_MIN_CLAIMS = 5
 
-_WEEK = re.compile(r"(\d{4})-?W(\d{1,2})", re.IGNORECASE)
+_WEEK = re.compile(r"([0-9]{4})-?W([0-9]{1,2})", re.IGNORECASE)
+WEEK_YEARS = range(2000, 3000)  # a digest week must be a real week with weeks on either side
 
 
 class Flag(StrEnum):
@@ -89,6 +90,8 @@ def parse_week(text: str) -> tuple[int, int]:
     if match is None:
         raise InvalidInput(Invalid.NOT_A_WEEK, text=text)
     year, week = int(match[1]), int(match[2])
+    if year not in WEEK_YEARS:
+        raise InvalidInput(Invalid.WEEK_OUT_OF_RANGE, first=WEEK_YEARS.start, last=WEEK_YEARS.stop - 1)
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:

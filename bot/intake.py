@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from annotated_types import Le, MaxLen
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,39 +22,52 @@ from bot import audit, cards, outbox
 from bot.accounts import account_keys
 from bot.claims import new_claim, start_ownership
 from bot.config import Limits
-from bot.errors import FileRefused
+from bot.errors import FileRefused, RowRefused
 from bot.outbox import Notice
 from bot.overlap import Overlap, account_holder, account_overlaps
 from bot.teams import effective_limits
 from models import Lead, LeadStatus, Team
+from models.bounds import column_length, has_control_characters, largest_number
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _PHONE = re.compile(r"^[0-9+().\-\s/x#]*$", re.IGNORECASE)
 MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+MAX_NOTES_LENGTH = 4000
+
+
+def _length(column: str) -> int:
+    return column_length(Lead, column)
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str) and has_control_characters(value):
+        raise ValueError("may not contain control characters")
+    return value
 
 
 class LeadIn(BaseModel):
-    """The fields a lead may arrive with; anything else is refused."""
+    """The fields a lead may arrive with; anything else is refused. Lengths are the columns'."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    external_id: str | None = Field(None, min_length=1, max_length=200)
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(None, max_length=254)
-    company: str | None = Field(None, max_length=200)
-    website: str | None = Field(None, max_length=500)
-    phone: str | None = Field(None, max_length=50)
-    territory: str | None = Field(None, max_length=50)
-    tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
-    source: str | None = Field(None, max_length=100)
+    external_id: str | None = Field(None, min_length=1, max_length=_length("external_id"))
+    name: str = Field(min_length=1, max_length=_length("name"))
+    email: str | None = Field(None, max_length=_length("email"))
+    company: str | None = Field(None, max_length=_length("company"))
+    website: str | None = Field(None, max_length=_length("website"))
+    phone: str | None = Field(None, max_length=_length("phone"))
+    territory: str | None = Field(None, max_length=_length("territory"))
+    tags: list[Annotated[str, BeforeValidator(_printable)]] = Field(default_factory=list, max_length=MAX_TAGS)
+    source: str | None = Field(None, max_length=_length("source"))
     score: int | None = Field(None, ge=0, le=100)
-    value: Decimal | None = Field(None, ge=0, le=Decimal("999999999999.99"), decimal_places=2)
-    notes: str | None = Field(None, max_length=4000)
+    value: Decimal | None = Field(None, ge=0, le=largest_number(Lead, "value"), decimal_places=2)
+    notes: str | None = Field(None, max_length=MAX_NOTES_LENGTH)
 
     @field_validator("*", mode="before")
     @classmethod
     def _blank_is_missing(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        return None if isinstance(value, str) and not value.strip() else _printable(value)
 
     @field_validator("email")
     @classmethod
@@ -72,9 +86,19 @@ class LeadIn(BaseModel):
     @field_validator("tags")
     @classmethod
     def _tag_lengths(cls, value: list[str]) -> list[str]:
-        if any(len(tag) > 50 for tag in value):
-            raise ValueError("each tag may be at most 50 characters")
+        if any(len(tag) > MAX_TAG_LENGTH for tag in value):
+            raise ValueError(f"each tag may be at most {MAX_TAG_LENGTH} characters")
         return [tag.strip() for tag in value if tag.strip()]
+
+
+def typed_length(field: str) -> int:
+    """The most characters a lead field can be typed in: its max_length, or its largest value written out."""
+    for constraint in LeadIn.model_fields[field].metadata:
+        if isinstance(constraint, MaxLen):
+            return int(constraint.max_length)
+        if isinstance(constraint, Le):
+            return len(str(constraint.le))
+    raise ValueError(f"lead field {field} has no upper bound")
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
@@ -200,8 +224,18 @@ def row_external_id(row: dict[str, str]) -> str:
     return "csv:" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
-def lead_from_row(row: dict[str, str]) -> LeadIn:
-    """A CSV row as lead fields: tags split on `;` or `,`, a stable key when none is given."""
+def lead_from_row(row: dict[str | None, Any]) -> LeadIn:
+    """A CSV row as lead fields: tags split on `;` or `,`, a stable key when none is given.
+
+    A row with more or fewer fields than the header is refused (RowRefused): its values
+    cannot be matched to columns.
+    """
+    columns = sum(key is not None for key in row)
+    given = sum(value is not None for key, value in row.items() if key is not None) + len(row.get(None) or [])
+    if given > columns:
+        raise RowRefused(f"has {given} fields where the header has {columns}; quote values that hold commas")
+    if given < columns:
+        raise RowRefused(f"has {given} fields where the header has {columns}")
     fields: dict[str, Any] = {k.strip().lower(): v for k, v in row.items() if k is not None}
     if isinstance(fields.get("tags"), str):
         fields["tags"] = [t for t in re.split(r"[;,]", fields["tags"]) if t.strip()]
@@ -248,6 +282,8 @@ def import_rows(
             data = lead_from_row(row)
         except ValidationError as exc:
             report.errors.append((line, _row_problem(exc)))
+        except RowRefused as exc:
+            report.errors.append((line, str(exc)))
         else:
             with sessions.begin() as session:
                 result = take_lead(session, session.get(Team, team_id), data, clock(), "csv-import")
@@ -284,8 +320,14 @@ class _RecordLines:
 
 
 def read_lead_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a lead CSV with their line numbers; a file whose columns are wrong is refused whole."""
+    """Rows of a lead CSV with their line numbers; a file whose columns are wrong is refused whole.
+
+    No cell is too large for the reader (the field limit is lifted to the file's size), so an
+    oversize cell is refused by the lead rules with its line, not taken for a broken file.
+    """
+    field_limit = csv.field_size_limit()
     try:
+        csv.field_size_limit(max(field_limit, path.stat().st_size))
         with path.open(newline="", encoding="utf-8-sig") as handle:
             lines = _RecordLines(handle)
             reader = csv.DictReader(lines)
@@ -304,3 +346,5 @@ def read_lead_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
         raise FileRefused(f"{path}: cannot read ({exc.strerror})") from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise FileRefused(f"{path}: not a UTF-8 CSV file ({exc})") from None
+    finally:
+        csv.field_size_limit(field_limit)

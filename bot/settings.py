@@ -82,6 +82,8 @@ def load_settings(**overrides: object) -> Settings:
     """Read settings, turning the first validation problem into one readable line."""
     try:
         return Settings(**overrides)
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f".env: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

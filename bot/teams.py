@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import datetime
 from typing import Any
 
@@ -206,7 +207,7 @@ def set_limit(session: Session, manager: Member, key: str, raw: str, now: dateti
     value: object = raw
     if raw.lower() in ("true", "false"):
         value = raw.lower() == "true"
-    elif raw.lstrip("-").isdigit():
+    elif re.fullmatch(r"-?[0-9]{1,9}", raw):  # no limit is a number of ten digits
         value = int(raw)
     try:
         limits = Limits.model_validate({**team.limits, **team.limit_overrides, key: value})

@@ -15,6 +15,7 @@ from bot.errors import DibsError, Forbidden, InvalidInput, NotAllowed
 from handlers.blocks import escape
 from handlers.refusals import refusal_text
 from models import Member
+from models.bounds import MAX_ID, SLACK_ID_LENGTH, has_control_characters
 
 Reply = dict[str, Any]
 
@@ -73,8 +74,8 @@ def reply(text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:
     return answer
 
 
-_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_REF = re.compile(r"^([LD])-(\d{1,12})$", re.IGNORECASE)
+_MENTION = re.compile(rf"^<@([UW][A-Z0-9]{{1,{SLACK_ID_LENGTH - 1}}})(?:\|[^>]*)?>$")
+_REF = re.compile(r"^([LD])-([0-9]{1,10})$", re.IGNORECASE)
 
 
 def parse_user(word: str) -> str:
@@ -86,11 +87,18 @@ def parse_user(word: str) -> str:
 
 
 def parse_ref(word: str, prefix: str) -> int:
-    """The number in a reference such as `L-42` or `D-7`."""
+    """The number in a reference such as `L-42` or `D-7`, no larger than an id can be."""
     match = _REF.match(word)
-    if not match or match.group(1).upper() != prefix:
+    if not match or match.group(1).upper() != prefix or int(match.group(2)) > MAX_ID:
         raise UsageError(f"{escape(word)} is not a {prefix}-number reference")
     return int(match.group(2))
+
+
+def parse_percent(word: str) -> int:
+    """A whole percentage, 0 to 100 (`60`)."""
+    if not re.fullmatch(r"[0-9]{1,3}", word) or int(word) > 100:
+        raise UsageError(f"{escape(word)} is not a whole percentage")
+    return int(word)
 
 
 def perform(caller: Caller, action: Callable[[], Reply], usage: str | None = None) -> Reply:
@@ -116,6 +124,8 @@ def run_command(caller: Caller, text: str) -> Reply:
         return reply(f"I don't know `{escape(name)}`. Try `/dibs help` for the list of commands.")
 
     def run() -> Reply:
+        if has_control_characters(text):
+            raise UsageError("Commands may not contain control characters")
         if sub.manager_only and not caller.require_member().is_manager:
             raise NotAllowed(Forbidden.MANAGER_COMMAND, command=sub.name)
         return sub.handler(caller, words[1:])

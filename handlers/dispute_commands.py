@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot import claims, mediation
 from handlers.answers import claim_text
-from handlers.blocks import escape, mention, section
-from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
+from handlers.blocks import mention, section
+from handlers.commands import Caller, Reply, UsageError, parse_percent, parse_ref, parse_user, reply, subcommand
 from handlers.text import local_time
 
 
@@ -39,9 +39,7 @@ def parse_split(words: list[str]) -> tuple[list[tuple[str, int]], str | None]:
     shares: list[tuple[str, int]] = []
     i = 0
     while i + 1 < len(words) and words[i].startswith("<@"):
-        if not words[i + 1].isdigit():
-            raise UsageError(f"{escape(words[i + 1])} is not a whole percentage")
-        shares.append((parse_user(words[i]), int(words[i + 1])))
+        shares.append((parse_user(words[i]), parse_percent(words[i + 1])))
         i += 2
     return shares, " ".join(words[i:]) or None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from flask import Flask, request
 from pydantic import ValidationError
@@ -15,8 +17,52 @@ from bot.teams import team_for_token
 from handlers.metrics import Metrics
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32  # a lead is one object holding one list; anything deeper is not a lead
 
 Answer = tuple[dict, int]
+
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+
+
+class BodyRefused(ValueError):
+    """A body that is not a JSON object of lead fields; the message says why."""
+
+
+def nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether arrays and objects in `body` nest deeper than `limit`, found without parsing it
+    (the parser itself would recurse once per level)."""
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == _BACKSLASH:
+                escaped = True
+            elif byte == _QUOTE:
+                in_string = False
+        elif byte == _QUOTE:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in b"]}":
+            depth -= 1
+    return False
+
+
+def lead_json(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; numbers are read as Decimal, so no size of number breaks parsing."""
+    if nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise BodyRefused(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        raw = json.loads(body, parse_int=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BodyRefused(f"not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise BodyRefused("must be a JSON object of lead fields")
+    return raw
 
 
 def register_intake(
@@ -41,13 +87,9 @@ def register_intake(
             if team is None:
                 return refuse(401, "unauthorized", {"authorization": "missing or wrong team intake token"})
             try:
-                raw = json.loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                return refuse(422, "invalid", {"body": f"not valid JSON ({exc})"})
-            if not isinstance(raw, dict):
-                return refuse(422, "invalid", {"body": "must be a JSON object of lead fields"})
-            try:
-                data = LeadIn.model_validate(raw)
+                data = LeadIn.model_validate(lead_json(body))
+            except BodyRefused as exc:
+                return refuse(422, "invalid", {"body": str(exc)})
             except ValidationError as exc:
                 return refuse(422, "invalid", field_errors(exc))
             result = take_lead(session, team, data, clock(), "webhook")

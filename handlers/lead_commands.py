@@ -16,12 +16,13 @@ from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, 
 from handlers.dispute_views import CONTEST_ACTION
 from handlers.refusals import limit_text
 from handlers.views import CLAIM_ACTION, claims_section, lead_line, limit_summary
+from models.bounds import MAX_AMOUNT
 
-_AMOUNT = re.compile(r"^\$?(\d[\d,]*(?:\.\d+)?)([km]?)$", re.IGNORECASE)
+_AMOUNT = re.compile(r"^\$?([0-9][0-9,]{0,40}(?:\.[0-9]{1,20})?)([km]?)$", re.IGNORECASE)
 
 
 def parse_amount(word: str) -> Decimal:
-    """`12000`, `$12,000`, `12k`, `1.5m` as a Decimal."""
+    """`12000`, `$12,000`, `12k`, `1.5m` as a Decimal, no larger than an amount column holds."""
     match = _AMOUNT.match(word)
     if not match:
         raise UsageError(f"{escape(word)} is not an amount such as 12000, $12,000 or 12k")
@@ -29,7 +30,10 @@ def parse_amount(word: str) -> Decimal:
         amount = Decimal(match.group(1).replace(",", ""))
     except InvalidOperation:
         raise UsageError(f"{escape(word)} is not an amount") from None
-    return amount * {"": 1, "k": 1000, "m": 1_000_000}[match.group(2).lower()]
+    amount *= {"": 1, "k": 1000, "m": 1_000_000}[match.group(2).lower()]
+    if amount > MAX_AMOUNT:
+        raise UsageError(f"{escape(word)} is more than Dibs can record (at most {MAX_AMOUNT:,.2f})")
+    return amount
 
 
 def claim_reply(result: claims.ClaimResult) -> Reply:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.intake import typed_length
 from handlers.commands import Caller, Reply, UsageError, reply, subcommand
 
 CALLBACK_ID = "lead_add"
+SLACK_MAX_INPUT = 3000  # the largest max_length Slack accepts on a plain_text_input
 FIELDS: list[tuple[str, str, bool, bool]] = [  # (field, label, required, multiline)
     ("name", "Contact name", True, False),
     ("company", "Company", False, False),
@@ -25,7 +27,12 @@ def lead_form() -> dict[str, Any]:
     """The modal a person fills in to add a lead by hand."""
     blocks = []
     for name, label, required, multiline in FIELDS:
-        element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": multiline,
+            "max_length": min(typed_length(name), SLACK_MAX_INPUT),
+        }
         if name == "source":
             element["initial_value"] = "manual"
         blocks.append(

@@ -10,26 +10,40 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db import DATABASE_UNAVAILABLE
 from models import OutboxMessage, OutboxStatus
 
 
 class OutboxCollector(Collector):
     """Outbox rows by status, and failed rows by kind, read at scrape time so every replica
-    reports the same truth."""
+    reports the same truth.
+
+    With the database unreachable the outbox gauges are left out and `dibs_database_up` is 0,
+    so a scrape still answers.
+    """
 
     def __init__(self, sessions: sessionmaker[Session]):
         self._sessions = sessions
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("dibs_database_up", "1 when the last scrape could read the database")
+        try:
+            with self._sessions() as session:
+                query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                rows = session.execute(query).all()
+                failed_by_kind = session.execute(
+                    select(OutboxMessage.kind, func.count())
+                    .where(OutboxMessage.status == OutboxStatus.FAILED)
+                    .group_by(OutboxMessage.kind)
+                    .order_by(OutboxMessage.kind)
+                ).all()
+        except DATABASE_UNAVAILABLE:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         gauge = GaugeMetricFamily("dibs_outbox_messages", "Outbox messages by status", labels=["status"])
-        with self._sessions() as session:
-            rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
-            failed_by_kind = session.execute(
-                select(OutboxMessage.kind, func.count())
-                .where(OutboxMessage.status == OutboxStatus.FAILED)
-                .group_by(OutboxMessage.kind)
-                .order_by(OutboxMessage.kind)
-            ).all()
         counts = {"pending": 0, "sent": 0, "failed": 0} | {status: n for status, n in rows}
         for status, n in sorted(counts.items()):
             gauge.add_metric([status], n)

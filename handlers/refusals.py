@@ -97,6 +97,7 @@ INVALID: Sentences = {
     ),
     Invalid.NOT_A_WEEK: lambda f: f"'{escape(f['text'])}' is not an ISO week; write it like 2026-W47",
     Invalid.NO_SUCH_WEEK: lambda f: f"{f['year']} has no ISO week {f['week']}; weeks run from 1 to 52 or 53",
+    Invalid.WEEK_OUT_OF_RANGE: lambda f: f"Dibs keeps weeks of the years {f['first']} to {f['last']} only",
     Invalid.WEEK_NOT_STARTED: lambda f: f"{f['week']} has not started yet for {escape(f['team'])}",
     Invalid.UNKNOWN_LIMIT: lambda f: f"'{escape(f['key'])}' is not a limit; the limits are: {', '.join(f['known'])}",
     Invalid.BAD_LIMIT_VALUE: lambda f: f"{f['key']} {escape(f['problem'].lower())}",  # key: a known limit

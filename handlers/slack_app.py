@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import claims, outbox
+from bot.db import database_unavailable
 from bot.errors import SettingsError
 from bot.intake import LeadIn, field_errors, take_lead
 from bot.teams import find_member
@@ -26,6 +27,8 @@ from handlers.commands import Caller, Reply, answer_privately, reply, run_comman
 from handlers.dispute_listeners import register_dispute_listeners
 from handlers.lead_commands import claim_reply
 from handlers.lead_form import CALLBACK_ID, lead_form, submitted_fields
+from handlers.outage import bolt_answer
+from handlers.payload_checks import register_payload_checks
 from handlers.people import register_people_listeners
 from handlers.views import CLAIM_ACTION
 from models import Member, SeenEvent
@@ -62,17 +65,23 @@ def _caller(context: BoltContext) -> Caller:
     )
 
 
+class SlackUnreachable(Exception):
+    """Slack did not answer `auth.test` (a 5xx, a 429 or no connection); worth retrying."""
+
+
 def identify(client: WebClient) -> AuthorizeResult:
     """Who the bot is, asked once at start (`auth.test`); a bad token stops start-up here."""
     try:
         response = client.auth_test()
     except SlackApiError as exc:
+        if exc.response.status_code >= 500 or exc.response.status_code == 429:
+            raise SlackUnreachable(f"HTTP {exc.response.status_code}") from None
         raise SettingsError(
             f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): "
             "copy the Bot User OAuth Token from the app's OAuth & Permissions page"
         ) from None
     except OSError as exc:
-        raise SettingsError(f"SLACK_API_URL {client.base_url} is unreachable ({exc}); check the network") from None
+        raise SlackUnreachable(f"{client.base_url}: {exc}") from None
     return AuthorizeResult(
         enterprise_id=response.get("enterprise_id"),
         team_id=response.get("team_id"),
@@ -136,6 +145,7 @@ def build_bolt_app(
                 return
         client.views_open(trigger_id=command["trigger_id"], view=lead_form())
 
+    register_payload_checks(app, sessions, clock)
     app.command("/dibs")(ack=dibs_command, lazy=[open_lead_form])
 
     @app.action(CLAIM_ACTION)
@@ -186,7 +196,10 @@ def build_bolt_app(
     register_people_listeners(app, sessions, clock)
 
     @app.error
-    def unexpected_error(error: Exception) -> None:
+    def unexpected_error(error: Exception, body: dict) -> BoltResponse | None:
+        if database_unavailable(error):
+            return bolt_answer(error, body)
         log.exception("listener failed", exc_info=error)
+        return None
 
     return app

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
-from bot.db import database_reachable
+from bot.db import DATABASE_UNAVAILABLE, database_reachable
+from handlers.edge import SLACK_PATH, ReplayCache, SlackDoor
 from handlers.metrics import Metrics
+from handlers.outage import OUTAGE, webhook_answer
 
 
-def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None) -> Flask:
-    """The WSGI app; `bolt_app` is None in Socket Mode, where Slack does not call us over HTTP."""
+def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None, signing_secret: str | None = None) -> Flask:
+    """The WSGI app; `bolt_app` is None in Socket Mode, where Slack does not call us over HTTP.
+
+    With a signing secret, `/slack/events` is behind the SlackDoor (size, signature, replay).
+    A database outage is answered, never a 500: see handlers/outage.py.
+    """
     web = Flask("dibs")
+    OUTAGE.watch(engine)
 
     if bolt_app is not None:
         slack_handler = SlackRequestHandler(bolt_app)
 
-        @web.post("/slack/events")
+        @web.post(SLACK_PATH)
         def slack_events() -> Response:
             return slack_handler.handle(request)
+
+        verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        web.wsgi_app = SlackDoor(web.wsgi_app, verifier, ReplayCache(engine) if verifier else None)  # type: ignore[method-assign]
 
     @web.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
@@ -33,4 +44,11 @@ def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None) -> Fl
     def prometheus() -> Response:
         return Response(metrics.render(), content_type=CONTENT_TYPE_LATEST)
 
+    def database_down(error: Exception) -> tuple[Response, int, dict[str, str]]:
+        OUTAGE.failed(error)
+        answer, status, headers = webhook_answer()
+        return jsonify(answer), status, headers
+
+    for kind in DATABASE_UNAVAILABLE:
+        web.register_error_handler(kind, database_down)
     return web

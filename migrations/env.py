@@ -37,6 +37,8 @@ def run_migrations_online() -> None:
             user_module_prefix="models.types.",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":  # a migration may rewrite a large table
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             context.run_migrations()
 
 
