@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cards import current_card
@@ -48,3 +50,27 @@ def test_retired_card_stubs_move_between_sentence_and_facts(engine: Engine, team
     migrate(engine)
     with engine.connect() as connection:
         assert tuple(connection.execute(facts).one()) == ("released", "U0ALICE", None)
+
+
+@pytest.mark.parametrize(
+    "bad_value",
+    [
+        "UPDATE leads SET status = 'bogus'",
+        "UPDATE members SET role = 'owner'",
+        "UPDATE outbox_messages SET kind = 'fax'",
+    ],
+)
+def test_the_database_refuses_a_value_outside_its_enum(
+    engine: Engine, teams: sessionmaker[Session], bad_value: str
+) -> None:
+    """Status, kind, role… columns take only their enum's values once upgraded; before, anything went."""
+    with teams.begin() as session:
+        take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), datetime.now(UTC), "test")
+    config = alembic_config(engine)
+    command.downgrade(config, "4f7d2c1a9b3e")  # the revision before enum values were checked
+    with engine.connect() as connection:
+        assert connection.execute(text(bad_value)).rowcount > 0
+        connection.rollback()
+    migrate(engine)
+    with engine.connect() as connection, pytest.raises(IntegrityError, match="ck_"):
+        connection.execute(text(bad_value))
