@@ -28,10 +28,10 @@ from bot.outbox import Kind
 from bot.settings import Settings, load_settings
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
+from handlers.channels import join_team_channels
 from handlers.delivery import Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
-from handlers.home import home_view
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.refusals import refusal_text
@@ -119,11 +119,13 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
         signing_secret=secret.get_secret_value() if secret else None,
         clock=clock,
     )
+    for problem in join_team_channels(client, sessions):
+        log.warning("%s", problem)  # start goes on: the other channels work
     metrics = Metrics(sessions)
     web = create_web_app(engine, metrics, None if settings.socket_mode else bolt_app)
     register_intake(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
-    deliverer = Deliverer(client, sessions, metrics, clock, home_view=home_view)
+    deliverer = Deliverer(client, sessions, metrics, clock)
     loops = [
         BackgroundLoop("outbox", deliverer.tick, interval=0.2),
         BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),
@@ -165,8 +167,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_config_apply(args: argparse.Namespace) -> int:
-    changes = _apply_config_file(_database(), Path(args.file), utc_now)
+    settings = load_settings()
+    sessions = _database(settings)
+    changes = _apply_config_file(sessions, Path(args.file), utc_now)
     print("\n".join(changes) if changes else "already applied: nothing changed")
+    if settings.slack_bot_token is None:
+        print("SLACK_BOT_TOKEN is not set: Dibs joins the teams' channels when `dibs serve` starts")
+    else:
+        for problem in join_team_channels(slack_client(settings), sessions):
+            print(problem)
     return 0
 
 
@@ -222,7 +231,7 @@ def _digest_pending(sessions: sessionmaker[Session], team_id: str) -> bool:
                 .where(
                     OutboxMessage.team_id == team_id,
                     OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.kind.in_((Kind.DIGEST, Kind.UPLOAD)),
+                    OutboxMessage.kind.in_((Kind.DIGEST, Kind.DIGEST_CHART)),
                 )
                 .limit(1)
             )

@@ -59,6 +59,7 @@ def main() -> None:
                 "burst", channel=CHANNEL, token=TOKEN, reps=["U0BURSTREP"], managers=["U0BURSTMGR"], limits={}
             )
         )
+        standin.add_teams(config.read_text())
         server = common.start_dibs("dibs", database_url, config, standin.api_url, workdir)
         try:
             server.wait_healthy()

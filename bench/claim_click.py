@@ -114,7 +114,7 @@ def main() -> None:
         config.write_text(
             common.team_toml("click", channel=CHANNEL, token=TOKEN, reps=reps, managers=["U0CLICKMGR"], limits=LIMITS)
         )
-        standin = common.StandInProcess(workdir)
+        standin = common.StandInProcess(workdir, config)
         dibs = [
             common.start_dibs(f"dibs-{i}", database_url, config, standin.api_url, workdir) for i in range(args.replicas)
         ]

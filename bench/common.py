@@ -218,12 +218,13 @@ def start_floor(workdir: Path, database_url: str, name: str = "floor") -> Server
 
 
 class StandInProcess:
-    """The Slack stand-in in its own process, for benchmarks that do not inspect its calls."""
+    """The Slack stand-in in its own process, for benchmarks that do not inspect its calls;
+    its workspace is the team config's (channels and people)."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, config: Path):
         self._log = (workdir / "standin.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.standin"],
+            [sys.executable, "-m", "bench.standin", "--config", str(config)],
             env=_python_env(),
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -263,8 +264,18 @@ def slack_request(body: bytes, port: int | None = None) -> Request:
     return Request("/slack/events", body, lambda b: signed_headers(b, SIGNING_SECRET), port)
 
 
-def claim_click(user: str, lead_id: int, channel: str, port: int | None = None) -> Request:
-    return slack_request(block_actions_body(user, "claim_lead", str(lead_id), channel_id=channel), port)
+# A claim opens no modal, so its trigger_id is never exchanged and need not be the stand-in's.
+CLICK_TRIGGER_ID = "13345224609.738474920.8088930838d88f008e0"
+
+
+def claim_click(
+    user: str, lead_id: int, channel: str, port: int | None = None, response_url: str | None = None
+) -> Request:
+    """A Claim click; without a `response_url` (a stand-in in another process) Dibs answers by DM."""
+    body = block_actions_body(
+        user, "claim_lead", str(lead_id), channel_id=channel, trigger_id=CLICK_TRIGGER_ID, response_url=response_url
+    )
+    return slack_request(body, port)
 
 
 def lead_request(fields: dict, token: str) -> Request:

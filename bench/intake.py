@@ -134,7 +134,7 @@ def main() -> None:
         config.write_text(
             common.team_toml("intake", channel="C0INTAKE", token=TOKEN, reps=REPS, managers=["U0INTAKEMGR"], limits={})
         )
-        standin = common.StandInProcess(workdir)
+        standin = common.StandInProcess(workdir, config)
         servers = [
             common.start_dibs(f"dibs-{i}", database_url, config, standin.api_url, workdir) for i in range(args.replicas)
         ]

@@ -37,7 +37,7 @@ def answers_about(standin: SlackStandIn, lead_id: int, expected: int, timeout: f
     while True:
         found = {
             c.args["user"]: c.args.get("text", "")
-            for c in standin.calls_to("chat.postEphemeral")
+            for c in standin.calls_to("response_url")
             if c.ok and ref.search(c.args.get("text", ""))
         }
         if len(found) >= expected or time.monotonic() > deadline:
@@ -85,6 +85,7 @@ def main() -> None:
                 limits=common.HIGH_LIMITS | {"contest_window_minutes": args.contest_window},
             )
         )
+        standin.add_teams(config.read_text())
         servers = [common.start_dibs(f"dibs-{i}", database_url, config, standin.api_url, workdir) for i in (1, 2)]
         engine = make_engine(database_url)
         try:
@@ -95,7 +96,9 @@ def main() -> None:
             for round_no in range(args.rounds + 1):
                 lead_id = new_lead(servers[0].port, round_no)
                 clicks = [
-                    common.claim_click(rep, lead_id, CHANNEL, servers[i % 2].port)
+                    common.claim_click(
+                        rep, lead_id, CHANNEL, servers[i % 2].port, standin.new_response_url(CHANNEL, rep)
+                    )
                     for i, rep in enumerate(reps if round_no else reps[:4])
                 ]
                 results = common.send_all(

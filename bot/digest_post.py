@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, outbox
-from bot.chart import chart_alt_text, fairness_chart
 from bot.digest import DIGEST_JOB, compute_digest, digest_run_key, due_digest_week, take_digest_run
 from models import JobRun, Team
 
@@ -26,24 +24,14 @@ def digest_posted(session: Session, team_id: str, year: int, week: int) -> bool:
 def queue_digest(session: Session, team: Team, year: int, week: int, now: datetime) -> bool:
     """Take the (team, week) run row and queue the digest and its chart; False if already taken.
 
-    The message is rendered when it is sent; the chart is drawn now, so its bytes travel
-    in the outbox row. Both commit with the run row, or neither does.
+    Both are rendered when they are sent (the chart then names each rep as Slack does that day),
+    and both commit with the run row, or neither does.
     """
     if digest_posted(session, team.id, year, week) or not take_digest_run(session, team.id, year, week, now):
         return False
     digest = compute_digest(session, team.id, year, week, now)
-    outbox.enqueue(session, outbox.Kind.DIGEST, now, team_id=team.id, channel=team.channel, year=year, week=week)
-    outbox.enqueue(
-        session,
-        outbox.Kind.UPLOAD,
-        now,
-        team_id=team.id,
-        channel=team.channel,
-        content_b64=base64.b64encode(fairness_chart(digest)).decode(),
-        filename=f"dibs-{team.id}-{digest.label}.png",
-        title=f"{team.name} fairness, {digest.label}",
-        alt_text=chart_alt_text(digest),
-    )
+    for kind in (outbox.Kind.DIGEST, outbox.Kind.DIGEST_CHART):
+        outbox.enqueue(session, kind, now, team_id=team.id, channel=team.channel, year=year, week=week)
     audit.record(
         session,
         at=now,

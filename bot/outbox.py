@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from models import OutboxKind as Kind  # callers write outbox.Kind.NOTICE
@@ -20,6 +20,15 @@ MAX_ATTEMPTS = 6
 LEASE_SECONDS = 300  # a taken row is due again after this if its worker died mid-send
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 300.0
+
+
+# A row of the key's kind needs the message of a row of the value's kind posted first
+# (a card update needs the card's timestamp; a thread post, the case message's).
+NEEDS_POSTED = {
+    Kind.REFRESH_CARD: Kind.ANNOUNCE_LEAD,
+    Kind.DISPUTE_REFRESH: Kind.DISPUTE_CASE,
+    Kind.THREAD_POST: Kind.DISPUTE_CASE,
+}
 
 
 def enqueue(
@@ -118,3 +127,44 @@ def mark_failed_attempt(row: OutboxMessage, now: datetime, error: str, *, perman
         return
     delay = min(BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1), BACKOFF_MAX_SECONDS)
     row.available_at = now + timedelta(seconds=delay)
+
+
+def _message_key(needed: Kind, row: OutboxMessage) -> ColumnElement[bool]:
+    """Rows about the same card (by lead) or the same case (by dispute) as `row`."""
+    if needed == Kind.ANNOUNCE_LEAD:
+        return OutboxMessage.lead_id == row.lead_id
+    return OutboxMessage.dispute_id == row.dispute_id
+
+
+def _same_message(needed: OutboxMessage, row: OutboxMessage) -> bool:
+    """Whether `row` updates or replies to the message `needed` posts (the same card, the same case)."""
+    if needed.kind == Kind.ANNOUNCE_LEAD:
+        return row.payload.get("card_id") == needed.payload.get("card_id")
+    return True
+
+
+def needed_row(session: Session, row: OutboxMessage) -> OutboxMessage | None:
+    """The row posting the message `row` updates or replies to: its card's announcement, its case."""
+    needed = NEEDS_POSTED.get(Kind(row.kind))
+    if needed is None:
+        return None
+    query = select(OutboxMessage).where(OutboxMessage.kind == needed, _message_key(needed, row))
+    return next(
+        (found for found in session.scalars(query.order_by(OutboxMessage.id)) if _same_message(found, row)), None
+    )
+
+
+def fail_dependents(session: Session, failed: OutboxMessage, error: str) -> list[OutboxMessage]:
+    """Rows waiting for the message `failed` would have posted can never be sent: fail them now."""
+    kinds = [kind for kind, needed in NEEDS_POSTED.items() if needed == failed.kind]
+    waiting = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.kind.in_(kinds),
+            _message_key(Kind(failed.kind), failed),
+        )
+    )
+    dependents = [row for row in waiting if _same_message(failed, row)]
+    for row in dependents:
+        row.status, row.last_error = OutboxStatus.FAILED, error[:2000]
+    return dependents

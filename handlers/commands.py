@@ -21,10 +21,14 @@ Reply = dict[str, Any]
 
 @dataclass
 class Caller:
-    """Who is asking, from where, with the request's database session and clock."""
+    """Who is asking, how to answer them, with the request's database session and clock.
+
+    `response_url` is the interaction's (a click, a form with one): the way Slack lets an app
+    answer wherever the click happened, even in channels and DMs the bot is not in.
+    """
 
     slack_user_id: str
-    channel_id: str
+    response_url: str | None
     session: Session
     now: datetime
     member: Member | None = None
@@ -137,14 +141,14 @@ def _help(caller: Caller, args: list[str]) -> Reply:
 
 
 def tell_privately(caller: Caller, answer: Reply) -> None:
-    """Queue a private answer: ephemeral where the click happened, else a direct message."""
+    """Queue a private answer: by the interaction's response_url, else a direct message."""
     blocks = answer.get("blocks")
-    if caller.channel_id:
+    if caller.response_url:
         outbox.enqueue(
             caller.session,
-            outbox.Kind.EPHEMERAL,
+            outbox.Kind.RESPOND,
             caller.now,
-            channel=caller.channel_id,
+            response_url=caller.response_url,
             user=caller.slack_user_id,
             text=answer["text"],
             blocks=blocks,

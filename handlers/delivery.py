@@ -7,7 +7,6 @@ other failures back off until the row is marked failed (visible in /metrics).
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections import defaultdict
@@ -18,6 +17,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,12 +26,15 @@ from bot.digest import compute_digest
 from bot.leads import lead_state
 from bot.mediation import case_facts
 from bot.teams import effective_limits
+from handlers.chart import chart_alt_text, fairness_chart
 from handlers.digest_view import digest_message
 from handlers.dispute_views import dispute_case
+from handlers.home import home_view
 from handlers.metrics import Metrics
 from handlers.notices import notice_text
+from handlers.people import Directory
 from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
-from models import Dispute, LeadCard, OutboxMessage, Team
+from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus, Team
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,9 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action",
     }
 )
-CARD_NOT_POSTED_YET_SECONDS = 2.0
-CARD_GIVE_UP_AFTER = timedelta(hours=1)  # its announcement failed for good: stop waiting
+NOT_POSTED_YET_SECONDS = 2.0  # a card update or thread post waits this long for its message
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack takes 5 posts to a response_url within 30 minutes
+RESPONSE_URL_GONE = frozenset({404, 410})  # expired, used up or unknown: Slack answers 404 "Expired url"
 
 
 @dataclass
@@ -72,7 +76,8 @@ class Outcome:
 
 
 class Deliverer:
-    """One worker; several (threads or replicas) may run, the outbox lease keeps them apart."""
+    """The one outbox worker, able to send every kind of row, whoever runs it (`serve`, `digest
+    send`, the demo); several (threads or replicas) may run, the outbox lease keeps them apart."""
 
     def __init__(
         self,
@@ -80,15 +85,14 @@ class Deliverer:
         sessions: sessionmaker[Session],
         metrics: Metrics,
         clock: Callable[[], datetime],
-        home_view: Callable[[Session, str, datetime], dict] | None = None,
         channel_interval: float = 1.0,
     ):
         self._client = client
         self._sessions = sessions
         self._metrics = metrics
         self._clock = clock
-        self._home_view = home_view
         self._channel_interval = channel_interval
+        self._directory = Directory(client, sessions, metrics, clock)
         self._next_post: dict[str, float] = {}
 
     # ---- the loop ----------------------------------------------------------------------
@@ -147,7 +151,9 @@ class Deliverer:
     def _settle(self, outcomes: dict[int, Outcome]) -> None:
         now = self._clock()
         with self._sessions.begin() as session:
-            for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outcomes))):
+            query = select(OutboxMessage).where(OutboxMessage.id.in_(outcomes)).order_by(OutboxMessage.id)
+            rows = list(session.scalars(query))
+            for row in rows:
                 outcome = outcomes[row.id]
                 if outcome.kind == "sent":
                     outbox.mark_sent(row, now, outcome.result)
@@ -157,6 +163,15 @@ class Deliverer:
                     outbox.mark_failed_attempt(row, now, outcome.error, permanent=outcome.kind == "failed")
                     if row.status == "failed":
                         log.warning("outbox row %s (%s) failed: %s", row.id, row.kind, outcome.error)
+                        self._fail_dependents(session, row)
+
+    @staticmethod
+    def _fail_dependents(session: Session, failed: OutboxMessage) -> None:
+        """Updates of and replies to a message that will never exist fail with it, at once."""
+        if failed.kind not in outbox.NEEDS_POSTED.values():
+            return
+        for row in outbox.fail_dependents(session, failed, _never_posted(session, failed)):
+            log.warning("outbox row %s (%s) failed: %s", row.id, row.kind, row.last_error)
 
     # ---- calling Slack ------------------------------------------------------------------
 
@@ -234,9 +249,7 @@ class Deliverer:
             if card is None or (card.ts is None and card.retired_at is not None):
                 return Outcome("sent")  # never shown, so nothing to update
             if card.ts is None:
-                if self._clock() - row.created_at > CARD_GIVE_UP_AFTER:
-                    return Outcome("failed", error=f"card {card.id} was never posted")
-                return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
+                return _wait_for_message(session, row)
             message_key = (card.channel, card.ts)
             if message_key in refreshed:
                 return Outcome("sent")
@@ -253,12 +266,13 @@ class Deliverer:
 
     def _dispute_message(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
         """The case message (its ts becomes the thread), its updates, and posts in its thread."""
+        names = self._directory.names(self._parties(row)) if row.kind != outbox.Kind.THREAD_POST else {}
         with self._sessions() as session:
             dispute = session.get(Dispute, row.dispute_id)
             if dispute is None:
                 return Outcome("failed", error=f"dispute {row.dispute_id} is gone")
             if row.kind != outbox.Kind.DISPUTE_CASE and dispute.thread_ts is None:
-                return Outcome("postpone", CARD_NOT_POSTED_YET_SECONDS)
+                return _wait_for_message(session, row)
             channel, ts = dispute.thread_channel or row.channel, dispute.thread_ts
             if row.kind == outbox.Kind.DISPUTE_REFRESH and (channel, ts) in refreshed:
                 return Outcome("sent")  # several changes in one tick: one update shows them all
@@ -266,7 +280,7 @@ class Deliverer:
                 return self._call(
                     "chat_postMessage", channel, channel=channel, thread_ts=ts, text=notice_text(row.payload)
                 )
-            payload = dispute_case(case_facts(session, dispute, self._clock()))
+            payload = dispute_case(case_facts(session, dispute, self._clock()), names)
         if row.kind == outbox.Kind.DISPUTE_REFRESH:
             refreshed.add((channel or "", ts or ""))
             return self._call("chat_update", None, channel=channel, ts=ts, **payload)
@@ -276,6 +290,60 @@ class Deliverer:
                 posted = session.get(Dispute, row.dispute_id)
                 posted.thread_channel, posted.thread_ts = outcome.result["channel"], outcome.result["ts"]
         return outcome
+
+    def _parties(self, row: OutboxMessage) -> list[str]:
+        with self._sessions() as session:
+            dispute = session.get(Dispute, row.dispute_id)
+            return [party.member.slack_user_id for party in dispute.parties] if dispute else []
+
+    def _digest_chart(self, row: OutboxMessage) -> Outcome:
+        """Draw the digest's chart with each rep's name as Slack has it now, and share it."""
+        with self._sessions() as session:
+            digest = compute_digest(session, row.team_id or "", row.payload["year"], row.payload["week"], self._clock())
+        names = self._directory.names(rep.slack_user_id for rep in digest.reps)
+        return self._call(
+            "files_upload_v2",
+            row.channel,
+            channel=row.channel,
+            file=fairness_chart(digest, names),
+            filename=f"dibs-{digest.team_id}-{digest.label}.png",
+            title=f"{digest.team_name} fairness, {digest.label}",
+            alt_txt=chart_alt_text(digest, names),
+        )
+
+    def _respond(self, row: OutboxMessage) -> Outcome:
+        """A private answer by the interaction's response_url, or by DM once that has expired."""
+        p = row.payload
+        if self._clock() - row.created_at < RESPONSE_URL_LIFETIME:
+            answered = self._post_to_response_url(p)
+            if answered is not None:
+                return answered
+        extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
+        return self._call("chat_postMessage", p["user"], channel=p["user"], text=p["text"], **extra)
+
+    def _post_to_response_url(self, p: dict[str, Any]) -> Outcome | None:
+        """Ephemeral to the user where they clicked; None when Slack says the URL is gone."""
+        webhook = WebhookClient(p["response_url"], timeout=self._client.timeout)
+        try:
+            response = webhook.send(
+                text=p["text"], blocks=p.get("blocks"), response_type="ephemeral", replace_original=False
+            )
+        except Exception as exc:  # network: timeouts, refused connections
+            self._metrics.slack_calls.labels("response_url", "error").inc()
+            return Outcome("retry", error=f"response_url: {type(exc).__name__}: {exc}")
+        status = response.status_code
+        if status == 200:
+            self._metrics.slack_calls.labels("response_url", "ok").inc()
+            return Outcome("sent")
+        if status == 429:
+            self._metrics.slack_calls.labels("response_url", "ratelimited").inc()
+            retry_after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), 1)
+            return Outcome("postpone", float(retry_after))
+        self._metrics.slack_calls.labels("response_url", "error").inc()
+        if status in RESPONSE_URL_GONE:
+            return None
+        kind = "retry" if status >= 500 else "failed"
+        return Outcome(kind, error=f"response_url: HTTP {status} {response.body}"[:500])
 
     def _deliver_one(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> dict[int, Outcome]:
         return {row.id: self._deliver(row, refreshed)}
@@ -289,12 +357,11 @@ class Deliverer:
             return self._call("chat_postMessage", row.channel, channel=row.channel, text=p["text"], **extra)
         if row.kind == outbox.Kind.NOTICE:
             return self._call("chat_postMessage", row.channel, channel=row.channel, text=notice_text(p))
-        if row.kind == outbox.Kind.EPHEMERAL:
-            extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
-            return self._call("chat_postEphemeral", None, channel=row.channel, user=p["user"], text=p["text"], **extra)
-        if row.kind == outbox.Kind.PUBLISH_HOME and self._home_view is not None:
+        if row.kind == outbox.Kind.RESPOND:
+            return self._respond(row)
+        if row.kind == outbox.Kind.PUBLISH_HOME:
             with self._sessions() as session:
-                view = self._home_view(session, p["user"], self._clock())
+                view = home_view(session, p["user"], self._clock())
             return self._call("views_publish", None, user_id=p["user"], view=view)
         if row.kind in (outbox.Kind.DISPUTE_CASE, outbox.Kind.DISPUTE_REFRESH, outbox.Kind.THREAD_POST):
             return self._dispute_message(row, refreshed)
@@ -302,14 +369,27 @@ class Deliverer:
             with self._sessions() as session:
                 digest = compute_digest(session, row.team_id or "", p["year"], p["week"], self._clock())
             return self._call("chat_postMessage", row.channel, channel=row.channel, **digest_message(digest))
-        if row.kind == outbox.Kind.UPLOAD:
-            return self._call(
-                "files_upload_v2",
-                row.channel,
-                channel=row.channel,
-                file=base64.b64decode(p["content_b64"]),
-                filename=p["filename"],
-                title=p["title"],
-                alt_txt=p["alt_text"],
-            )
+        if row.kind == outbox.Kind.DIGEST_CHART:
+            return self._digest_chart(row)
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")
+
+
+def _wait_for_message(session: Session, row: OutboxMessage) -> Outcome:
+    """A card update or thread post whose message is not posted yet: wait, unless it never will be."""
+    needed = outbox.needed_row(session, row)
+    if needed is not None and needed.status == OutboxStatus.PENDING:
+        return Outcome("postpone", NOT_POSTED_YET_SECONDS)
+    if needed is None:
+        return Outcome("failed", error=f"nothing was queued to post the message outbox row {row.id} needs")
+    return Outcome("failed", error=_never_posted(session, needed))
+
+
+def _never_posted(session: Session, failed: OutboxMessage) -> str:
+    """Why rows depending on `failed` cannot be sent, naming the lead's card or the dispute's case."""
+    if failed.kind == outbox.Kind.ANNOUNCE_LEAD:
+        lead = session.get(Lead, failed.lead_id)
+        what = f"the card of {lead.ref if lead else 'a deleted lead'}"
+    else:
+        dispute = session.get(Dispute, failed.dispute_id)
+        what = f"the case message of {dispute.ref if dispute else 'a deleted dispute'}"
+    return f"{what} was never posted ({failed.last_error})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.mediation import MAX_PARTNERS
 from handlers.answers import claim_text
 from handlers.commands import Caller, Reply, UsageError, answer_privately, reply, tell_privately
 from handlers.dispute_views import (
-    AWARD_ACTION,
+    AWARD_ACTION_PREFIX,
     CONTEST_ACTION,
     CONTEST_CALLBACK,
     REASSIGN_ACTION,
@@ -37,7 +38,7 @@ CallerOf = Callable[..., Caller]
 
 
 def _submit(ack: Ack, caller: Caller, action: Callable[[], Reply], error_block: str) -> None:
-    """A modal's submission: close it and answer by DM, or show the problem on the form."""
+    """A modal's submission: close it and answer privately, or show the problem on the form."""
     try:
         answer = action()
         tell_privately(caller, answer)
@@ -65,13 +66,10 @@ def split_shares(view: dict[str, Any]) -> list[tuple[str, int]]:
 def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf, sessions: sessionmaker[Session]) -> None:
     """Wire the dispute buttons and forms into the bolt app."""
 
-    def click(body: dict[str, Any], context: BoltContext) -> Caller:
-        return caller_of(context, (body.get("channel") or {}).get("id", ""))
-
-    @app.action(AWARD_ACTION)
+    @app.action(re.compile(f"^{re.escape(AWARD_ACTION_PREFIX)}"))
     @scoped
-    def award(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
-        caller = click(body, context)
+    def award(ack: Ack, action: dict, context: BoltContext) -> None:
+        caller = caller_of(context)
         dispute_id, user = action["value"].split(":", 1)
 
         def decide() -> Reply:
@@ -90,8 +88,8 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf, se
 
     @app.action(WITHDRAW_ACTION)
     @scoped
-    def withdraw(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
-        caller = click(body, context)
+    def withdraw(ack: Ack, action: dict, context: BoltContext) -> None:
+        caller = caller_of(context)
 
         def step_back() -> Reply:
             dispute = mediation.withdraw(caller.session, caller.require_member(), int(action["value"]), caller.now)

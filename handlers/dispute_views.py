@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bot.mediation import MAX_PARTNERS, Case
@@ -16,9 +17,10 @@ from handlers.blocks import (
     message,
     section,
 )
+from handlers.people import name_or_place
 from handlers.text import local_time
 
-AWARD_ACTION = "dispute_award"
+AWARD_ACTION_PREFIX = "dispute_award:"  # + the party's user id: action_ids must differ within a block
 SPLIT_ACTION = "dispute_split"
 REASSIGN_ACTION = "dispute_reassign"
 WITHDRAW_ACTION = "dispute_withdraw"
@@ -49,8 +51,17 @@ def _outcome_line(case: Case) -> str:
     return f":white_check_mark: {dispute.outcome or dispute.status}{by}: {credit}{why}"
 
 
-def dispute_case(case: Case) -> dict[str, Any]:
-    """The mediation message: tags the mediator and parties, lays out the case, offers decisions."""
+def award_action(slack_user_id: str) -> str:
+    """The action_id of the Award button for one party (its value still carries dispute and user)."""
+    return AWARD_ACTION_PREFIX + slack_user_id
+
+
+def dispute_case(case: Case, names: Mapping[str, str]) -> dict[str, Any]:
+    """The mediation message: tags the mediator and parties, lays out the case, offers decisions.
+
+    `names` (Slack user id → display name) label the Award buttons, whose plain text cannot show
+    a mention; a party Slack gave no name for is "party N", N being their line in the case.
+    """
     dispute, lead = case.dispute, case.lead
     kind = "the same lead" if dispute.kind == "same_lead" else "the same account"
     who = ", ".join(mention(p.user) for p in case.parties)
@@ -73,8 +84,12 @@ def dispute_case(case: Case) -> dict[str, Any]:
         blocks.append(section(" ".join(facts)))
     if dispute.status == "open":
         awards = [
-            button(f"Award to {p.user}", AWARD_ACTION, f"{dispute.id}:{p.user}")
-            for p in case.parties
+            button(
+                f"Award to {name_or_place(names, p.user, f'party {line}')}",
+                award_action(p.user),
+                f"{dispute.id}:{p.user}",
+            )
+            for line, p in enumerate(case.parties, 1)
             if not p.withdrawn
         ][:MAX_AWARD_BUTTONS]
         blocks.append(

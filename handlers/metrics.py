@@ -10,11 +10,12 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import OutboxMessage
+from models import OutboxMessage, OutboxStatus
 
 
 class OutboxCollector(Collector):
-    """Outbox rows by status, read at scrape time so every replica reports the same truth."""
+    """Outbox rows by status, and failed rows by kind, read at scrape time so every replica
+    reports the same truth."""
 
     def __init__(self, sessions: sessionmaker[Session]):
         self._sessions = sessions
@@ -23,10 +24,24 @@ class OutboxCollector(Collector):
         gauge = GaugeMetricFamily("dibs_outbox_messages", "Outbox messages by status", labels=["status"])
         with self._sessions() as session:
             rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+            failed_by_kind = session.execute(
+                select(OutboxMessage.kind, func.count())
+                .where(OutboxMessage.status == OutboxStatus.FAILED)
+                .group_by(OutboxMessage.kind)
+                .order_by(OutboxMessage.kind)
+            ).all()
         counts = {"pending": 0, "sent": 0, "failed": 0} | {status: n for status, n in rows}
         for status, n in sorted(counts.items()):
             gauge.add_metric([status], n)
         yield gauge
+        failed = GaugeMetricFamily(
+            "dibs_outbox_failed_messages",
+            "Outbox messages that will never reach Slack, by kind (refused, or needing a refused message)",
+            labels=["kind"],
+        )
+        for kind, n in failed_by_kind:
+            failed.add_metric([kind], n)
+        yield failed
 
 
 class Metrics:

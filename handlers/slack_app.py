@@ -26,6 +26,7 @@ from handlers.commands import Caller, Reply, answer_privately, reply, run_comman
 from handlers.dispute_listeners import register_dispute_listeners
 from handlers.lead_commands import claim_reply
 from handlers.lead_form import CALLBACK_ID, lead_form, submitted_fields
+from handlers.people import register_people_listeners
 from handlers.views import CLAIM_ACTION
 from models import Member, SeenEvent
 
@@ -50,11 +51,11 @@ class Scope:
         return self  # bolt copies the context for lazy listeners; a session is not copyable
 
 
-def _caller(context: BoltContext, channel_id: str = "") -> Caller:
+def _caller(context: BoltContext) -> Caller:
     scope: Scope = context["scope"]
     return Caller(
         slack_user_id=context.user_id or "",
-        channel_id=channel_id,
+        response_url=context.response_url,
         session=scope.session,
         now=scope.now,
         member=scope.member,
@@ -124,7 +125,7 @@ def build_bolt_app(
 
     @scoped
     def dibs_command(ack: Ack, command: dict, context: BoltContext) -> None:
-        caller = _caller(context, command.get("channel_id", ""))
+        caller = _caller(context)
         ack(**run_command(caller, command.get("text", "")))
 
     def open_lead_form(command: dict, client: WebClient) -> None:
@@ -139,9 +140,8 @@ def build_bolt_app(
 
     @app.action(CLAIM_ACTION)
     @scoped
-    def claim_button(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
-        channel = (body.get("channel") or {}).get("id", "")
-        caller = _caller(context, channel)
+    def claim_button(ack: Ack, action: dict, context: BoltContext) -> None:
+        caller = _caller(context)
 
         def claim() -> Reply:
             lead_id = int(action["value"])
@@ -183,6 +183,7 @@ def build_bolt_app(
             session.rollback()
 
     register_dispute_listeners(app, scoped, _caller, sessions)
+    register_people_listeners(app, sessions, clock)
 
     @app.error
     def unexpected_error(error: Exception) -> None:

@@ -13,6 +13,7 @@ from models.lead import (
     LeadStatus,
 )
 from models.ops import AuditEvent, JobRun, OutboxKind, OutboxMessage, OutboxStatus, SeenEvent
+from models.people import SlackUser
 from models.team import AwayPeriod, Member, Role, Team
 
 __all__ = [
@@ -39,5 +40,6 @@ __all__ = [
     "OutboxStatus",
     "Role",
     "SeenEvent",
+    "SlackUser",
     "Team",
 ]

@@ -36,13 +36,16 @@ class OutboxKind(StrEnum):
     REFRESH_CARD = "refresh_card"  # re-render the message holding a lead's card
     POST = "post"  # text rendered by handlers/ to a channel, a thread (payload thread_ts) or a user (DM)
     NOTICE = "notice"  # a notice (payload notice + facts) to a user (DM) or channel, worded when sent
-    EPHEMERAL = "ephemeral"  # visible to one user in a channel
+    RESPOND = "respond"  # a private answer by an interaction's response_url (payload); a DM once it expired
     PUBLISH_HOME = "publish_home"  # App Home for one user
     DISPUTE_CASE = "dispute_case"  # the case in the mediation channel; its ts starts the thread
     DISPUTE_REFRESH = "dispute_refresh"  # re-render the case message (parties, outcome)
     THREAD_POST = "thread_post"  # a notice in a dispute's thread (rows queued before notices: text)
     DIGEST = "digest"  # the weekly fairness digest, rendered when sent
-    UPLOAD = "upload"  # a file (the digest chart) shared to a channel
+    DIGEST_CHART = "digest_chart"  # the digest's chart, drawn and shared to the channel when sent
+    # Kinds no longer queued; rows of earlier releases keep them (delivery fails them as unknown).
+    EPHEMERAL = "ephemeral"  # a private answer in a channel, before answers went by response_url
+    UPLOAD = "upload"  # the digest chart's bytes, before the chart was drawn when sent
 
 
 class OutboxStatus(StrEnum):

@@ -56,6 +56,14 @@ BuildRuntime = Callable[..., "Runtime"]  # app.build_runtime, passed in by `dibs
 TZ = "America/New_York"
 CHANNEL = "C0DEMO"
 MANAGER, ALICE, BOB, CAROL, DAVE = "U0MAYA", "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"
+PEOPLE = {  # display names the stand-in's users.info gives, shown where a mention cannot render
+    MANAGER: "Maya Patel",
+    "U0OMAR": "Omar Haddad",
+    ALICE: "Alice Adams",
+    BOB: "Bob Brown",
+    CAROL: "Carol Chen",
+    DAVE: "Dave Diaz",
+}
 WEEK_START = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo(TZ))  # a Monday, 09:00 in New York
 MON, WED, THU, NEXT_FRI = 0, 2, 3, 11  # days after WEEK_START
 SETTLE_SECONDS = 20.0
@@ -271,8 +279,10 @@ def call_view(call: RecordedCall, cards: dict[Card, list[str]]) -> list[tuple[st
         return [_message(prefix, str(args.get("text", "")), args.get("blocks"))]
     if method == "chat.update":
         return _card_updates(str(args.get("channel")), args.get("blocks"), cards)
-    if method == "chat.postEphemeral":
+    if method == "response_url":  # the answer to a click, shown only to who clicked
         return [_message(f"(only @{args.get('user')} sees)", str(args.get("text", "")), args.get("blocks"))]
+    if method == "conversations.join":
+        return [(f"👋 Dibs joins {_where(str(args.get('channel')))}", [])]
     if method == "views.publish":
         view = args.get("view") or {}
         return [(f"🏠 App Home of @{args.get('user_id')} updated", _blocks_lines(view.get("blocks")))]
@@ -281,7 +291,7 @@ def call_view(call: RecordedCall, cards: dict[Card, list[str]]) -> list[tuple[st
     if method == "files.completeUploadExternal":
         titles = ", ".join(f"“{f.get('title')}”" for f in args.get("files") or [])
         return [(f"📎 #{args.get('channel_id')}: file {titles}", [])]
-    if method in ("auth.test", "files.getUploadURLExternal", "conversations.open", "users.info"):
+    if method in ("auth.test", "files.getUploadURLExternal", "conversations.info", "users.info"):
         return []  # plumbing nobody sees
     return [(f"· {method}", [])]
 
@@ -351,13 +361,26 @@ class Demo:
     def command(self, text: str, user: str) -> None:
         """`user` types `/dibs text` in the team channel and reads the private reply."""
         say(f"⌨️  @{user} types: /dibs {terminal_text(text)}")
-        body = slash_command_body(text, user_id=user, channel_id=CHANNEL)
+        body = slash_command_body(
+            text,
+            user_id=user,
+            channel_id=CHANNEL,
+            trigger_id=self.slack.new_trigger_id(),
+            response_url=self.slack.new_response_url(CHANNEL, user),
+        )
         reply = json.loads(self._from_slack(body, f"/dibs {text} by {user}") or b"{}")
         say(*_message(f"(only @{user} sees)", reply.get("text", ""), reply.get("blocks")))
 
     def click_claim(self, ref: str, user: str) -> None:
         say(f"👆 @{user} clicks [Claim] on {ref}")
-        body = block_actions_body(user, CLAIM_ACTION, ref.removeprefix("L-"), channel_id=CHANNEL)
+        body = block_actions_body(
+            user,
+            CLAIM_ACTION,
+            ref.removeprefix("L-"),
+            channel_id=CHANNEL,
+            trigger_id=self.slack.new_trigger_id(),
+            response_url=self.slack.new_response_url(CHANNEL, user),
+        )
         self._from_slack(body, f"{user}'s Claim click on {ref}")
 
     def open_app_home(self, user: str) -> None:
@@ -661,8 +684,10 @@ def run_demo(out_dir: Path, build_runtime: BuildRuntime) -> int:
         try:
             slack.limit_channel_rate(1.0)
             secret, token = secrets.token_hex(16), secrets.token_urlsafe(16)
+            team_toml = TEAM_TOML.substitute(intake_token=token)
+            slack.add_teams(team_toml, PEOPLE)  # its channels public, the bot not in them yet
             config = Path(tmp) / "teams.toml"
-            config.write_text(TEAM_TOML.substitute(intake_token=token), encoding="utf-8")
+            config.write_text(team_toml, encoding="utf-8")
             database_url = f"sqlite:///{Path(tmp) / 'dibs-demo.db'}"
             settings = Settings(
                 _env_file=None,

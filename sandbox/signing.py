@@ -2,15 +2,15 @@
 
 Signature: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` keyed with the signing secret.
 Bodies are form-encoded; interactivity arrives as `payload=<url-encoded JSON>`; events are JSON.
+Each `trigger_id` and `response_url` is one the Slack stand-in issued (`new_trigger_id()`,
+`new_response_url(...)`), so the app's use of it is held to Slack's rules.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
-import secrets
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -22,8 +22,6 @@ TEAM_DOMAIN = "dibs-test"
 APP_ID = "A0DIBSAPP"
 VERIFICATION_TOKEN = "dibs-test-verification-token"  # deprecated by Slack, still sent
 MESSAGE_TS = "1700000000.000100"
-
-_trigger_serial = itertools.count(13345224609)
 
 
 def signed_headers(body: bytes, secret: str, timestamp: int | None = None, content_type: str = FORM) -> dict[str, str]:
@@ -42,10 +40,11 @@ def slash_command_body(
     text: str,
     user_id: str,
     channel_id: str,
+    *,
+    trigger_id: str,
+    response_url: str,
     command: str = "/dibs",
     team_id: str = TEAM_ID,
-    trigger_id: str | None = None,
-    response_url: str | None = None,
 ) -> bytes:
     """Form body of a slash command invocation."""
     fields = {
@@ -60,8 +59,8 @@ def slash_command_body(
         "text": text,
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
-        "response_url": response_url or f"https://hooks.slack.com/commands/{team_id}/1/dibs",
-        "trigger_id": trigger_id or _trigger_id(),
+        "response_url": response_url,
+        "trigger_id": trigger_id,
     }
     return urlencode(fields).encode()
 
@@ -70,21 +69,24 @@ def block_actions_body(
     user_id: str,
     action_id: str,
     value: str,
-    channel_id: str | None = "C0DIBSTEST",
+    *,
+    channel_id: str | None,
+    trigger_id: str,
+    response_url: str | None,
     message_ts: str = MESSAGE_TS,
-    trigger_id: str | None = None,
     block_id: str = "dibs",
     view_id: str = "V0DIBSHOME",
     team_id: str = TEAM_ID,
 ) -> bytes:
-    """A button click: on a message in `channel_id`, or in App Home when `channel_id` is None."""
+    """A button click: on a message in `channel_id` (with its `response_url`), or in App Home
+    when `channel_id` is None (Slack gives no response_url there)."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "user": _user(user_id, team_id),
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
-        "trigger_id": trigger_id or _trigger_id(),
+        "trigger_id": trigger_id,
         "enterprise": None,
         "is_enterprise_install": False,
         "state": {"values": {}},
@@ -111,7 +113,7 @@ def block_actions_body(
         }
         payload["channel"] = {"id": channel_id, "name": channel_id.lower()}
         payload["message"] = {"type": "message", "ts": message_ts, "text": "", "blocks": []}
-        payload["response_url"] = f"https://hooks.slack.com/actions/{team_id}/1/dibs"
+        payload["response_url"] = response_url
     return _payload_body(payload)
 
 
@@ -120,17 +122,24 @@ def view_submission_body(
     callback_id: str,
     values: dict[str, dict[str, dict[str, Any]]],
     private_metadata: str = "",
+    *,
+    trigger_id: str,
+    response_urls: list[dict[str, str]] | None = None,
     view_id: str = "V0DIBSMODAL",
     team_id: str = TEAM_ID,
 ) -> bytes:
-    """A modal's submission; `values` is `view.state.values` ({block_id: {action_id: {...}}})."""
+    """A modal's submission; `values` is `view.state.values` ({block_id: {action_id: {...}}}).
+
+    `response_urls` ({block_id, action_id, channel_id, response_url}) come only from a modal
+    with a conversation select marked `response_url_enabled`; otherwise Slack sends none.
+    """
     payload = {
         "type": "view_submission",
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "user": _user(user_id, team_id),
         "api_app_id": APP_ID,
         "token": VERIFICATION_TOKEN,
-        "trigger_id": _trigger_id(),
+        "trigger_id": trigger_id,
         "enterprise": None,
         "is_enterprise_install": False,
         "view": {
@@ -148,7 +157,7 @@ def view_submission_body(
             "app_id": APP_ID,
             "bot_id": "B0DIBSBOT",
         },
-        "response_urls": [],
+        "response_urls": response_urls or [],
     }
     return _payload_body(payload)
 
@@ -170,11 +179,6 @@ def event_body(event: dict[str, Any], event_id: str, team_id: str = TEAM_ID) -> 
 def _user(user_id: str, team_id: str) -> dict[str, str]:
     name = user_id.lower()
     return {"id": user_id, "username": name, "name": name, "team_id": team_id}
-
-
-def _trigger_id() -> str:
-    """Unique per request, shaped like Slack's (`13345224609.738474920.8088930838d88f008e0`)."""
-    return f"{next(_trigger_serial)}.738474920.{secrets.token_hex(10)}"
 
 
 def _payload_body(payload: dict[str, Any]) -> bytes:

@@ -4,6 +4,10 @@ The real `slack_sdk.WebClient` talks to it over HTTP (`WebClient(base_url=standi
 records every call, answers with Slack's shapes, can be scripted to fail (429 + Retry-After, 5xx,
 `ok: false` errors, hangs), can pace `chat.postMessage` per channel like Slack, and checks each call
 against Slack's Web API reference and Block Kit limits, collecting what is wrong in `problems`.
+
+It is as strict as Slack about the workspace (sandbox/workspace.py): unknown channels and people,
+channel membership, the scopes manifest.yml grants, trigger_ids and response_urls (which it serves
+itself) are refused with Slack's errors. A test populates it with `add_channel`, `add_user`...
 Standalone on purpose: it imports nothing from the app.
 """
 
@@ -15,16 +19,21 @@ import json
 import os
 import threading
 import time
+import tomllib
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 from sandbox.block_kit import VIEW_METHODS, block_kit_problems, layout_problems
+from sandbox.scopes import for_conversation, manifest_bot_scopes, spec_scopes
+from sandbox.workspace import BOT_ID, BOT_USER_ID, Conversation, Message, Person, Refused, Workspace, conversation_info
 
 REFERENCE_ENV = "DIBS_SLACK_REFERENCE"
 SPEC_FILE = "slack_web_openapi_v2.json"
@@ -37,6 +46,11 @@ NEWER_METHODS: dict[str, frozenset[str]] = {
     ),
     "apps.connections.open": frozenset(),  # Socket Mode (sandbox/socket_mode.py)
 }
+# The scope Slack's reference page gives each of them (bot tokens).
+NEWER_METHOD_SCOPES: dict[str, frozenset[str]] = {
+    "files.getUploadURLExternal": frozenset({"files:write"}),
+    "files.completeUploadExternal": frozenset({"files:write"}),
+}
 # Arguments slack_sdk 3.47 can send that Slack documents today but the 2020 spec lacks.
 NEWER_ARGUMENTS: dict[str, frozenset[str]] = {
     "chat.postMessage": frozenset({"metadata", "markdown_text"}),  # message metadata, markdown
@@ -44,6 +58,7 @@ NEWER_ARGUMENTS: dict[str, frozenset[str]] = {
     "chat.update": frozenset({"metadata", "markdown_text", "reply_broadcast", "file_ids"}),
     "views.open": frozenset({"interactivity_pointer"}),  # opening a modal from a workflow step
     "views.push": frozenset({"interactivity_pointer"}),
+    "conversations.history": frozenset({"include_all_metadata"}),  # message metadata
 }
 # Methods that take the app-level token (xapp-, scope connections:write) instead of the bot token.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -56,11 +71,17 @@ WORKSPACE = {
     "team": "Dibs Test",
     "user": "dibs",
     "team_id": "T0DIBSTEST",
-    "user_id": "U0DIBSBOT",
-    "bot_id": "B0DIBSBOT",
+    "user_id": BOT_USER_ID,
+    "bot_id": BOT_ID,
 }
 APP_ID = "A0DIBSAPP"
 UPLOAD_PATH = "/upload/v1/"
+RESPONSE_PATH = "/response/"
+MAX_ALT_TEXT = 1000  # files.getUploadURLExternal alt_txt
+# What a response_url post may carry (Slack's "responding to interactions").
+RESPONSE_FIELDS = frozenset(
+    {"text", "blocks", "attachments", "response_type", "replace_original", "delete_original", "thread_ts", "mrkdwn"}
+)
 
 
 def find_reference_dir() -> Path | None:
@@ -69,6 +90,11 @@ def find_reference_dir() -> Path | None:
     beside_repo = Path(__file__).resolve().parents[2] / "shared" / "slack"
     folder = Path(configured) if configured else beside_repo
     return folder if (folder / SPEC_FILE).is_file() else None
+
+
+def method_scopes(reference_dir: Path) -> dict[str, frozenset[str]]:
+    """Each Web API method's scopes (any one suffices; empty: none), from the spec and NEWER_METHOD_SCOPES."""
+    return spec_scopes(reference_dir / SPEC_FILE) | NEWER_METHOD_SCOPES
 
 
 @functools.cache
@@ -83,7 +109,11 @@ def _spec_arguments(spec_path: Path) -> dict[str, frozenset[str]]:
 
 @dataclass(frozen=True)
 class RecordedCall:
-    """One Web API call as the stand-in received it, and how it was answered."""
+    """One Web API call as the stand-in received it, and how it was answered.
+
+    A post to a response_url is recorded too, as method "response_url": its args are the JSON
+    posted plus the `channel` and `user` of the interaction the URL belongs to.
+    """
 
     method: str
     args: dict[str, Any]
@@ -123,16 +153,23 @@ def _rate_limited(retry_after: int) -> _Answer:
 
 
 class SlackStandIn:
-    """Slack's Web API on 127.0.0.1, recording calls and checking them against the reference."""
+    """Slack's Web API on 127.0.0.1, recording calls and checking them against the reference.
 
-    def __init__(self, reference_dir: Path | None = None) -> None:
+    `scopes` are the bot scopes the token was granted (default: those manifest.yml asks for).
+    """
+
+    def __init__(self, reference_dir: Path | None = None, *, scopes: Iterable[str] | None = None) -> None:
         folder = reference_dir or find_reference_dir()
         spec = folder / SPEC_FILE if folder else None
-        self._spec = _spec_arguments(spec) if spec and spec.is_file() else None
+        has_spec = spec is not None and spec.is_file()
+        self._spec = _spec_arguments(spec) if has_spec and spec else None
+        self._method_scopes = method_scopes(folder) if has_spec and folder else None
+        self._granted = frozenset(manifest_bot_scopes() if scopes is None else scopes)
         self._lock = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._serial = itertools.count(1)  # never reset, so ts and ids stay unique per process
+        self._workspace = Workspace(self._serial)
         self._calls: list[RecordedCall] = []
         self._problems: list[str] = []
         self._failures: defaultdict[str, deque[_Answer]] = defaultdict(deque)
@@ -141,17 +178,19 @@ class SlackStandIn:
         self._last_post: dict[str, float] = {}
         self._upload_slots: dict[str, dict[str, Any]] = {}
         self._uploads: dict[str, bytes] = {}
-        self._dm_channels: dict[str, str] = {}
         self._release = threading.Event()
         self.socket_mode_url: Callable[[], str] | None = None  # SocketModeStandIn.open_url, when attached
         self._answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": lambda args: {"ok": True, **WORKSPACE},
             "chat.postMessage": self._post_message,
             "chat.update": self._update_message,
-            "chat.postEphemeral": lambda args: {"ok": True, "message_ts": self._next_ts()},
+            "chat.postEphemeral": self._post_ephemeral,
             "conversations.open": self._open_conversation,
-            "views.open": self._view,
-            "views.push": self._view,
+            "conversations.join": self._join,
+            "conversations.info": lambda args: {"ok": True, "channel": conversation_info(self._visible(args))},
+            "conversations.history": self._history,
+            "views.open": self._open_view,
+            "views.push": self._open_view,
             "views.update": self._view,
             "views.publish": self._view,
             "users.info": self._user_info,
@@ -210,8 +249,114 @@ class SlackStandIn:
 
     @property
     def spec_available(self) -> bool:
-        """Whether method and argument names are checked against Slack's Web API spec."""
+        """Whether method and argument names (and scopes) are checked against Slack's Web API spec."""
         return self._spec is not None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The bot scopes the token was granted."""
+        return self._granted
+
+    # ----- the workspace
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        private: bool = False,
+        members: Iterable[str] = (),
+        bot_member: bool = False,
+        archived: bool = False,
+    ) -> None:
+        """A channel of people; the bot is in it only with `bot_member` (or once it joins)."""
+        with self._lock:
+            self._workspace.add_channel(
+                channel_id, name, private=private, members=members, bot_member=bot_member, archived=archived
+            )
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        display_name: str = "",
+        real_name: str = "",
+        email: str = "",
+        is_bot: bool = False,
+        deleted: bool = False,
+        status_text: str = "",
+        status_emoji: str = "",
+        tz: str = "America/New_York",
+    ) -> None:
+        """A person in the workspace directory (what users.info answers)."""
+        with self._lock:
+            self._workspace.add_user(
+                user_id,
+                display_name=display_name,
+                real_name=real_name,
+                email=email,
+                is_bot=is_bot,
+                deleted=deleted,
+                status_text=status_text,
+                status_emoji=status_emoji,
+                tz=tz,
+            )
+
+    def add_dm(self, user_a: str, user_b: str) -> str:
+        """A DM between two people, which the bot can neither see nor join; its `D…` id."""
+        with self._lock:
+            return self._workspace.add_dm(user_a, user_b)
+
+    def add_message(self, channel_id: str, user_id: str, text: str) -> str:
+        """A message a person posted in `channel_id`; its ts."""
+        with self._lock:
+            return self._workspace.add_message(channel_id, user_id, text)
+
+    def add_teams(self, team_toml: str, names: Mapping[str, str] | None = None) -> None:
+        """The workspace of a Dibs team config: each team's channels as public channels the bot
+        is not in, holding the team's people; each person a user named from `names` (a user id
+        to a full name), else from the id (`U0ALICE` -> "Alice")."""
+        names = names or {}
+        for team in tomllib.loads(team_toml).get("teams", {}).values():
+            people = [*team.get("managers", []), *(rep["id"] for rep in team.get("reps", []))]
+            for user_id in people:
+                name = names.get(user_id) or user_id[2:].capitalize()
+                self.add_user(user_id, display_name=name, real_name=name)
+            for key in ("channel", "mediation_channel"):
+                if team.get(key):
+                    suffix = "-disputes" if key == "mediation_channel" else ""
+                    self.add_channel(team[key], f"{team['name'].lower().replace(' ', '-')}{suffix}", members=people)
+
+    def bot_is_member(self, channel_id: str) -> bool:
+        with self._lock:
+            conversation = self._workspace.conversations.get(channel_id)
+            return conversation is not None and conversation.bot_is_member
+
+    def dm_with(self, user_id: str) -> str | None:
+        """The bot's DM channel with a person, once a message opened it."""
+        with self._lock:
+            dms = [c.id for c in self._workspace.conversations.values() if c.kind == "im"]
+            return next((d for d in dms if self._workspace.conversations[d].members == {user_id, BOT_USER_ID}), None)
+
+    def new_trigger_id(self) -> str:
+        """A trigger_id as Slack puts in an interaction: opens one view within 3 s."""
+        with self._lock:
+            return self._workspace.new_trigger_id()
+
+    def expire_trigger_ids(self) -> None:
+        """Age every trigger_id issued so far past its 3 s."""
+        with self._lock:
+            self._workspace.expire_trigger_ids()
+
+    def new_response_url(self, channel_id: str, user_id: str) -> str:
+        """A response_url for `user_id`'s interaction in `channel_id`, served by this stand-in."""
+        with self._lock:
+            return f"{self.base_url}{RESPONSE_PATH}{self._workspace.new_response_url(channel_id, user_id)}"
+
+    def expire_response_urls(self) -> None:
+        """Age every response_url issued so far past its 30 minutes."""
+        with self._lock:
+            self._workspace.expire_response_urls()
 
     # ----- what happened
 
@@ -223,6 +368,10 @@ class SlackStandIn:
     def calls_to(self, method: str) -> list[RecordedCall]:
         with self._lock:
             return [call for call in self._calls if call.method == method]
+
+    def responses_to(self, user_id: str) -> list[RecordedCall]:
+        """Posts to response_urls of `user_id`'s interactions that Slack took, oldest first."""
+        return [call for call in self.calls_to("response_url") if call.ok and call.args["user"] == user_id]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[RecordedCall]:
         """Block until `count` calls of `method` arrived; AssertionError naming what did."""
@@ -254,15 +403,16 @@ class SlackStandIn:
     # ----- scripting
 
     def reset(self) -> None:
-        """Forget calls, problems, uploads, scripted failures and pacing; release hung calls."""
+        """Forget calls, problems, uploads, scripted failures, pacing and the workspace; release hung calls."""
         with self._lock:
             self._release.set()
             self._release = threading.Event()
             for state in (self._calls, self._problems, self._failures, self._hangs):
                 state.clear()
-            for mapping in (self._last_post, self._upload_slots, self._uploads, self._dm_channels):
+            for mapping in (self._last_post, self._upload_slots, self._uploads):
                 mapping.clear()
             self._post_interval = None
+            self._workspace = Workspace(self._serial)
 
     def fail_next(
         self,
@@ -273,7 +423,7 @@ class SlackStandIn:
         times: int = 1,
         error: str | None = None,
     ) -> None:
-        """Fail the next `times` calls of `method`.
+        """Fail the next `times` calls of `method` ("response_url" for posts to response_urls).
 
         With `error`: HTTP 200 `{"ok": false, "error": error}`. Else status 429 answers
         `ratelimited` with `Retry-After: retry_after`, any other status `fatal_error`.
@@ -303,9 +453,12 @@ class SlackStandIn:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         url = urlsplit(request.path)
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
+        content_type = request.headers.get("Content-Type", "")
         try:
             if url.path.startswith(UPLOAD_PATH):
                 answer = self._receive_upload(url.path.removeprefix(UPLOAD_PATH), body)
+            elif url.path.startswith(RESPONSE_PATH):
+                answer = self._respond(url.path.removeprefix(RESPONSE_PATH), content_type, body)
             elif url.path.startswith("/api/"):
                 answer = self._api_call(url.path.removeprefix("/api/"), request, url.query, body)
             else:
@@ -324,28 +477,34 @@ class SlackStandIn:
             if unreadable:
                 self._problems.append(f"{method}: {unreadable}")
             answer = self._answer(method, authorization, args)
-            now = time.monotonic()
-            self._calls.append(RecordedCall(method, args, now, answer.status, answer.error, answer.delay))
-            self._lock.notify_all()
+            self._record(method, args, answer)
             release = self._release
         if answer.delay:
             release.wait(answer.delay)
         return answer
+
+    def _record(self, method: str, args: dict[str, Any], answer: _Answer, error: str | None = None) -> None:
+        """Keep a call and wake whoever waits for it; called under the lock."""
+        now = time.monotonic()
+        self._calls.append(RecordedCall(method, args, now, answer.status, error or answer.error, answer.delay))
+        self._lock.notify_all()
 
     def _answer(self, method: str, authorization: str, args: dict[str, Any]) -> _Answer:
         """Decide Slack's answer and note problems; called under the lock."""
         self._problems += self._reference_problems(method, args) + block_kit_problems(method, args)
         delay = self._hangs[method].popleft() if self._hangs[method] else 0.0
         if not self._is_known(method):
-            answer = _error("unknown_method")
-        elif not authorization.startswith("Bearer "):
+            return replace(_error("unknown_method"), delay=delay)
+        if not authorization.startswith("Bearer "):
             self._problems.append(f"{method}: no token sent")
-            answer = _error("not_authed")
-        elif refusal := _token_refusal(method, authorization.removeprefix("Bearer ")):
+            return replace(_error("not_authed"), delay=delay)
+        if refusal := _token_refusal(method, authorization.removeprefix("Bearer ")):
             self._problems.append(f"{method}: {refusal[1]}")
-            answer = _error(refusal[0])
-        elif self._failures[method]:
+            return replace(_error(refusal[0]), delay=delay)
+        if self._failures[method]:
             answer = self._failures[method].popleft()
+        elif needed := self._missing_scopes(method, args):
+            answer = _error("missing_scope", needed=",".join(sorted(needed)), provided=",".join(sorted(self._granted)))
         elif refusals := layout_problems(method, args):
             # Slack answers invalid_blocks for messages and invalid_arguments for views.
             error = "invalid_arguments" if method in VIEW_METHODS else "invalid_blocks"
@@ -353,11 +512,32 @@ class SlackStandIn:
         elif self._too_fast(method, args):
             answer = _rate_limited(1)
         else:
-            answer = _Answer(200, self._answers.get(method, lambda args: {"ok": True})(args))
-        return replace(answer, delay=delay)
+            answer = self._method_answer(method, args)
+        # Slack names the token's scopes on every answer to an authenticated call.
+        headers = answer.headers | {"X-OAuth-Scopes": ",".join(sorted(self._granted))}
+        return replace(answer, delay=delay, headers=headers)
+
+    def _method_answer(self, method: str, args: dict[str, Any]) -> _Answer:
+        try:
+            return _Answer(200, self._answers.get(method, lambda args: {"ok": True})(args))
+        except Refused as refused:
+            return _error(refused.error)
 
     def _is_known(self, method: str) -> bool:
         return self._spec is None or method in self._spec or method in NEWER_METHODS
+
+    def _missing_scopes(self, method: str, args: dict[str, Any]) -> frozenset[str]:
+        """The scopes `method` needs on this conversation when none of them was granted."""
+        if self._method_scopes is None:
+            return frozenset()
+        needed = for_conversation(self._method_scopes.get(method, frozenset()), self._conversation_kind(args))
+        return frozenset() if not needed or needed & self._granted else needed
+
+    def _conversation_kind(self, args: dict[str, Any]) -> str | None:
+        users = str(args.get("users") or "")
+        if users and not args.get("channel"):
+            return "im" if len(users.split(",")) == 1 else "mpim"
+        return self._workspace.kind_of(str(args.get("channel") or args.get("channel_id") or ""))
 
     def _reference_problems(self, method: str, args: dict[str, Any]) -> list[str]:
         if self._spec is None:
@@ -380,50 +560,160 @@ class SlackStandIn:
         self._last_post[channel] = now
         return False
 
-    # ----- answers (called under the lock)
+    # ----- response_urls
 
-    def _next_ts(self) -> str:
-        serial = next(self._serial)
-        return f"{1_700_000_000 + serial // 10_000}.{serial % 10_000 * 100:06d}"
+    def _respond(self, key: str, content_type: str, body: bytes) -> _Answer:
+        """A post to a response_url: 5 within 30 minutes, then Slack answers 404 `Expired url`."""
+        payload, unreadable = _request_args("", content_type, body)
+        with self._lock:
+            if unreadable:
+                self._problems.append(f"response_url: {unreadable}")
+            unknown = sorted(payload.keys() - RESPONSE_FIELDS)
+            self._problems += [f"response_url: field {name!r} is not one Slack documents" for name in unknown]
+            self._problems += block_kit_problems("chat.postMessage", payload)
+            url = self._workspace.response_urls.get(key)
+            owner = {"channel": url.channel, "user": url.user} if url else {}
+            answer, error = self._response_answer(key, payload)
+            self._record("response_url", payload | owner, answer, error)
+        return answer
 
-    def _next_id(self, prefix: str) -> str:
-        return f"{prefix}0{next(self._serial):08d}"
+    def _response_answer(self, key: str, payload: dict[str, Any]) -> tuple[_Answer, str | None]:
+        if self._failures["response_url"]:
+            answer = self._failures["response_url"].popleft()
+            return answer, answer.error or "fatal_error"
+        try:
+            self._workspace.use_response_url(key)
+        except Refused as refused:
+            # Slack's own words, as a plain-text body (with a space, not an underscore).
+            return _Answer(404, "Expired url" if refused.error == "expired_url" else refused.error), refused.error
+        if layout_problems("chat.postMessage", payload):
+            return _Answer(400, "invalid_blocks"), "invalid_blocks"
+        if not payload.get("text") and not payload.get("blocks") and not payload.get("delete_original"):
+            return _Answer(400, "no_text"), "no_text"
+        return _Answer(200, {"ok": True}), None
 
-    def _message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
-        echoed = {key: args[key] for key in ("blocks", "thread_ts", "metadata") if key in args}
-        return {
-            "type": "message",
-            "text": args.get("text", ""),
-            "ts": ts,
-            "user": WORKSPACE["user_id"],
-            "bot_id": WORKSPACE["bot_id"],
-            "app_id": APP_ID,
-            **echoed,
-        }
+    # ----- answers (called under the lock; Refused becomes Slack's `ok: false`)
+
+    def _visible(self, args: dict[str, Any]) -> Conversation:
+        return self._workspace.visible(str(args.get("channel") or ""))
+
+    def _message(self, message: Message, *, with_metadata: bool = True) -> dict[str, Any]:
+        shown: dict[str, Any] = {"type": "message", "text": message.text, "ts": message.ts, "user": message.user}
+        if message.user == BOT_USER_ID:
+            shown |= {"bot_id": BOT_ID, "app_id": APP_ID}
+        if message.blocks is not None:
+            shown["blocks"] = message.blocks
+        if message.thread_ts is not None:
+            shown["thread_ts"] = message.thread_ts
+        if message.metadata is not None and with_metadata:
+            shown["metadata"] = message.metadata
+        return shown
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        ts = self._next_ts()
-        message = self._message(args, ts)
-        return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
+        """Into a channel the bot is in (a public one it is not in needs chat:write.public), or to
+        a user id: the bot's DM with that person, whose `D…` id the answer gives."""
+        conversation = self._workspace.target(str(args.get("channel") or ""))
+        if conversation.archived:
+            raise Refused("is_archived")
+        if not conversation.bot_is_member and "chat:write.public" not in self._granted:
+            raise Refused("not_in_channel")
+        ts = self._workspace.next_ts()
+        message = Message(
+            conversation.id,
+            ts,
+            BOT_USER_ID,
+            str(args.get("text") or ""),
+            args.get("blocks"),
+            args.get("metadata"),
+            args.get("thread_ts"),
+        )
+        self._workspace.messages[(conversation.id, ts)] = message
+        return {"ok": True, "channel": conversation.id, "ts": ts, "message": self._message(message)}
 
     def _update_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        ts = str(args.get("ts"))
+        """Only a message the bot posted, addressed by its conversation id (a `D…`, never a user id)."""
+        conversation = self._visible(args)
+        message = self._workspace.messages.get((conversation.id, str(args.get("ts"))))
+        if message is None:
+            raise Refused("message_not_found")
+        if message.user != BOT_USER_ID:
+            raise Refused("cant_update_message")
+        message.text = str(args.get("text", message.text) or "")
+        message.blocks = args.get("blocks", message.blocks)
+        message.metadata = args.get("metadata", message.metadata)
         return {
             "ok": True,
-            "channel": args.get("channel"),
-            "ts": ts,
-            "text": args.get("text", ""),
-            "message": self._message(args, ts),
+            "channel": conversation.id,
+            "ts": message.ts,
+            "text": message.text,
+            "message": self._message(message),
         }
 
+    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Both the bot and the user must be in the conversation."""
+        conversation = self._workspace.joined(str(args.get("channel") or ""))
+        if conversation.archived:
+            raise Refused("is_archived")
+        if str(args.get("user")) not in conversation.members:
+            raise Refused("user_not_in_channel")
+        return {"ok": True, "message_ts": self._workspace.next_ts()}
+
     def _open_conversation(self, args: dict[str, Any]) -> dict[str, Any]:
-        users = str(args.get("users") or args.get("channel"))
-        channel_id = self._dm_channels.setdefault(users, self._next_id("D"))
-        return {"ok": True, "channel": {"id": channel_id}}
+        if args.get("channel"):
+            return {"ok": True, "channel": {"id": self._visible(args).id}}
+        users = [user for user in str(args.get("users") or "").split(",") if user]
+        if not users:
+            raise Refused("users_list_not_supplied")
+        if len(users) > 1:
+            return {"ok": True, "channel": {"id": self._workspace.group_dm(users).id}}
+        self._workspace.person(users[0])
+        return {"ok": True, "channel": {"id": self._workspace.bot_dm(users[0]).id}}
+
+    def _join(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Public channels only; a private channel needs `/invite @Dibs` by one of its members."""
+        conversation = self._workspace.conversations.get(str(args.get("channel") or ""))
+        if conversation is None:
+            raise Refused("channel_not_found")
+        if conversation.is_private:
+            raise Refused("method_not_supported_for_channel_type")
+        if conversation.archived:
+            raise Refused("is_archived")
+        answer: dict[str, Any] = {"ok": True}
+        if conversation.bot_is_member:
+            answer |= {"warning": "already_in_channel", "response_metadata": {"warnings": ["already_in_channel"]}}
+        conversation.members.add(BOT_USER_ID)
+        return answer | {"channel": conversation_info(conversation)}
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages newest first, between `oldest` and `latest`, at most `limit`."""
+        conversation = self._workspace.joined(str(args.get("channel") or ""))
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or time.time() + 1e9)
+        inclusive = _flag(args.get("inclusive"))
+        limit = min(int(args.get("limit") or 100), 999)
+
+        def within(ts: float) -> bool:
+            return oldest <= ts <= latest if inclusive else oldest < ts < latest
+
+        found = sorted(
+            (
+                m
+                for (channel, _), m in self._workspace.messages.items()
+                if channel == conversation.id and not m.is_reply and within(float(m.ts))
+            ),
+            key=lambda m: float(m.ts),
+            reverse=True,
+        )
+        with_metadata = _flag(args.get("include_all_metadata"))
+        messages = [self._message(m, with_metadata=with_metadata) for m in found[:limit]]
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit, "pin_count": 0}
+
+    def _open_view(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._workspace.use_trigger_id(str(args.get("trigger_id") or ""))
+        return self._view(args)
 
     def _view(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args["view"] if isinstance(args.get("view"), dict) else {}
-        view_id = str(args.get("view_id") or self._next_id("V"))
+        view_id = str(args.get("view_id") or self._workspace.next_id("V"))
         return {
             "ok": True,
             "view": {
@@ -435,7 +725,7 @@ class SlackStandIn:
                 "callback_id": "",
                 **view,
                 "state": {"values": {}},
-                "hash": f"{self._next_ts()}.dibs",
+                "hash": f"{self._workspace.next_ts()}.dibs",
                 "root_view_id": view_id,
                 "app_id": APP_ID,
                 "bot_id": WORKSPACE["bot_id"],
@@ -443,23 +733,9 @@ class SlackStandIn:
         }
 
     def _user_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user_id = str(args.get("user"))
-        name, real_name = user_id.lower(), f"User {user_id}"
-        return {
-            "ok": True,
-            "user": {
-                "id": user_id,
-                "team_id": WORKSPACE["team_id"],
-                "name": name,
-                "real_name": real_name,
-                "tz": "America/New_York",
-                "tz_label": "Eastern Standard Time",
-                "tz_offset": -18000,
-                "is_bot": False,
-                "deleted": False,
-                "profile": {"real_name": real_name, "display_name": name},
-            },
-        }
+        """From the directory; the email only with `users:read.email`."""
+        person = self._workspace.person(str(args.get("user") or ""))
+        return {"ok": True, "user": _user_json(person, with_email="users:read.email" in self._granted)}
 
     def _open_socket_connection(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.socket_mode_url is None:
@@ -468,7 +744,9 @@ class SlackStandIn:
         return {"ok": True, "url": self.socket_mode_url()}
 
     def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
-        file_id = self._next_id("F")
+        if len(str(args.get("alt_txt") or "")) > MAX_ALT_TEXT:
+            raise Refused("alt_txt_too_large")
+        file_id = self._workspace.next_id("F")
         self._upload_slots[file_id] = args
         upload_url = f"{self.base_url}{UPLOAD_PATH}{file_id}"
         return {"ok": True, "upload_url": upload_url, "file_id": file_id}
@@ -486,6 +764,12 @@ class SlackStandIn:
         return _Answer(200, f"OK - {len(body)}")
 
     def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Sharing into a channel needs the bot in it (chat:write.public does not cover files)."""
+        shared_to = [str(args["channel_id"])] if args.get("channel_id") else []
+        shared_to += [c for c in str(args.get("channels") or "").split(",") if c]
+        for channel in shared_to:
+            if self._workspace.joined(channel).archived:
+                raise Refused("is_archived")
         files = [f for f in args.get("files") or [] if isinstance(f, dict)]
         for missing in [f.get("id") for f in files if f.get("id") not in self._uploads]:
             self._problems.append(f"files.completeUploadExternal: {missing} was never uploaded")
@@ -505,6 +789,37 @@ def _token_refusal(method: str, token: str) -> tuple[str, str] | None:
     # A real token of another kind is refused for its type; anything else is not a token at all.
     error = "not_allowed_token_type" if token.startswith(("xoxb-", "xapp-", "xoxp-")) else "invalid_auth"
     return error, f"token is not {kind} token ({wanted})"
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as sent in a form (`"true"`, `"1"`) or JSON."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _user_json(person: Person, *, with_email: bool) -> dict[str, Any]:
+    """A user object as users.info answers it."""
+    now = datetime.now(ZoneInfo(person.tz))
+    offset = now.utcoffset()
+    profile = {
+        "display_name": person.display_name,
+        "real_name": person.real_name,
+        "status_text": person.status_text,
+        "status_emoji": person.status_emoji,
+    }
+    if with_email and person.email:
+        profile["email"] = person.email
+    return {
+        "id": person.id,
+        "team_id": WORKSPACE["team_id"],
+        "name": (person.display_name or person.real_name or person.id).lower().replace(" ", "."),
+        "real_name": person.real_name,
+        "deleted": person.deleted,
+        "is_bot": person.is_bot,
+        "tz": person.tz,
+        "tz_label": now.tzname(),
+        "tz_offset": int(offset.total_seconds()) if offset else 0,
+        "profile": profile,
+    }
 
 
 def _request_args(query: str, content_type: str, body: bytes) -> tuple[dict[str, Any], str]:

@@ -28,6 +28,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from sandbox.block_kit import block_kit_problems
 from sandbox.signing import APP_ID, block_actions_body, event_body, slash_command_body, view_submission_body
+from sandbox.slack_web import SlackStandIn
 
 ACK_DEADLINE = 3.0  # seconds Slack waits for an envelope's acknowledgement
 MAX_CONNECTIONS = 10  # open connections Slack allows one app at a time
@@ -74,6 +75,7 @@ class SocketModeStandIn:
         self._hellos = 0
         self._envelopes: dict[str, _Envelope] = {}
         self._problems: list[str] = []
+        self.web: SlackStandIn | None = None  # issues the trigger_ids and response_urls envelopes carry
 
     # ----- lifecycle
 
@@ -194,14 +196,24 @@ class SocketModeStandIn:
         envelope_id = self.send(kind, payload, accepts_response_payload=accepts_response_payload)
         return self.wait_ack(envelope_id)
 
+    def _issuer(self) -> SlackStandIn:
+        """The Web API stand-in that issues trigger_ids and response_urls (set by `web`)."""
+        if self.web is None:
+            raise RuntimeError("attach the Web API stand-in first: socket_mode.web = slack")
+        return self.web
+
     def slash_command(self, text: str, user_id: str, channel_id: str, **fields: Any) -> Ack:
         """A slash command (`sandbox.signing.slash_command_body`'s fields) and its ack."""
+        fields.setdefault("trigger_id", self._issuer().new_trigger_id())
+        fields.setdefault("response_url", self._issuer().new_response_url(channel_id, user_id))
         form = slash_command_body(text, user_id, channel_id, **fields).decode()
         payload = dict(parse_qsl(form, keep_blank_values=True))
         return self.request("slash_commands", payload, accepts_response_payload=True)
 
     def block_actions(self, user_id: str, action_id: str, value: str, **fields: Any) -> Ack:
         """A button click (`sandbox.signing.block_actions_body`'s arguments) and its ack."""
+        fields.setdefault("trigger_id", self._issuer().new_trigger_id())
+        fields.setdefault("response_url", self._issuer().new_response_url(fields.get("channel_id") or "", user_id))
         payload = _interaction(block_actions_body(user_id, action_id, value, **fields))
         return self.request("interactive", payload, accepts_response_payload=False)
 
@@ -209,6 +221,7 @@ class SocketModeStandIn:
         self, user_id: str, callback_id: str, values: dict[str, dict[str, dict[str, Any]]], **fields: Any
     ) -> Ack:
         """A modal's submission (`sandbox.signing.view_submission_body`'s arguments) and its ack."""
+        fields.setdefault("trigger_id", self._issuer().new_trigger_id())
         payload = _interaction(view_submission_body(user_id, callback_id, values, **fields))
         return self.request("interactive", payload, accepts_response_payload=True)
 

@@ -8,10 +8,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import Engine
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from app import Runtime, build_runtime
 from bot.settings import Settings
 from handlers.views import CLAIM_ACTION
+from sandbox.block_kit import COMMAND, VIEW_SUBMISSION, app_answer_problems
 from sandbox.clock import SteppingClock
 from sandbox.signing import (
     block_actions_body,
@@ -64,6 +66,7 @@ class AppDriver:
     slack: SlackStandIn
     clock: SteppingClock
     runtime: Runtime
+    answer_problems: list[str] = field(default_factory=list)  # in the app's own answers to Slack
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
@@ -86,14 +89,41 @@ class AppDriver:
         headers = {"Content-Type": content_type}
         if signed:
             headers |= signed_headers(body, SIGNING_SECRET, timestamp, content_type=content_type)
-        return self.request("POST", "/slack/events", body, headers)
+        response = self.request("POST", "/slack/events", body, headers)
+        if response.status == 200 and content_type == "application/x-www-form-urlencoded":
+            self.answer_problems += self._answer_problems(dict(parse_qsl(body.decode())), response.body)
+        return response
+
+    def _answer_problems(self, form: dict[str, str], answer: bytes) -> list[str]:
+        """Slack's rules applied to the app's answer to a slash command or a modal submission."""
+        if "command" in form:
+            return app_answer_problems(COMMAND, answer)
+        payload = json.loads(form.get("payload") or "{}")
+        if payload.get("type") != "view_submission":
+            return []
+        return app_answer_problems(VIEW_SUBMISSION, answer, self._as_submitted(payload["view"]))
+
+    def _as_submitted(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The submitted view with the blocks of the modal the app last opened under its callback_id."""
+        opened = [
+            call.args["view"]
+            for call in self.slack.calls
+            if call.method in ("views.open", "views.push", "views.update")
+            and call.ok
+            and call.args["view"].get("callback_id") == view.get("callback_id")
+        ]
+        return {**view, "blocks": opened[-1].get("blocks", [])} if opened else view
 
     def command(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> Response:
-        return self.slack_request(
-            slash_command_body(
-                text, user_id=user, channel_id=channel, trigger_id="13345224609.738474920.8088930838d88f008e0"
-            )
+        """`user` types `/dibs text` in `channel`, with a trigger_id and response_url Slack issued."""
+        body = slash_command_body(
+            text,
+            user_id=user,
+            channel_id=channel,
+            trigger_id=self.slack.new_trigger_id(),
+            response_url=self.slack.new_response_url(channel, user),
         )
+        return self.slack_request(body)
 
     def reply_text(self, text: str, user: str = "U0ALICE", channel: str = "C0EAST") -> str:
         """The ephemeral answer to a slash command, as the user reads it."""
@@ -112,12 +142,33 @@ class AppDriver:
         seen = [(c.args.get("channel"), c.args.get("text", "")[:80]) for c in self.slack.calls_to("chat.postMessage")]
         raise AssertionError(f"no message to {channel} containing {containing!r}; messages were {seen}")
 
+    def answers_to(self, user: str, count: int = 1, timeout: float = 5.0) -> list[str]:
+        """The private answers `user` got to clicks, by response_url, once `count` arrived."""
+        deadline = time.monotonic() + timeout
+        while len(answers := [c.args["text"] for c in self.slack.responses_to(user)]) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{user} got {answers} by response_url, expected {count} answer(s)")
+            time.sleep(0.05)
+        return answers
+
+    def click(self, user: str, action_id: str, value: str, channel: str = "C0EAST") -> Response:
+        """`user` clicks a button on a message in `channel`."""
+        body = block_actions_body(
+            user,
+            action_id,
+            value,
+            channel_id=channel,
+            trigger_id=self.slack.new_trigger_id(),
+            response_url=self.slack.new_response_url(channel, user),
+        )
+        return self.slack_request(body)
+
     def click_claim(self, lead_ref: str, user: str, channel: str = "C0EAST") -> Response:
-        lead_id = lead_ref.removeprefix("L-")
-        return self.slack_request(block_actions_body(user, CLAIM_ACTION, lead_id, channel_id=channel))
+        return self.click(user, CLAIM_ACTION, lead_ref.removeprefix("L-"), channel)
 
     def submit_view(self, user: str, callback_id: str, values: dict[str, Any], private_metadata: str = "") -> Response:
-        return self.slack_request(view_submission_body(user, callback_id, values, private_metadata))
+        body = view_submission_body(user, callback_id, values, private_metadata, trigger_id=self.slack.new_trigger_id())
+        return self.slack_request(body)
 
     def post_lead(self, fields: dict[str, Any] | bytes, token: str | None = EAST_TOKEN) -> Response:
         body = fields if isinstance(fields, bytes) else json.dumps(fields).encode()
@@ -166,3 +217,5 @@ def dibs(
     config.write_text(TEAM_TOML)
     with running_dibs(runtime_settings(database_url, slack, config), slack, clock) as driver:
         yield driver
+    if driver.answer_problems:
+        pytest.fail("Answers to Slack that Slack would object to:\n  " + "\n  ".join(driver.answer_problems))

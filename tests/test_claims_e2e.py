@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
+from handlers.delivery import Deliverer
 from models import OutboxMessage
 from tests.fixtures_app import AppDriver
 
@@ -45,16 +46,53 @@ def test_button_claim_makes_the_owner_and_updates_the_card(dibs: AppDriver) -> N
     ref = announce(dibs)
     dibs.message_to("C0EAST", f"New lead: {ref}")
     assert dibs.click_claim(ref, "U0ALICE").status == 200
-    ephemeral = dibs.slack.wait_for("chat.postEphemeral")[0]
-    assert (ephemeral.args["user"], ephemeral.args["channel"]) == ("U0ALICE", "C0EAST")
-    assert ephemeral.args["text"].startswith(f"{ref} is yours.")
+    [answer] = dibs.slack.wait_for("response_url")
+    assert (answer.args["user"], answer.args["channel"]) == ("U0ALICE", "C0EAST")
+    assert (answer.args["response_type"], answer.args["replace_original"]) == ("ephemeral", False)
+    assert answer.args["text"].startswith(f"{ref} is yours.")
     card = card_shows(dibs, "Claimed by <@U0ALICE>")
     assert '"action_id": "claim_lead"' not in card
 
     assert dibs.click_claim(ref, "U0BOB").status == 200
-    refusal = dibs.slack.wait_for("chat.postEphemeral", count=2)[1]
-    assert refusal.args["user"] == "U0BOB"
-    assert refusal.args["text"].startswith(f"{ref} is held by <@U0ALICE> since")
+    [refusal] = dibs.answers_to("U0BOB")
+    assert refusal.startswith(f"{ref} is held by <@U0ALICE> since")
+    assert dibs.slack.calls_to("chat.postEphemeral") == [], "Slack refuses ephemerals where Dibs is not a member"
+
+
+def test_claim_from_leads_typed_in_a_dm_between_two_people_is_answered(dibs: AppDriver) -> None:
+    ref = announce(dibs)
+    people_dm = dibs.slack.add_dm("U0ALICE", "U0BOB")  # the bot can neither see nor join it
+    assert dibs.command("leads", channel=people_dm).json()["text"] == "1 open lead(s)"
+    assert dibs.click_claim(ref, "U0ALICE", channel=people_dm).status == 200
+    assert dibs.answers_to("U0ALICE")[0].startswith(f"{ref} is yours.")
+    assert [c.args["channel"] for c in dibs.slack.responses_to("U0ALICE")] == [people_dm]
+
+
+def test_an_expired_response_url_falls_back_to_a_dm(dibs: AppDriver) -> None:
+    ref = announce(dibs)
+    dibs.message_to("C0EAST", f"New lead: {ref}")
+    dibs.runtime.loops[0].stop()  # hold the outbox until the click's response_url has expired
+    assert dibs.click_claim(ref, "U0ALICE").status == 200
+    dibs.slack.expire_response_urls()
+    Deliverer(dibs.runtime.client, dibs.runtime.sessions, dibs.runtime.metrics, dibs.clock).drain(
+        lambda: bool(dibs.slack.calls_to("response_url")) and dibs.slack.dm_with("U0ALICE") is not None, timeout=10
+    )
+    [gone] = dibs.slack.calls_to("response_url")
+    assert (gone.status, gone.error) == (404, "expired_url")
+    assert dibs.message_to("U0ALICE", f"{ref} is yours.")
+
+
+def test_an_answer_queued_over_30_minutes_ago_goes_by_dm(dibs: AppDriver) -> None:
+    ref = announce(dibs)
+    dibs.message_to("C0EAST", f"New lead: {ref}")
+    dibs.runtime.loops[0].stop()
+    assert dibs.click_claim(ref, "U0ALICE").status == 200
+    dibs.clock.advance(minutes=31)
+    Deliverer(dibs.runtime.client, dibs.runtime.sessions, dibs.runtime.metrics, dibs.clock).drain(
+        lambda: dibs.slack.dm_with("U0ALICE") is not None, timeout=10
+    )
+    assert dibs.message_to("U0ALICE", f"{ref} is yours.")
+    assert dibs.slack.calls_to("response_url") == [], "Slack would refuse a response_url that old"
 
 
 def test_commands_through_the_lifecycle(dibs: AppDriver) -> None:

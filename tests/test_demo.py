@@ -102,7 +102,7 @@ def test_shows_the_limit_refusal_the_draw_and_the_manager_override(week: DemoRun
 def test_shows_a_dispute_opened_and_settled_with_a_split(week: DemoRun) -> None:
     assert "💬 #C0DEMOMED — D-1: L-17 is disputed by @U0ALICE, @U0BOB" in week.out
     assert "Account held by @U0ALICE since 23 Nov. Policy suggests: @U0ALICE (account owner)." in week.out
-    assert "[Award to U0ALICE]  [Award to U0BOB]  [Split credit…]  [Reassign…]  [Withdraw]" in week.out
+    assert "[Award to Alice Adams]  [Award to Bob Brown]  [Split credit…]  [Reassign…]  [Withdraw]" in week.out
     assert "— 👤 Split between @U0ALICE 60% · @U0BOB 40%" in week.out
     assert "💬 #C0DEMOMED (in thread) — D-1 resolved by @U0MAYA: L-17 split: @U0ALICE 60% · @U0BOB 40%." in week.out
 

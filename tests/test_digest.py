@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,7 +14,6 @@ from matplotlib import image
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.chart import chart_alt_text, fairness_chart
 from bot.db import session_factory
 from bot.digest import (
     Digest,
@@ -27,6 +27,7 @@ from bot.digest import (
 from bot.errors import InvalidInput
 from bot.fairness import Flag
 from handlers.blocks import HEADER_TEXT_MAX, MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX
+from handlers.chart import chart_alt_text, fairness_chart
 from handlers.digest_view import digest_message, digest_text
 from models import AuditEvent, Dispute, DisputeParty, JobRun, Member, Team
 from tests.test_fairness import (
@@ -429,23 +430,40 @@ def test_chart_is_a_png(sessions: sessionmaker[Session]) -> None:
     assert png.startswith(PNG_SIGNATURE) and len(png) > 1000
     height, width, _ = image.imread(io.BytesIO(png)).shape
     assert width == 800 and height > 200
-    alt = chart_alt_text(digest, names={"UCAROL": "Carol"})
+    alt = chart_alt_text(digest, names={"UCAROL": "Carol Chen", "UALICE": "Alice Adams"})
     assert alt.startswith("Bar chart of credited leads against fair share for 4 reps of Team T")
-    assert "Below half their fair share: Carol." in alt
-    assert "Flagged for hoarding: UDAVE, UALICE." in alt
-    assert "Gini 0.24" in alt
+    assert "lowest ratio first: Carol Chen 6 of 14, rep 2 2.6 of 3, rep 3 4 of 4, Alice Adams 11.4 of 7." in alt
+    assert "Below half their fair share: Carol Chen." in alt
+    assert "Flagged for hoarding: rep 2, Alice Adams." in alt, "a rep Slack gave no name for is their row"
+    assert "Gini 0.24" in alt and "U" not in alt.replace("Bar", ""), "no user ids"
+
+
+def test_names_are_drawn_literally_in_the_chart() -> None:
+    """A `$` in a name would start matplotlib's mathtext, and a stray one crashed the drawing."""
+    names = {"U0000000000": "$a^$", "U0000000001": r"Jo $\frac$ 100%"}
+    assert fairness_chart(_digest(_reps(2)), names).startswith(PNG_SIGNATURE)
+
+
+def test_alt_text_of_a_big_team_is_summarised_within_slacks_limit() -> None:
+    reps = [replace(rep, ratio=round(0.5 + i / 100, 2)) for i, rep in enumerate(_reps(200))]
+    names = {rep.slack_user_id: f"Representative Number {i:03d}" for i, rep in enumerate(reps)}
+    alt = chart_alt_text(_digest(reps), names)
+    assert len(alt) <= 1000, "Slack refuses a longer alt_txt (alt_txt_too_large)"
+    assert alt.startswith("Bar chart of credited leads against fair share for 200 reps of Team T, 2026-W46")
+    assert "Lowest ratio: Representative Number 000 ×0.50, Representative Number 001 ×0.51" in alt
+    assert "highest: Representative Number 199 ×2.49, Representative Number 198 ×2.48" in alt
+    assert "Below half their fair share: 200 reps. Flagged for hoarding: 200 reps. Gini 0.30" in alt
+    long_names = {rep.slack_user_id: "N" * 255 for rep in reps}
+    assert len(chart_alt_text(_digest(reps), long_names)) <= 1000
 
 
 def test_chart_of_an_empty_team_and_of_many_reps() -> None:
     empty = _digest([])
-    assert fairness_chart(empty).startswith(PNG_SIGNATURE)
-    assert "for 0 reps" in chart_alt_text(empty)
-    png = fairness_chart(_digest(_reps(200)))
+    assert fairness_chart(empty, {}).startswith(PNG_SIGNATURE)
+    assert "for 0 reps" in chart_alt_text(empty, {})
+    png = fairness_chart(_digest(_reps(200)), {})
     height, width, _ = image.imread(io.BytesIO(png)).shape
     assert width == 800 and height > 200 * 0.3 * 100  # room for every label
-
-
-# --- Slack limits -------------------------------------------------------------------------------
 
 
 def _reps(count: int) -> list[RepDigest]:

@@ -6,11 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 import app
+from bot import outbox
+from bot.db import session_factory
+from models import OutboxMessage
 from sandbox.slack_web import SlackStandIn
 from tests.conftest import TEAM_TOML
 from tests.fixtures_app import AppDriver
@@ -23,6 +28,8 @@ def post_and_claim(dibs: AppDriver, n: int) -> None:
 
 
 def test_scheduled_digest_posts_once_with_its_chart(dibs: AppDriver) -> None:
+    dibs.slack.add_user("U0ALICE", display_name="Alice Adams")
+    dibs.slack.add_user("U0BOB", real_name="Bob Brown")
     post_and_claim(dibs, 3)  # Monday of week 48
     dibs.clock.advance(days=11, hours=8)  # Friday 4 Dec, 18:00 New York: W48's digest is due
     text = dibs.message_to("C0EAST", "Fairness digest for Sales East, 2026-W48: 3 leads in", timeout=10)
@@ -32,7 +39,9 @@ def test_scheduled_digest_posts_once_with_its_chart(dibs: AppDriver) -> None:
     completed = dibs.slack.wait_for("files.completeUploadExternal")
     assert completed[0].args["channel_id"] == "C0EAST"
     upload = dibs.slack.wait_for("files.getUploadURLExternal")[0]
-    assert "credited" in upload.args["alt_txt"].lower() or "fair share" in upload.args["alt_txt"].lower()
+    alt = upload.args["alt_txt"]
+    assert alt.startswith("Bar chart of credited leads against fair share for 3 reps of Sales East, 2026-W48")
+    assert all(name in alt for name in ("Alice Adams ", "Bob Brown ", "Carol Chen ")) and "U0" not in alt, alt
     assert next(iter(dibs.slack.uploads.values())).startswith(b"\x89PNG\r\n\x1a\n")
     assert not [c for c in dibs.slack.calls_to("chat.postMessage") if c.args["channel"] == "C0WEST"], (
         "West's Friday 17:00 is in Los Angeles, three hours later"
@@ -81,6 +90,23 @@ def test_cli_preview_and_send_once(cli_env: dict, slack: SlackStandIn, capsys: p
     assert len(slack.calls_to("chat.postMessage")) == 1
     assert app.main(["digest", "send", "--team", "east", "--week", "2026-W99"]) == 2
     assert "2026 has no ISO week 99" in capsys.readouterr().err
+
+
+def test_cli_send_delivers_an_app_home_update_waiting_in_the_outbox(
+    cli_env: dict, slack: SlackStandIn, engine: Engine
+) -> None:
+    """`digest send` runs the same worker as `serve`: whatever it takes from the outbox, it can send."""
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        home = outbox.enqueue(session, outbox.Kind.PUBLISH_HOME, datetime.now(UTC), user="U0ALICE")
+        session.flush()
+        home_id = home.id
+    assert app.main(["digest", "send", "--team", "east", "--week", "2026-W47"]) == 0
+    with sessions() as session:
+        row = session.get(OutboxMessage, home_id)
+        assert (row.status, row.last_error) == ("sent", None)
+    [published] = slack.calls_to("views.publish")
+    assert published.args["user_id"] == "U0ALICE" and published.args["view"]["type"] == "home"
 
 
 def test_two_sends_at_once_post_once(pg_engine, pg_url: str, slack: SlackStandIn, tmp_path: Path) -> None:

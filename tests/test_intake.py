@@ -17,11 +17,10 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from handlers.delivery import Deliverer
-from handlers.home import home_view
 from handlers.server import BackgroundLoop
 from handlers.views import CARDS_PER_MESSAGE, CLAIM_ACTION
 from models import Lead, OutboxMessage
-from sandbox.signing import slash_command_body
+from sandbox.signing import slash_command_body, view_submission_body
 from sandbox.slack_web import RecordedCall, SlackStandIn
 from tests import fixtures_app
 from tests.fixtures_app import AppDriver, eventually
@@ -101,7 +100,7 @@ def outbox_paused(dibs: AppDriver) -> Iterator[None]:
     loops.remove(worker)
     yield
     runtime = dibs.runtime
-    deliverer = Deliverer(runtime.client, runtime.sessions, runtime.metrics, dibs.clock, home_view=home_view)
+    deliverer = Deliverer(runtime.client, runtime.sessions, runtime.metrics, dibs.clock)
     fresh = BackgroundLoop("outbox", deliverer.tick, interval=0.2)
     loops.append(fresh)  # stopped with the runtime at teardown
     fresh.start()
@@ -344,12 +343,26 @@ def form_values(**fields: str) -> dict[str, dict[str, dict[str, Any]]]:
     return {name: {"value": {"type": "plain_text_input", "value": value}} for name, value in fields.items()}
 
 
+def lead_add(dibs: AppDriver, user: str) -> tuple[str, Any]:
+    """`user` types `/dibs lead add` in the team channel: the command's trigger_id, and the answer."""
+    trigger_id = dibs.slack.new_trigger_id()
+    body = slash_command_body(
+        "lead add",
+        user_id=user,
+        channel_id="C0EAST",
+        trigger_id=trigger_id,
+        response_url=dibs.slack.new_response_url("C0EAST", user),
+    )
+    return trigger_id, dibs.slack_request(body).json()
+
+
 def test_lead_add_opens_the_form_with_the_commands_trigger(dibs: AppDriver) -> None:
-    assert dibs.reply_text("lead add") == "Opening the lead form…"
+    trigger_id, answer = lead_add(dibs, "U0ALICE")
+    assert answer["text"] == "Opening the lead form…"
 
     [call] = dibs.slack.wait_for("views.open")
-    assert call.ok
-    assert call.args["trigger_id"] == "13345224609.738474920.8088930838d88f008e0"
+    assert call.ok, "the trigger_id was used once, within 3 s"
+    assert call.args["trigger_id"] == trigger_id
     assert call.args["view"]["callback_id"] == "lead_add"
     assert {b["block_id"] for b in call.args["view"]["blocks"]} >= {"name", "email", "score"}
 
@@ -380,6 +393,20 @@ def test_a_submitted_form_creates_and_announces_the_lead(dibs: AppDriver) -> Non
     assert [c.args["text"] for c in told] == [f"{lead.ref} added and announced."]
 
 
+def test_a_form_that_carries_a_response_url_is_answered_by_it(dibs: AppDriver) -> None:
+    url = dibs.slack.new_response_url("C0EAST", "U0ALICE")  # a modal with response_url_enabled gets one
+    body = view_submission_body(
+        "U0ALICE",
+        "lead_add",
+        form_values(name="Jane Doe"),
+        trigger_id=dibs.slack.new_trigger_id(),
+        response_urls=[{"block_id": "where", "action_id": "channel", "channel_id": "C0EAST", "response_url": url}],
+    )
+    assert dibs.slack_request(body).status == 200
+    assert dibs.answers_to("U0ALICE") == ["L-1 added and announced."]
+    assert not [c for c in dibs.slack.calls_to("chat.postMessage") if c.args["channel"] == "U0ALICE"]
+
+
 def test_a_form_with_bad_values_shows_errors_on_those_fields(dibs: AppDriver) -> None:
     response = dibs.submit_view("U0ALICE", "lead_add", form_values(name="Jane Doe", email="nope", score="200"))
 
@@ -391,9 +418,8 @@ def test_a_form_with_bad_values_shows_errors_on_those_fields(dibs: AppDriver) ->
 
 
 def test_someone_outside_every_team_is_told_so(dibs: AppDriver) -> None:
-    outsider = slash_command_body("lead add", user_id="U0NOBODY", channel_id="C0EAST", trigger_id="1.2.outsider")
-    text = dibs.slack_request(outsider).json()["text"]
-    assert text.startswith("You are not in a Dibs team yet")
+    _, answer = lead_add(dibs, "U0NOBODY")
+    assert answer["text"].startswith("You are not in a Dibs team yet")
 
     response = dibs.submit_view("U0NOBODY", "lead_add", form_values(name="Jane Doe"))
     assert response.status == 200
@@ -401,7 +427,6 @@ def test_someone_outside_every_team_is_told_so(dibs: AppDriver) -> None:
     assert told.args["channel"] == "U0NOBODY"
     assert told.args["text"].startswith("You are not in a Dibs team yet")
     assert count(dibs, Lead) == 0
-    member = slash_command_body("lead add", user_id="U0ALICE", channel_id="C0EAST", trigger_id="1.2.member")
-    dibs.slack_request(member)
+    member_trigger, _ = lead_add(dibs, "U0ALICE")
     opened = dibs.slack.wait_for("views.open")
-    assert [c.args["trigger_id"] for c in opened] == ["1.2.member"], "no form for the outsider"
+    assert [c.args["trigger_id"] for c in opened] == [member_trigger], "no form for the outsider"

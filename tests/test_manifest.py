@@ -35,9 +35,9 @@ def test_manifest_declares_what_the_app_uses() -> None:
     assert (command["command"], command["should_escape"]) == ("/dibs", True)
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {"app_home_opened", "user_change"} <= set(manifest["settings"]["event_subscriptions"]["bot_events"])
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "chat:write.public", "im:write", "files:write"} <= scopes
+    assert {"commands", "chat:write", "channels:join", "files:write", "users:read"} <= scopes
     urls = {
         command["url"],
         manifest["settings"]["interactivity"]["request_url"],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from sqlalchemy import select
 
-from models import Dispute
-from sandbox.signing import block_actions_body
-from tests.fixtures_app import AppDriver
+from models import Dispute, OutboxMessage
+from sandbox.signing import event_body
+from tests.fixtures_app import AppDriver, eventually
 from tests.test_claims_e2e import announce, card_shows
 
 
@@ -18,18 +20,21 @@ def case_message(dibs: AppDriver) -> dict:
 
 
 def click(dibs: AppDriver, user: str, action_id: str, value: str, channel: str = "C0EASTMED") -> None:
-    body = block_actions_body(user, action_id, value, channel_id=channel, trigger_id="12345.98765.abcd")
-    assert dibs.slack_request(body).status == 200
+    assert dibs.click(user, action_id, value, channel).status == 200
 
 
-@pytest.fixture
-def dispute(dibs: AppDriver) -> str:
+def open_dispute(dibs: AppDriver) -> str:
     """L-1 claimed by Alice, then Bob inside the contest window: D-1 is open."""
     assert dibs.reply_text("limits set contest_window_minutes 10", user="U0MGR1").startswith("`contest_window")
     ref = announce(dibs)
     dibs.reply_text(f"claim {ref}", user="U0ALICE")
     assert dibs.reply_text(f"claim {ref}", user="U0BOB").endswith("so D-1 is open and a manager will decide.")
     return ref
+
+
+@pytest.fixture
+def dispute(dibs: AppDriver) -> str:
+    return open_dispute(dibs)
 
 
 def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) -> None:
@@ -40,8 +45,8 @@ def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) ->
     assert "Policy suggests: <@U0ALICE> (first claim)." in text
     actions = [e for b in case["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [e["text"]["text"] for e in actions] == [
-        "Award to U0ALICE",
-        "Award to U0BOB",
+        "Award to Alice Adams",  # display names, as users.info gives them
+        "Award to Bob Brown",
         "Split credit…",
         "Reassign…",
         "Withdraw",
@@ -51,11 +56,11 @@ def test_the_case_is_laid_out_for_the_mediator(dibs: AppDriver, dispute: str) ->
 
 
 def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) -> None:
-    click(dibs, "U0BOB", "dispute_award", "1:U0BOB")  # a party may not decide
-    refusal = dibs.slack.wait_for("chat.postEphemeral")[0].args
-    assert (refusal["user"], refusal["text"]) == ("U0BOB", "Only a manager of the team can resolve a dispute.")
-    click(dibs, "U0MGR1", "dispute_award", "1:U0BOB")
+    click(dibs, "U0BOB", "dispute_award:U0BOB", "1:U0BOB")  # a party may not decide
+    assert dibs.answers_to("U0BOB") == ["Only a manager of the team can resolve a dispute."]
+    click(dibs, "U0MGR1", "dispute_award:U0BOB", "1:U0BOB")
     outcome = f"D-1 resolved by <@U0MGR1>: {dispute} awarded to <@U0BOB>."
+    assert dibs.answers_to("U0MGR1") == ["D-1 resolved: awarded to <@U0BOB>."], "told where they clicked"
     thread = dibs.message_to("C0EASTMED", outcome)
     posted = next(
         c
@@ -70,6 +75,91 @@ def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) ->
     card_shows(dibs, "Awarded to <@U0BOB>")
     resolved_case = next(c for c in dibs.slack.calls_to("chat.update") if c.args["channel"] == "C0EASTMED")
     assert '"type": "actions"' not in json.dumps(resolved_case.args["blocks"])
+
+
+def award_buttons(dibs: AppDriver, parties: int) -> list[dict]:
+    """The Award buttons of the newest case message (posted or updated) once it shows every party."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        cases = [
+            c.args
+            for c in dibs.slack.calls
+            if c.method in ("chat.postMessage", "chat.update") and c.args.get("channel") == "C0EASTMED"
+        ]
+        if cases and "blocks" in cases[-1]:
+            actions = [e for b in cases[-1]["blocks"] if b["type"] == "actions" for e in b["elements"]]
+            awards = [e for e in actions if e["text"]["text"].startswith("Award to")]
+            if len(awards) == parties:
+                ids = [e["action_id"] for e in actions]
+                assert len(set(ids)) == len(ids), f"Slack refuses repeated action_ids in a block: {ids}"
+                return awards
+        time.sleep(0.05)
+    raise AssertionError(f"no case message with {parties} Award buttons")
+
+
+@pytest.mark.parametrize("winner", [0, 1, 2])
+def test_each_award_button_of_a_three_party_case_works(dibs: AppDriver, dispute: str, winner: int) -> None:
+    dibs.reply_text(f"claim {dispute}", user="U0CAROL")
+    buttons = award_buttons(dibs, 3)
+    chosen = buttons[winner]
+    user = ["U0ALICE", "U0BOB", "U0CAROL"][winner]
+    click(dibs, "U0MGR1", chosen["action_id"], chosen["value"])
+    dibs.message_to("C0EASTMED", f"D-1 resolved by <@U0MGR1>: {dispute} awarded to <@{user}>.")
+    card_shows(dibs, f"Awarded to <@{user}>")
+
+
+def test_award_buttons_name_the_parties_as_slack_does(dibs: AppDriver) -> None:
+    dibs.slack.add_user("U0ALICE", display_name="Alice Adams", real_name="Alice Anne Adams")
+    dibs.slack.add_user("U0BOB", display_name="", real_name="Bob <Brown> & Co")
+    ref = open_dispute(dibs)
+    assert [b["text"]["text"] for b in award_buttons(dibs, 2)] == ["Award to Alice Adams", "Award to Bob <Brown> & Co"]
+
+    user = {"id": "U0ALICE", "name": "alice", "profile": {"display_name": "Ali", "real_name": "Alice Adams"}}
+    event = event_body({"type": "user_change", "user": user}, "Ev0ALICE")
+    assert dibs.slack_request(event, content_type="application/json").status == 200
+    dibs.slack.fail_next("users.info", error="user_not_found")  # Carol is unknown to Slack
+    dibs.reply_text(f"claim {ref}", user="U0CAROL")
+    labels = [b["text"]["text"] for b in award_buttons(dibs, 3)]
+    assert labels == ["Award to Ali", "Award to Bob <Brown> & Co", "Award to party 3"], "never a raw id"
+    assert [c.args["user"] for c in dibs.slack.calls_to("users.info")] == ["U0ALICE", "U0BOB", "U0CAROL"]
+
+
+def outbox_rows(dibs: AppDriver) -> list[tuple[str, str, str]]:
+    with dibs.runtime.sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(OutboxMessage.dispute_id.is_not(None)).order_by("id"))
+        return [(row.kind, row.status, row.last_error or "") for row in rows]
+
+
+def test_a_refused_case_message_fails_its_thread_posts_and_refreshes_at_once(
+    dibs: AppDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    dibs.reply_text("limits set contest_window_minutes 10", user="U0MGR1")
+    ref = announce(dibs)
+    dibs.message_to("C0EAST", f"New lead: {ref}")
+    dibs.reply_text(f"claim {ref}", user="U0ALICE")
+    dibs.clock.advance(minutes=11)
+    dibs.slack.fail_next("chat.postMessage", error="invalid_blocks")  # Slack refuses the case message
+    reason = {"reason": {"value": {"type": "plain_text_input", "value": "they called me back"}}}
+    assert dibs.submit_view("U0BOB", "contest_form", reason, private_metadata="1").status == 200
+    assert eventually(lambda: [status for _, status, _ in outbox_rows(dibs)] == ["failed", "failed"])
+    assert dibs.reply_text("resolve D-1 award <@U0BOB>", user="U0MGR1").startswith("D-1 resolved")
+
+    def all_failed() -> bool:
+        rows = outbox_rows(dibs)
+        return len(rows) == 4 and all(status == "failed" for _, status, _ in rows)
+
+    assert eventually(all_failed, timeout=3), outbox_rows(dibs)
+    [case, *dependents] = outbox_rows(dibs)
+    assert case[0] == "dispute_case" and "invalid_blocks" in case[2]
+    assert sorted(kind for kind, _, _ in dependents) == ["dispute_refresh", "thread_post", "thread_post"]
+    assert all("the case message of D-1 was never posted" in error for _, _, error in dependents), dependents
+    assert [c.args["channel"] for c in dibs.slack.calls_to("chat.postMessage")].count("C0EASTMED") == 1
+    metrics = dibs.request("GET", "/metrics").text
+    assert 'dibs_outbox_failed_messages{kind="dispute_case"} 1.0' in metrics
+    assert 'dibs_outbox_failed_messages{kind="thread_post"} 2.0' in metrics
+    assert 'dibs_outbox_failed_messages{kind="dispute_refresh"} 1.0' in metrics
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("(thread_post) failed" in line and "case message of D-1" in line for line in logged), logged
 
 
 def test_split_by_command_and_its_validation(dibs: AppDriver, dispute: str) -> None:
@@ -115,6 +205,7 @@ def test_split_form(dibs: AppDriver, dispute: str) -> None:
 
 def test_withdraw_button_leaves_the_lead_with_the_other_party(dibs: AppDriver, dispute: str) -> None:
     click(dibs, "U0ALICE", "dispute_withdraw", "1")
+    assert dibs.answers_to("U0ALICE") == ["You withdrew from D-1."]
     dibs.message_to("C0EASTMED", "<@U0ALICE> withdrew from D-1.")
     dibs.message_to("U0BOB", f"{dispute} goes to <@U0BOB>, the only party left")
     card_shows(dibs, "Claimed by <@U0BOB>")

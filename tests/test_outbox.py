@@ -22,7 +22,7 @@ from bot.intake import LeadIn, take_lead
 from handlers.delivery import Deliverer
 from handlers.metrics import Metrics
 from handlers.server import BackgroundLoop
-from models import LeadCard, OutboxMessage, Team
+from models import Lead, LeadCard, OutboxMessage, Team
 from sandbox.slack_web import SlackStandIn
 from tests.fixtures_app import eventually
 
@@ -216,6 +216,8 @@ def test_nothing_is_sent_for_a_rolled_back_transaction(slack: SlackStandIn, sess
 def test_two_workers_deliver_every_row_exactly_once(slack: SlackStandIn, pg_engine: Engine) -> None:
     sessions = session_factory(pg_engine)
     clock = FakeClock()
+    for n in range(7):
+        slack.add_channel(f"C0CHAN{n}", f"channel-{n}")
     with sessions.begin() as session:
         for n in range(200):
             outbox.post(session, clock(), f"C0CHAN{n % 7}", f"message {n}")
@@ -245,7 +247,9 @@ def test_two_workers_deliver_every_row_exactly_once(slack: SlackStandIn, pg_engi
     assert statuses == Counter({"sent": 200})
 
 
-def test_a_refresh_gives_up_when_the_card_was_never_posted(slack: SlackStandIn, teams: sessionmaker[Session]) -> None:
+def test_card_updates_fail_with_a_refused_announcement_at_once(
+    slack: SlackStandIn, teams: sessionmaker[Session]
+) -> None:
     clock = FakeClock()
     worker = deliverer(slack, teams, clock)
     slack.fail_next("chat.postMessage", error="channel_not_found")
@@ -253,9 +257,15 @@ def test_a_refresh_gives_up_when_the_card_was_never_posted(slack: SlackStandIn, 
         lead = take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), clock(), "test").lead
         cards.refresh(session, lead, clock())
     assert worker.tick()
-    clock.advance(3601)
+    with teams.begin() as session:
+        cards.refresh(session, session.get(Lead, 1), clock())  # a change after the announcement failed
     assert worker.tick()
     with teams() as session:
-        rows = {row.kind: (row.status, row.last_error) for row in session.scalars(select(OutboxMessage))}
-    assert rows["announce_lead"][0] == "failed"
-    assert rows["refresh_card"] == ("failed", "card 1 was never posted")
+        rows = [(row.kind, row.status, row.last_error) for row in session.scalars(select(OutboxMessage).order_by("id"))]
+    refused = "chat_postMessage: HTTP 200 channel_not_found"
+    assert rows == [
+        ("announce_lead", "failed", refused),
+        ("refresh_card", "failed", f"the card of L-1 was never posted ({refused})"),
+        ("refresh_card", "failed", f"the card of L-1 was never posted ({refused})"),
+    ]
+    assert slack.calls_to("chat.update") == []

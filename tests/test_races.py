@@ -66,6 +66,7 @@ def _wait_healthy(port: int, process: subprocess.Popen, timeout: float = 60) -> 
 @pytest.fixture
 def replicas(pg_engine: Engine, pg_url: str, slack: SlackStandIn, tmp_path: Path) -> Iterator[list[int]]:
     """Two `dibs serve` processes on one PostgreSQL, started at the same moment."""
+    slack.add_teams(RACE_TOML)
     config = tmp_path / "race.toml"
     config.write_text(RACE_TOML)
     ports = [_free_port(), _free_port()]
@@ -99,8 +100,15 @@ def replicas(pg_engine: Engine, pg_url: str, slack: SlackStandIn, tmp_path: Path
             assert b"Traceback" not in stderr, stderr.decode()[-3000:]
 
 
-def _click(port: int, user: str, lead_id: int) -> int:
-    body = block_actions_body(user, "claim_lead", str(lead_id), channel_id="C0RACE")
+def _click(slack: SlackStandIn, port: int, user: str, lead_id: int) -> int:
+    body = block_actions_body(
+        user,
+        "claim_lead",
+        str(lead_id),
+        channel_id="C0RACE",
+        trigger_id=slack.new_trigger_id(),
+        response_url=slack.new_response_url("C0RACE", user),
+    )
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/slack/events", data=body, method="POST", headers=signed_headers(body, SIGNING_SECRET)
     )
@@ -108,13 +116,13 @@ def _click(port: int, user: str, lead_id: int) -> int:
         return response.status
 
 
-def _everyone_clicks(replicas: list[int], lead_id: int) -> list[int]:
+def _everyone_clicks(slack: SlackStandIn, replicas: list[int], lead_id: int) -> list[int]:
     """All 50 reps click Claim at the same moment, alternating between the two replicas."""
     start = threading.Barrier(len(REPS))
 
     def click(i: int) -> int:
         start.wait()
-        return _click(replicas[i % 2], REPS[i], lead_id)
+        return _click(slack, replicas[i % 2], REPS[i], lead_id)
 
     with ThreadPoolExecutor(len(REPS)) as pool:
         return list(pool.map(click, range(len(REPS))))
@@ -129,16 +137,14 @@ def test_fifty_clicks_over_two_replicas_make_one_owner(
     pg_engine: Engine, replicas: list[int], slack: SlackStandIn
 ) -> None:
     lead_id = _new_lead(pg_engine, "Everyone wants this")
-    assert _everyone_clicks(replicas, lead_id) == [200] * len(REPS), "every click acknowledged, no errors"
+    assert _everyone_clicks(slack, replicas, lead_id) == [200] * len(REPS), "every click acknowledged, no errors"
     with session_factory(pg_engine)() as session:
         owners = session.scalars(
             select(Claim).where(Claim.lead_id == lead_id, Claim.status.in_(OWNING_CLAIM_STATUSES))
         ).all()
         assert len(owners) == 1
         winner = owners[0].member.slack_user_id
-    answers = {
-        c.args["user"]: c.args["text"] for c in slack.wait_for("chat.postEphemeral", count=len(REPS), timeout=30)
-    }
+    answers = {c.args["user"]: c.args["text"] for c in slack.wait_for("response_url", count=len(REPS), timeout=30)}
     assert len(answers) == len(REPS), "no click went unanswered"
     assert answers.pop(winner).startswith(f"L-{lead_id} is yours.")
     assert all(text.startswith(f"L-{lead_id} is held by <@{winner}>") for text in answers.values())
@@ -150,7 +156,7 @@ def test_fifty_clicks_inside_the_contest_window_make_one_dispute(
     with session_factory(pg_engine).begin() as session:
         session.get(Team, "race").limit_overrides = {"contest_window_minutes": 10}
     lead_id = _new_lead(pg_engine, "Everyone wants this")
-    assert set(_everyone_clicks(replicas, lead_id)) == {200}
+    assert set(_everyone_clicks(slack, replicas, lead_id)) == {200}
     with session_factory(pg_engine)() as session:
         disputes = session.scalars(select(Dispute).where(Dispute.lead_id == lead_id)).all()
         assert len(disputes) == 1, "one dispute per lead, not one per click"
@@ -163,11 +169,11 @@ def test_fifty_clicks_inside_the_contest_window_make_one_dispute(
             )
             == 1
         )
-    assert len(slack.wait_for("chat.postEphemeral", count=len(REPS), timeout=30)) == len(REPS)
+    assert len(slack.wait_for("response_url", count=len(REPS), timeout=30)) == len(REPS)
 
 
 def test_a_rep_at_the_edge_of_the_limit_clicking_two_leads_at_once_gets_one(
-    pg_engine: Engine, replicas: list[int]
+    pg_engine: Engine, replicas: list[int], slack: SlackStandIn
 ) -> None:
     reps = REPS[:10]
     pairs = [(_new_lead(pg_engine, f"{uid} A"), _new_lead(pg_engine, f"{uid} B")) for uid in reps]
@@ -176,7 +182,7 @@ def test_a_rep_at_the_edge_of_the_limit_clicking_two_leads_at_once_gets_one(
     def click(job: tuple[int, str, int]) -> int:
         port, user, lead_id = job
         start.wait()
-        return _click(port, user, lead_id)
+        return _click(slack, port, user, lead_id)
 
     jobs = [(replicas[side], uid, pair[side]) for uid, pair in zip(reps, pairs, strict=True) for side in (0, 1)]
     with ThreadPoolExecutor(len(jobs)) as pool:

@@ -1,4 +1,5 @@
-"""Every Web API method the code calls is a real Slack method (checked against Slack's spec)."""
+"""Every Web API method the code calls is a real Slack method (checked against Slack's spec), and
+manifest.yml asks for exactly the scopes those methods need."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import re
 from pathlib import Path
 
 from slack_sdk import WebClient
+
+from sandbox.scopes import manifest_bot_scopes
+from sandbox.slack_web import method_scopes
 
 ROOT = Path(__file__).resolve().parent.parent
 # files_upload_v2 is slack_sdk's wrapper of these newer methods (not in the 2020 spec).
@@ -33,11 +37,13 @@ def test_the_scan_finds_the_calls_the_app_makes() -> None:
     assert {
         "chat_postMessage",
         "chat_update",
-        "chat_postEphemeral",
+        "conversations_join",
+        "conversations_info",
         "views_open",
         "views_publish",
         "files_upload_v2",
         "auth_test",
+        "users_info",
     } <= called_methods()
 
 
@@ -46,3 +52,34 @@ def test_every_called_method_exists_in_slacks_spec(slack_reference: Path) -> Non
     known = {path.lstrip("/") for path in spec["paths"]} | NEWER_METHODS
     missing = sorted(m for name in called_methods() for m in api_methods(name) if m not in known)
     assert missing == []
+
+
+# Granted scopes no Web API method needs, and why Dibs asks for them.
+NOT_FOR_A_METHOD = {
+    "commands": "the /dibs slash command",
+    "chat:write.public": "chat.postMessage into a team's public channel Dibs is not in (before it joined, or "
+    "after someone removed it): Slack refuses not_in_channel without it",
+}
+
+
+def used_scopes(slack_reference: Path) -> dict[str, frozenset[str]]:
+    """Each Web API method the code calls, with the scopes it needs (any one; the stand-in's mapping)."""
+    scopes = method_scopes(slack_reference)
+    return {m: scopes[m] for name in called_methods() for m in api_methods(name)}
+
+
+def test_every_called_method_has_a_scope_manifest_yml_grants(slack_reference: Path) -> None:
+    granted = manifest_bot_scopes()
+    lacking = {
+        method: sorted(needed)
+        for method, needed in used_scopes(slack_reference).items()
+        if needed and not needed & granted
+    }
+    assert lacking == {}
+
+
+def test_every_scope_manifest_yml_grants_is_used(slack_reference: Path) -> None:
+    needed = set().union(*used_scopes(slack_reference).values())
+    unused = sorted(manifest_bot_scopes() - needed - NOT_FOR_A_METHOD.keys())
+    assert unused == []
+    assert not NOT_FOR_A_METHOD.keys() & needed, "a scope a method needs is no exception"

@@ -48,9 +48,9 @@ def socket_mode(_socket_server: SocketModeStandIn, slack: SlackStandIn) -> Itera
     The test fails if any envelope was acknowledged late, twice or never.
     """
     _socket_server.reset()
-    slack.socket_mode_url = _socket_server.open_url
+    slack.socket_mode_url, _socket_server.web = _socket_server.open_url, slack
     yield _socket_server
-    slack.socket_mode_url = None
+    slack.socket_mode_url, _socket_server.web = None, None
     problems = _socket_server.take_problems()
     if problems:
         pytest.fail("Socket Mode traffic Slack would object to:\n  " + "\n  ".join(problems))
@@ -119,7 +119,7 @@ def test_a_slash_command_is_answered_in_its_ack(dibs_socket: AppDriver, socket_m
 def test_the_lead_form_opens_and_its_submission_creates_and_announces_the_lead(
     dibs_socket: AppDriver, socket_mode: SocketModeStandIn
 ) -> None:
-    trigger = "13345224700.738474920.socketmodeform"
+    trigger = dibs_socket.slack.new_trigger_id()
     opening = socket_mode.slash_command("lead add", user_id="U0ALICE", channel_id="C0EAST", trigger_id=trigger)
     assert opening.payload == {"text": "Opening the lead form…", "response_type": "ephemeral"}
     [opened] = dibs_socket.slack.wait_for("views.open")

@@ -2,10 +2,11 @@
 
 The models type these columns with enums stored as the same strings as before (models/types.py,
 `string_enum`); this adds the CHECK constraints those types declare, so the database itself
-refuses a value the code does not know. The values are listed here as they were at this revision.
+refuses a value the code does not know. The values are listed here as they were at this revision,
+with the outbox kinds earlier releases wrote, so their rows still pass (and still load).
 
 Revision ID: 8e3b5d0c7f21
-Revises: 4f7d2c1a9b3e
+Revises: caa454136b99
 Create Date: 2026-12-08 09:00:00.000000
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "8e3b5d0c7f21"
-down_revision: str | None = "4f7d2c1a9b3e"
+down_revision: str | None = "caa454136b99"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -36,13 +37,15 @@ ALLOWED: dict[str, dict[str, tuple[str, ...]]] = {
             "refresh_card",
             "post",
             "notice",
-            "ephemeral",
+            "respond",
             "publish_home",
             "dispute_case",
             "dispute_refresh",
             "thread_post",
             "digest",
-            "upload",
+            "digest_chart",
+            "ephemeral",  # no longer queued; rows of earlier releases keep it
+            "upload",  # likewise
         ),
         "status": ("pending", "sent", "failed"),
     },
