@@ -20,7 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import alembic_config
-from models import OutboxMessage, OutboxStatus, Team
+from handlers.channels import team_channels
+from models import OutboxMessage, OutboxStatus
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 
@@ -78,12 +79,8 @@ def check_slack(client: WebClient, sessions: sessionmaker[Session] | None) -> It
     yield Finding(True, f"token works: bot @{identity.get('user')} in {identity.get('team')}")
     yield from _check_scopes(identity.headers)
     if sessions is not None:
-        with sessions() as session:
-            teams = list(session.scalars(select(Team).order_by(Team.id)))
-        for team in teams:
-            yield from _check_channel(client, team.id, "channel", team.channel)
-            if team.mediation_channel and team.mediation_channel != team.channel:
-                yield from _check_channel(client, team.id, "mediation_channel", team.mediation_channel)
+        for channel, team_id, key in team_channels(sessions):
+            yield from _check_channel(client, team_id, key, channel)
 
 
 def _check_scopes(headers: dict[str, str]) -> Iterator[Finding]:
@@ -145,7 +142,7 @@ def check_deliveries(sessions: sessionmaker[Session]) -> Iterator[Finding]:
         yield Finding(
             False,
             f"{failed} message(s) failed to reach Slack (last: {last}): fix the cause named there; "
-            "the log and /metrics (dibs_outbox_failed) show each",
+            "the log and /metrics (dibs_outbox_failed_messages) show each",
         )
     else:
         yield Finding(True, "no failed deliveries")
