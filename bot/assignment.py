@@ -1,6 +1,6 @@
 """Choosing an owner without a single clear claim: fair-start draws, auto-assign, managers.
 
-Each choice stores its inputs in `Lead.assignment`; bot/explanation.py reads them back for `why`.
+Each choice goes to bot/ownership.py as a typed record with its inputs, for `/dibs why`.
 """
 
 from __future__ import annotations
@@ -8,20 +8,21 @@ from __future__ import annotations
 import random
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit, outbox
-from bot.claims import check_rules, lock_member, new_claim, start_ownership
+from bot import audit, outbox, ownership
+from bot.claims import check_rules, lock_member, new_claim
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, LimitReached, Missing, NotAllowed, NotFound
 from bot.fairness import ShareRatio, week_to_date_ratios
 from bot.leads import get_lead, owning_claim, pending_claims
+from bot.mediation import open_dispute_of, resolve
 from bot.outbox import Notice
+from bot.ownership import AssignedByManager, AutoAssigned, RatioLine, WonDraw
 from bot.teams import effective_limits
-from models import Claim, ClaimStatus, Lead, LeadStatus, Member, Role, Team
+from models import ClaimStatus, DisputeOutcome, How, Lead, LeadStatus, Member, Role, Team
 
 AUTO_ASSIGN_RETRY = timedelta(minutes=15)
 _TIE = 1e-9
@@ -32,14 +33,15 @@ def _ratio(ratios: dict[int, ShareRatio], member_id: int) -> float:
     return share.ratio if share is not None and share.ratio is not None else 0.0
 
 
-def _facts(member: Member, ratios: dict[int, ShareRatio]) -> dict[str, Any]:
+def _standing(member: Member, ratios: dict[int, ShareRatio], claimed_at: datetime | None = None) -> RatioLine:
     share = ratios.get(member.id)
-    return {
-        "rep": member.slack_user_id,
-        "credited": round(share.credited, 3) if share else 0.0,
-        "fair_share": round(share.fair_share, 3) if share else 0.0,
-        "ratio": round(_ratio(ratios, member.id), 3),
-    }
+    return RatioLine(
+        member.slack_user_id,
+        round(share.credited, 3) if share else 0.0,
+        round(share.fair_share, 3) if share else 0.0,
+        round(_ratio(ratios, member.id), 3),
+        claimed_at,
+    )
 
 
 def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
@@ -57,15 +59,14 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     tied = sorted((c for c in claims if _ratio(ratios, c.member_id) <= best + _TIE), key=lambda c: c.member_id)
     seed = secrets.randbits(63)
     winner = random.Random(seed).choice(tied)
-    assignment = {
-        "kind": "draw",
-        "at": now.isoformat(),
-        "window_seconds": limits.fair_start_seconds,
-        "seed": seed,
-        "claimants": [_facts(c.member, ratios) | {"claimed_at": c.requested_at.isoformat()} for c in claims],
-        "tied": [c.member.slack_user_id for c in tied],
-        "winner": winner.member.slack_user_id,
-    }
+    choice = WonDraw(
+        winner.member.slack_user_id,
+        limits.fair_start_seconds,
+        tuple(_standing(c.member, ratios, c.requested_at) for c in claims),
+        tuple(c.member.slack_user_id for c in tied),
+        seed,
+        now,
+    )
     for claim in claims:
         if claim is not winner:
             claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, "fair-start draw"
@@ -78,25 +79,25 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
                 winner=winner.member.slack_user_id,
                 claimants=len(claims),
             )
-    start_ownership(session, lead, winner, limits, now, assignment)
+    ownership.give(session, lead, winner, choice, limits, now)
     outbox.notify(session, now, winner.member.slack_user_id, Notice.DRAW_WON, lead=lead.ref, claimants=len(claims))
 
 
 def _eligible(
     session: Session, team: Team, lead: Lead, limits: Limits, now: datetime
-) -> tuple[list[Member], dict[str, dict[str, Any]]]:
+) -> tuple[list[Member], list[tuple[str, LimitReached]]]:
     reps = session.scalars(
         select(Member)
         .where(Member.team_id == team.id, Member.role == Role.REP, Member.active.is_(True))
         .order_by(Member.id)
     )
-    eligible, skipped = [], {}
+    eligible, skipped = [], []
     for rep in reps:
         try:
             check_rules(session, rep, lead, limits, now)
             eligible.append(rep)
         except LimitReached as refusal:
-            skipped[rep.slack_user_id] = refusal.as_record()
+            skipped.append((rep.slack_user_id, refusal))
     return eligible, skipped
 
 
@@ -117,24 +118,23 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
             action="lead.auto_assign_skipped",
             team_id=team.id,
             lead_id=lead.id,
-            skipped=skipped,
+            skipped={rep: refusal.as_record() for rep, refusal in skipped},
         )
         return None
     ratios = week_to_date_ratios(session, team, now)
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
     ranked = sorted(eligible, key=lambda m: (round(_ratio(ratios, m.id), 9), m.last_assigned_at or epoch, m.id))
     chosen = lock_member(session, ranked[0].id)
-    assignment = {
-        "kind": "auto",
-        "at": now.isoformat(),
-        "after_minutes": limits.auto_assign_after_minutes,
-        "candidates": [_facts(m, ratios) for m in ranked],
-        "skipped": skipped,
-        "winner": chosen.slack_user_id,
-    }
-    claim = new_claim(lead, chosen, "auto", limits, now)
+    choice = AutoAssigned(
+        chosen.slack_user_id,
+        limits.auto_assign_after_minutes,
+        tuple(_standing(m, ratios) for m in ranked),
+        tuple(skipped),
+        now,
+    )
+    claim = new_claim(lead, chosen, How.AUTO, limits, now)
     session.add(claim)
-    start_ownership(session, lead, claim, limits, now, assignment)
+    ownership.give(session, lead, claim, choice, limits, now)
     outbox.notify(
         session,
         now,
@@ -169,14 +169,12 @@ def manager_assign(
     except LimitReached as exceeded:
         over_limit = exceeded
     if lead.status == LeadStatus.DISPUTED:  # assigning decides the dispute
-        from bot.mediation import open_dispute_of, resolve
-
         resolve(
             session,
             manager,
             open_dispute_of(session, lead).id,
             now,
-            outcome="assign",
+            outcome=DisputeOutcome.ASSIGN,
             shares=[(rep_user_id, 100)],
             reason=reason,
         )
@@ -198,23 +196,10 @@ def manager_assign(
         )
     for waiting in pending_claims(session, lead.id):
         waiting.status, waiting.ended_at, waiting.reason = ClaimStatus.DECLINED, now, "assigned by a manager"
-    claim: Claim = new_claim(lead, rep, "assign", limits, now)
+    claim = new_claim(lead, rep, How.ASSIGN, limits, now)
     claim.over_limit = over_limit is not None
     session.add(claim)
-    start_ownership(
-        session,
-        lead,
-        claim,
-        limits,
-        now,
-        {
-            "kind": "manager",
-            "at": now.isoformat(),
-            "by": manager.slack_user_id,
-            "reason": reason,
-            "over_limit": over_limit.as_record() if over_limit else None,
-            "winner": rep_user_id,
-        },
-    )
+    choice = AssignedByManager(rep_user_id, manager.slack_user_id, reason, over_limit, now)
+    ownership.give(session, lead, claim, choice, limits, now)
     outbox.notify(session, now, rep_user_id, Notice.ASSIGNED_TO_YOU, lead=lead.ref, by=manager.slack_user_id)
     return lead, over_limit

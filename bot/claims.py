@@ -1,5 +1,7 @@
-"""Claims (DESIGN §5): the rules a claim must pass, claiming, releasing and outcomes.
+"""Claims (DESIGN §5): the rules a claim must pass (limits), and a held claim's life after it
+got its lead: contacted, released or expired, won or lost.
 
+Asking for a lead is bot/claiming.py; giving it and recording how is bot/ownership.py.
 Races are decided by the database: the lead row is locked first, then the rep's member
 row (always in that order), and a partial unique index allows one owning claim per lead.
 """
@@ -9,21 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from bot import audit, cards
+from bot import audit, cards, ownership
 from bot.availability import current_away
 from bot.config import Limits
-from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, Limit, LimitReached, NotAllowed
+from bot.errors import Clash, Conflict, Forbidden, Limit, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
-from bot.overlap import account_holder, account_overlaps
 from bot.teams import effective_limits
-from models import Claim, ClaimStatus, CreditShare, Dispute, Lead, LeadStatus, Member
+from models import Claim, ClaimStatus, CreditShare, How, Lead, LeadStatus, Member
 
 COUNTED_TODAY = (
     ClaimStatus.PENDING,
@@ -33,45 +32,6 @@ COUNTED_TODAY = (
     ClaimStatus.RELEASED,
     ClaimStatus.EXPIRED,
 )
-
-
-class ClaimOutcome(StrEnum):
-    OWNED = "owned"  # the lead is the rep's now
-    IN_DRAW = "in_draw"  # waiting for the fair-start draw
-    ALREADY_ASKED = "already_asked"  # a pending claim exists already
-    REFUSED = "refused"  # a team rule said no (`refusal`)
-    ACCOUNT_DISPUTE = "account_dispute"  # another rep holds the account: a dispute decides
-    JOINED_DISPUTE = "joined_dispute"  # the lead was already disputed
-    ALREADY_YOURS = "already_yours"
-    WINDOW_DISPUTE = "window_dispute"  # claimed inside the holder's contest window
-    HELD = "held"  # held past the contest window: the rep may contest
-    CONTESTED = "contested"
-
-
-@dataclass(frozen=True)
-class ClaimResult:
-    """What became of a claim, with the facts handlers/ words it from."""
-
-    outcome: ClaimOutcome
-    lead: Lead
-    at: datetime
-    timezone: str
-    claim: Claim | None = None
-    dispute: Dispute | None = None
-    refusal: LimitReached | None = None
-    holder: str | None = None  # Slack user id holding the lead (or its account)
-    held_since: datetime | None = None
-    account: str | None = None  # the account key, for an account dispute
-    account_lead: str | None = None  # the held lead of that account
-    contact_sla_minutes: int | None = None
-
-    @property
-    def refused(self) -> bool:
-        return self.outcome in (ClaimOutcome.REFUSED, ClaimOutcome.HELD)
-
-    @property
-    def offer_contest(self) -> bool:
-        return self.outcome == ClaimOutcome.HELD
 
 
 def is_hot(lead: Lead, limits: Limits) -> bool:
@@ -134,184 +94,11 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
             )
 
 
-def start_ownership(
-    session: Session, lead: Lead, claim: Claim, limits: Limits, now: datetime, assignment: dict
-) -> None:
-    """Make `claim` the lead's owner: full credit, contact SLA clock, card update, audit."""
-    claim.status = ClaimStatus.ACTIVE
-    claim.started_at = now
-    claim.remind_at = now + timedelta(minutes=limits.contact_sla_minutes / 2)
-    claim.expires_at = now + timedelta(minutes=limits.contact_sla_minutes)
-    lead.status = LeadStatus.CLAIMED
-    lead.auto_assign_at = None
-    lead.assignment = assignment
-    session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
-    session.add(CreditShare(lead_id=lead.id, member_id=claim.member_id, percent=100, created_at=now))
-    claim.member.last_assigned_at = now
-    session.flush()
-    audit.record(
-        session,
-        at=now,
-        actor=claim.member.slack_user_id,
-        action="lead.owned",
-        team_id=lead.team_id,
-        lead_id=lead.id,
-        how=claim.how,
-        over_limit=claim.over_limit,
+def new_claim(lead: Lead, member: Member, how: How, limits: Limits, now: datetime) -> Claim:
+    """A rep's claim on a lead, pending until bot/ownership.py gives it the lead (or it is declined)."""
+    return Claim(
+        lead=lead, member=member, status=ClaimStatus.PENDING, how=how, hot=is_hot(lead, limits), requested_at=now
     )
-    cards.refresh(session, lead, now)
-
-
-def new_claim(
-    lead: Lead, member: Member, how: str, limits: Limits, now: datetime, *, status: ClaimStatus = ClaimStatus.PENDING
-) -> Claim:
-    return Claim(lead=lead, member=member, status=status, how=how, hot=is_hot(lead, limits), requested_at=now)
-
-
-def _result(outcome: ClaimOutcome, lead: Lead, now: datetime, claim: Claim | None = None, **facts: Any) -> ClaimResult:
-    return ClaimResult(outcome, lead, now, lead.team.timezone, claim, **facts)
-
-
-def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) -> ClaimResult:
-    """A rep asks for a lead: granted, entered in a draw or a dispute, or refused with the rule."""
-    from bot.assignment import settle_draw  # draw and claim rules call each other
-
-    limits = effective_limits(member.team)
-    lead = get_lead(session, member.team_id, lead_id, lock=True)
-    if member.is_manager:
-        raise NotAllowed(Forbidden.MANAGERS_DO_NOT_CLAIM)
-    if lead.status == LeadStatus.OPEN and lead.fair_start_until and lead.fair_start_until <= now:
-        settle_draw(session, lead, now)  # the window has closed: decide it before anything else
-    if lead.status in (LeadStatus.WON, LeadStatus.LOST):
-        raise Conflict(Clash.LEAD_CLOSED, lead=lead.ref, status=lead.status)
-    if lead.status == LeadStatus.DISPUTED:
-        return _enter_dispute(session, member, lead, limits, now)
-    if lead.status == LeadStatus.CLAIMED:
-        return _claim_on_held_lead(session, member, lead, limits, now)
-    return _claim_open_lead(session, member, lead, limits, now)
-
-
-def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> Claim | ClaimResult:
-    """A pending claim if the rep passes every rule; else the refusal (audited, so caps show in the digest)."""
-    member = lock_member(session, member.id)
-    if session.scalar(
-        select(Claim.id).where(
-            Claim.lead_id == lead.id, Claim.member_id == member.id, Claim.status == ClaimStatus.PENDING
-        )
-    ):
-        return _result(ClaimOutcome.ALREADY_ASKED, lead, now)
-    try:
-        check_rules(session, member, lead, limits, now)
-    except LimitReached as refusal:
-        audit.record(
-            session,
-            at=now,
-            actor=member.slack_user_id,
-            action="claim.refused_limit",
-            team_id=lead.team_id,
-            lead_id=lead.id,
-            member_id=member.id,
-            refusal=refusal.as_record(),
-        )
-        return _result(ClaimOutcome.REFUSED, lead, now, refusal=refusal)
-    claim = new_claim(lead, member, "claim", limits, now)
-    session.add(claim)
-    session.flush()
-    return claim
-
-
-def _claim_open_lead(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> ClaimResult:
-    from bot.mediation import open_dispute_for
-
-    claim = _eligible_claim(session, member, lead, limits, now)
-    if isinstance(claim, ClaimResult):
-        return claim
-    held = account_holder(account_overlaps(session, lead, now, limits.account_hold_days), member.id)
-    if held is not None and held.holder is not None:
-        dispute = open_dispute_for(session, lead, claim, now, account=held)
-        return _result(
-            ClaimOutcome.ACCOUNT_DISPUTE,
-            lead,
-            now,
-            claim,
-            dispute=dispute,
-            holder=held.holder.slack_user_id,
-            account=lead.account_key,
-            account_lead=held.lead_ref,
-        )
-    if lead.fair_start_until and now < lead.fair_start_until:
-        audit.record(
-            session, at=now, actor=member.slack_user_id, action="claim.requested", team_id=lead.team_id, lead_id=lead.id
-        )
-        cards.refresh(session, lead, now)
-        return _result(ClaimOutcome.IN_DRAW, lead, now, claim)
-    start_ownership(
-        session,
-        lead,
-        claim,
-        limits,
-        now,
-        {"kind": "first_claim", "at": now.isoformat(), "winner": member.slack_user_id},
-    )
-    return _result(ClaimOutcome.OWNED, lead, now, claim, contact_sla_minutes=limits.contact_sla_minutes)
-
-
-def _enter_dispute(
-    session: Session, member: Member, lead: Lead, limits: Limits, now: datetime, statement: str | None = None
-) -> ClaimResult:
-    """A claim on a disputed lead joins its dispute (one dispute per lead, not one per click)."""
-    from bot.mediation import open_dispute_for
-
-    claim = _eligible_claim(session, member, lead, limits, now)
-    if isinstance(claim, ClaimResult):
-        return claim
-    dispute = open_dispute_for(session, lead, claim, now, statement=statement)
-    return _result(ClaimOutcome.JOINED_DISPUTE, lead, now, claim, dispute=dispute)
-
-
-def _claim_on_held_lead(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> ClaimResult:
-    """Inside the contest window a second claim opens a dispute; after it, the rep may contest."""
-    from bot.mediation import open_dispute_for
-
-    owner = owning_claim(session, lead.id)
-    if owner is not None and owner.member_id == member.id:
-        return _result(ClaimOutcome.ALREADY_YOURS, lead, now)
-    holder = owner.member.slack_user_id if owner else None
-    started = owner.started_at if owner and owner.started_at else now
-    window = timedelta(minutes=limits.contest_window_minutes)
-    if owner is not None and limits.contest_window_minutes and now - started <= window:
-        claim = _eligible_claim(session, member, lead, limits, now)
-        if isinstance(claim, ClaimResult):
-            return claim
-        dispute = open_dispute_for(session, lead, claim, now, holder=owner)
-        return _result(
-            ClaimOutcome.WINDOW_DISPUTE, lead, now, claim, dispute=dispute, holder=holder, held_since=started
-        )
-    return _result(ClaimOutcome.HELD, lead, now, holder=holder, held_since=started)
-
-
-def contest(session: Session, member: Member, lead_id: int, reason: str, now: datetime) -> ClaimResult:
-    """Challenge the holder of a lead after the contest window: this opens (or joins) a dispute."""
-    from bot.mediation import open_dispute_for
-
-    if not reason.strip():
-        raise InvalidInput(Invalid.REASON_NEEDED)
-    limits = effective_limits(member.team)
-    lead = get_lead(session, member.team_id, lead_id, lock=True)
-    if member.is_manager:
-        raise NotAllowed(Forbidden.MANAGERS_DO_NOT_CONTEST)
-    if lead.status == LeadStatus.DISPUTED:
-        return _enter_dispute(session, member, lead, limits, now, statement=reason)
-    owner = owning_claim(session, lead.id)
-    if lead.status != LeadStatus.CLAIMED or owner is None:
-        raise Conflict(Clash.NOTHING_TO_CONTEST, lead=lead.ref, status=lead.status)
-    if owner.member_id == member.id:
-        raise Conflict(Clash.YOU_HOLD, lead=lead.ref)
-    claim = _eligible_claim(session, member, lead, limits, now)
-    if isinstance(claim, ClaimResult):
-        return claim
-    dispute = open_dispute_for(session, lead, claim, now, holder=owner, statement=reason)
-    return _result(ClaimOutcome.CONTESTED, lead, now, claim, dispute=dispute)
 
 
 def _credited_claim(session: Session, member: Member, lead_id: int, *, manager_ok: bool) -> tuple[Lead, Claim]:
@@ -355,10 +142,9 @@ def release(
         holder=claim.member.slack_user_id,
         reason=reason,
     )
-    team = member.team
-    cards.reannounce(
-        session, team, lead, effective_limits(team), now, retired_as=verb, by=claim.member.slack_user_id, reason=reason
-    )
+    cards.retire(session, lead, now, retired_as=verb, by=claim.member.slack_user_id, reason=reason)
+    ownership.open_for_claims(lead, effective_limits(member.team), now)
+    cards.announce(session, member.team, lead, now)
     return lead
 
 

@@ -43,8 +43,10 @@ from models import (
     ClaimStatus,
     CreditShare,
     Dispute,
+    DisputeOutcome,
     DisputeParty,
     DisputeStatus,
+    How,
     JobRun,
     Lead,
     Team,
@@ -52,8 +54,8 @@ from models import (
 
 DIGEST_JOB = "digest"
 NO_SOURCE = "unknown"
-CLAIMED_HOW = ("claim", "assign", "award", "route")
-WON_DISPUTE_OUTCOMES = ("award", "assign")
+CLAIMED_HOW = (How.CLAIM, How.ASSIGN, How.AWARD, How.ROUTE)
+WON_DISPUTE_OUTCOMES = (DisputeOutcome.AWARD, DisputeOutcome.ASSIGN)
 CENT = Decimal("0.01")
 
 
@@ -236,7 +238,7 @@ def _lead_summary(session: Session, team_id: str, start: datetime, end: datetime
             func.count(
                 distinct(case((and_(Claim.how.in_(CLAIMED_HOW), Claim.started_at.is_not(None)), Claim.lead_id)))
             ),
-            func.count(distinct(case((Claim.how == "auto", Claim.lead_id)))),
+            func.count(distinct(case((Claim.how == How.AUTO, Claim.lead_id)))),
             func.count(distinct(case((Claim.status == ClaimStatus.EXPIRED, Claim.lead_id)))),
         )
         .join(Lead, Lead.id == Claim.lead_id)
@@ -313,7 +315,7 @@ def _own_claims(session: Session, team_id: str, start: datetime, end: datetime) 
     rows = session.execute(
         select(Claim.member_id, func.count(), func.avg(Lead.score))
         .join(Lead, Lead.id == Claim.lead_id)
-        .where(Lead.team_id == team_id, Claim.how == "claim", _between(Claim.started_at, start, end))
+        .where(Lead.team_id == team_id, Claim.how == How.CLAIM, _between(Claim.started_at, start, end))
         .group_by(Claim.member_id)
     )
     return {member_id: (count, None if mean is None else float(mean)) for member_id, count, mean in rows}
@@ -342,7 +344,7 @@ def _rep_disputes(session: Session, team_id: str, start: datetime, end: datetime
             select(
                 DisputeParty.member_id,
                 func.count(case((won, 1))),
-                func.count(case((Dispute.outcome == "split", 1))),
+                func.count(case((Dispute.outcome == DisputeOutcome.SPLIT, 1))),
             )
             .join(Dispute, Dispute.id == DisputeParty.dispute_id)
             .join(

@@ -18,15 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import audit, cards, outbox
+from bot import audit, cards, outbox, ownership
 from bot.accounts import account_keys
-from bot.claims import new_claim, start_ownership
+from bot.claims import new_claim
 from bot.config import Limits
 from bot.errors import FileRefused, RowRefused
 from bot.outbox import Notice
 from bot.overlap import Overlap, account_holder, account_overlaps
+from bot.ownership import RoutedToAccountOwner
 from bot.teams import effective_limits
-from models import Lead, LeadStatus, Team
+from models import How, Lead, LeadStatus, Team
 from models.bounds import column_length, has_control_characters, largest_number
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -124,7 +125,7 @@ class IntakeResult:
         """`announced` while open to claims, `routed` when it went straight to the account owner."""
         if self.lead.status == LeadStatus.OPEN:
             return "announced"
-        routed = self.lead.assignment and self.lead.assignment.get("kind") == "route"
+        routed = isinstance(ownership.choice_of(self.lead), RoutedToAccountOwner)
         return "routed" if routed else str(self.lead.status)
 
     def as_json(self) -> dict[str, Any]:
@@ -172,7 +173,7 @@ def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: 
         created_at=now,
         announced_at=now,
     )
-    cards.open_for_claims(lead, limits, now)
+    ownership.open_for_claims(lead, limits, now)
     try:
         with session.begin_nested():
             session.add(lead)
@@ -203,16 +204,10 @@ def route_to_owner(session: Session, lead: Lead, owner: Overlap, limits: Limits,
     """`route_to_account_owner`: a new lead of an owned account goes straight to its owner."""
     holder = owner.holder
     assert holder is not None
-    claim = new_claim(lead, holder, "route", limits, now)
+    claim = new_claim(lead, holder, How.ROUTE, limits, now)
     session.add(claim)
-    start_ownership(
-        session,
-        lead,
-        claim,
-        limits,
-        now,
-        {"kind": "route", "at": now.isoformat(), "winner": holder.slack_user_id, "account_lead": owner.lead_ref},
-    )
+    choice = RoutedToAccountOwner(holder.slack_user_id, owner.lead_ref, now)
+    ownership.give(session, lead, claim, choice, limits, now)
     outbox.notify(
         session, now, holder.slack_user_id, Notice.ROUTED_TO_ACCOUNT_OWNER, lead=lead.ref, account_lead=owner.lead_ref
     )

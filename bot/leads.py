@@ -17,6 +17,7 @@ from models import (
     CreditShare,
     Dispute,
     DisputeStatus,
+    How,
     Lead,
     LeadStatus,
     Member,
@@ -66,7 +67,7 @@ class LeadState:
 
     lead: Lead
     owner: str | None = None  # Slack user id
-    how: str | None = None
+    how: How | None = None
     since: datetime | None = None
     contacted: bool = False
     amount: Decimal | None = None

@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import audit, cards, outbox
-from bot.claims import LimitUse, limit_use, new_claim, start_ownership
+from bot import audit, cards, outbox, ownership
+from bot.claims import LimitUse, limit_use, new_claim
 from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, Missing, NotAllowed, NotFound
 from bot.fairness import week_to_date_ratios
 from bot.leads import owning_claim
 from bot.outbox import Notice
 from bot.overlap import Overlap
+from bot.ownership import DecidedInDispute
 from bot.teams import effective_limits
 from models import (
     Claim,
@@ -27,6 +28,7 @@ from models import (
     CreditShare,
     Dispute,
     DisputeKind,
+    DisputeOutcome,
     DisputeParty,
     DisputeStatus,
     Lead,
@@ -302,7 +304,7 @@ def resolve(
     dispute_id: int,
     now: datetime,
     *,
-    outcome: str,
+    outcome: DisputeOutcome | str,
     shares: list[tuple[str, int]],
     reason: str | None = None,
 ) -> Dispute:
@@ -310,11 +312,12 @@ def resolve(
 
     `shares` is [(Slack user id, percent)]: one entry at 100 for award and assign.
     """
+    outcome = DisputeOutcome(outcome)
     dispute = _locked_open(session, manager, dispute_id)
-    if outcome == "split":
+    if outcome == DisputeOutcome.SPLIT:
         validate_split(shares)
     members = [(_team_member(session, dispute.team_id, uid), pct) for uid, pct in shares]
-    if outcome == "award":
+    if outcome == DisputeOutcome.AWARD:
         party_ids = {p.member_id for p in dispute.parties if p.withdrawn_at is None}
         if members[0][0].id not in party_ids:
             raise InvalidInput(Invalid.AWARD_TO_OUTSIDER, user=shares[0][0], dispute=dispute.ref, lead=dispute.lead.ref)
@@ -326,7 +329,7 @@ def _settle(
     session: Session,
     dispute: Dispute,
     members: list[tuple[Member, int]],
-    outcome: str,
+    outcome: DisputeOutcome,
     now: datetime,
     *,
     decided_by: Member | None,
@@ -355,26 +358,20 @@ def _settle(
             )
         )
     )
+    choice = DecidedInDispute(
+        primary.slack_user_id,
+        dispute.ref,
+        outcome,
+        decided_by.slack_user_id if decided_by else None,
+        tuple((m.slack_user_id, pct) for m, pct in members),
+        reason,
+        now,
+    )
     if claim is None:
-        claim = new_claim(lead, primary, outcome, limits, now)
+        claim = new_claim(lead, primary, choice.how, limits, now)
         session.add(claim)
-    claim.how = outcome
-    facts = {
-        "kind": "dispute",
-        "dispute": dispute.ref,
-        "outcome": outcome,
-        "at": now.isoformat(),
-        "by": decided_by.slack_user_id if decided_by else None,
-        "reason": reason,
-        "shares": [[m.slack_user_id, pct] for m, pct in members],
-        "winner": primary.slack_user_id,
-    }
-    start_ownership(session, lead, claim, limits, now, facts)
-    if outcome == "split":
-        session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
-        for member, pct in members:
-            session.add(CreditShare(lead_id=lead.id, member_id=member.id, percent=pct, created_at=now))
-    dispute.status = DisputeStatus.RESOLVED if outcome != "withdrawn" else DisputeStatus.WITHDRAWN
+    ownership.give(session, lead, claim, choice, limits, now, credit=members)
+    dispute.status = DisputeStatus.WITHDRAWN if outcome == DisputeOutcome.WITHDRAWN else DisputeStatus.RESOLVED
     dispute.outcome, dispute.reason, dispute.resolved_at = outcome, reason, now
     dispute.resolved_by_id = decided_by.id if decided_by else None
     dispute.remind_at = None
@@ -448,7 +445,7 @@ def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -
             session,
             dispute,
             [(remaining[0].member, 100)],
-            "withdrawn",
+            DisputeOutcome.WITHDRAWN,
             now,
             decided_by=None,
             reason="the other party withdrew",

@@ -13,26 +13,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from models import OutboxKind as Kind  # callers write outbox.Kind.NOTICE
 from models import OutboxMessage, OutboxStatus
 
 MAX_ATTEMPTS = 6
 LEASE_SECONDS = 300  # a taken row is due again after this if its worker died mid-send
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 300.0
-
-
-class Kind(StrEnum):
-    ANNOUNCE_LEAD = "announce_lead"  # a lead card; waiting ones for a channel go out together
-    REFRESH_CARD = "refresh_card"  # re-render the message holding a lead's card
-    POST = "post"  # text rendered by handlers/ to a channel, a thread (payload thread_ts) or a user (DM)
-    NOTICE = "notice"  # a notice (payload notice + facts) to a user (DM) or channel, worded when sent
-    RESPOND = "respond"  # a private answer by an interaction's response_url (payload); a DM once it expired
-    PUBLISH_HOME = "publish_home"  # App Home for one user
-    DISPUTE_CASE = "dispute_case"  # the case in the mediation channel; its ts starts the thread
-    DISPUTE_REFRESH = "dispute_refresh"  # re-render the case message (parties, outcome)
-    THREAD_POST = "thread_post"  # a notice in a dispute's thread (rows queued before notices: text)
-    DIGEST = "digest"  # the weekly fairness digest, rendered when sent
-    DIGEST_CHART = "digest_chart"  # the digest's chart, drawn and shared to the channel when sent
 
 
 # A row of the key's kind needs the message of a row of the value's kind posted first

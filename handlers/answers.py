@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from bot.claims import ClaimOutcome, ClaimResult
-from bot.explanation import (
+from bot.claiming import ClaimOutcome, ClaimResult
+from bot.ownership import (
     AssignedByManager,
     AutoAssigned,
     DecidedInDispute,
     Explanation,
     FirstClaim,
-    NoOwner,
     RatioLine,
     RoutedToAccountOwner,
     WonDraw,
@@ -73,31 +72,32 @@ def _reason(reason: str | None) -> str:
 
 def why_text(why: Explanation) -> str:
     """`/dibs why`: how the current owner was chosen, from the inputs stored at the time."""
-    match why:
-        case NoOwner(lead, status):
-            return f"{lead} has no owner yet; it is {status}."
-        case FirstClaim(lead, winner):
+    lead = why.lead
+    match why.choice:
+        case None:
+            return f"{lead} has no owner yet; it is {why.status}."
+        case FirstClaim(winner=winner):
             return f"{lead} went to {mention(winner)}: the first valid claim (no fair-start window was open)."
-        case RoutedToAccountOwner(lead, winner, account_lead):
+        case RoutedToAccountOwner(winner=winner, account_lead=account_lead):
             return (
                 f"{lead} went straight to {mention(winner)}, who holds the same account ({account_lead}); "
                 "this team routes new leads of an owned account to its owner."
             )
-        case DecidedInDispute(lead, dispute, outcome, by, shares, reason):
+        case DecidedInDispute(dispute=dispute, outcome=outcome, by=by, shares=shares, reason=reason):
             by_whom = f" by {mention(by)}" if by else ""
             credit = ", ".join(f"{mention(uid)} {pct}%" for uid, pct in shares)
             return f"{lead} was decided in {dispute}{by_whom}: {outcome} ({credit}).{_reason(reason)}"
-        case AssignedByManager(lead, winner, by, reason, over_limit):
+        case AssignedByManager(winner=winner, by=by, reason=reason, over_limit=over_limit):
             over = f" This went over a limit: {limit_text(over_limit)}" if over_limit else ""
             return f"{lead} was assigned to {mention(winner)} by {mention(by)}.{_reason(reason)}{over}"
-        case WonDraw(lead, winner, window_seconds, claimants, tied, seed):
+        case WonDraw(winner=winner, window_seconds=window_seconds, claimants=claimants, tied=tied, seed=seed):
             tie = f" {len(tied)} were tied, so a seeded draw picked the winner (seed {seed})." if len(tied) > 1 else ""
             return (
                 f"{lead} had {len(claimants)} claims in its {window_seconds}s fair-start window. "
                 f"The claimant with the lowest ratio of credited leads to fair share this week wins.{tie}\n"
                 f"{_ratio_table(claimants)}\nWinner: {mention(winner)}"
             )
-        case AutoAssigned(lead, winner, after_minutes, candidates, skipped):
+        case AutoAssigned(winner=winner, after_minutes=after_minutes, candidates=candidates, skipped=skipped):
             not_eligible = "".join(
                 f"\n• {mention(uid)} was not eligible: {limit_text(refusal)}" for uid, refusal in skipped
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import claims, mediation
+from bot import claiming, mediation
 from handlers.answers import claim_text
 from handlers.blocks import mention, section
 from handlers.commands import Caller, Reply, UsageError, parse_percent, parse_ref, parse_user, reply, subcommand
@@ -13,7 +13,7 @@ from handlers.text import local_time
 def contest(caller: Caller, args: list[str]) -> Reply:
     if len(args) < 2:
         raise UsageError("Name the lead and say why it should be yours")
-    result = claims.contest(
+    result = claiming.contest(
         caller.session, caller.require_member(), parse_ref(args[0], "L"), " ".join(args[1:]), caller.now
     )
     return reply(claim_text(result))

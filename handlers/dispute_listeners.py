@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import claims, mediation
+from bot import claiming, mediation
 from bot.assignment import manager_assign
 from bot.errors import DibsError
 from bot.mediation import MAX_PARTNERS
@@ -160,7 +160,7 @@ def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf, se
         caller = caller_of(context)
 
         def file() -> Reply:
-            result = claims.contest(
+            result = claiming.contest(
                 caller.session,
                 caller.require_member(),
                 int(view["private_metadata"]),

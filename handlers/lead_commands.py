@@ -6,10 +6,10 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from bot import assignment, claims
+from bot import assignment, claiming, claims
 from bot.availability import come_back, go_away
-from bot.explanation import explain
 from bot.leads import active_claims, get_lead, open_leads
+from bot.ownership import explain
 from handlers.answers import claim_text, why_text
 from handlers.blocks import button, escape, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
@@ -36,7 +36,7 @@ def parse_amount(word: str) -> Decimal:
     return amount
 
 
-def claim_reply(result: claims.ClaimResult) -> Reply:
+def claim_reply(result: claiming.ClaimResult) -> Reply:
     """A claim's answer; a refusal on a held lead carries a Contest button."""
     text = claim_text(result)
     if result.offer_contest:
@@ -74,7 +74,7 @@ def mine(caller: Caller, args: list[str]) -> Reply:
 @subcommand("claim", "/dibs claim L-n", "claim a lead")
 def claim(caller: Caller, args: list[str]) -> Reply:
     lead_id, _ = _one_ref(args)
-    return claim_reply(claims.claim_lead(caller.session, caller.require_member(), lead_id, caller.now))
+    return claim_reply(claiming.claim_lead(caller.session, caller.require_member(), lead_id, caller.now))
 
 
 @subcommand("release", "/dibs release L-n [reason]", "give a lead back to the team")

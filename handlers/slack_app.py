@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import claims, outbox
+from bot import claiming, outbox
 from bot.db import database_unavailable
 from bot.errors import SettingsError
 from bot.intake import LeadIn, field_errors, take_lead
@@ -155,7 +155,7 @@ def build_bolt_app(
 
         def claim() -> Reply:
             lead_id = int(action["value"])
-            return claim_reply(claims.claim_lead(caller.session, caller.require_member(), lead_id, caller.now))
+            return claim_reply(claiming.claim_lead(caller.session, caller.require_member(), lead_id, caller.now))
 
         answer_privately(caller, claim)
         ack()

@@ -1,17 +1,18 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
 from models.base import Base
-from models.dispute import Dispute, DisputeKind, DisputeParty, DisputeStatus
+from models.dispute import Dispute, DisputeKind, DisputeOutcome, DisputeParty, DisputeStatus
 from models.lead import (
     OWNING_CLAIM_STATUSES,
     Claim,
     ClaimStatus,
     CreditShare,
+    How,
     Lead,
     LeadCard,
     LeadStatus,
 )
-from models.ops import AuditEvent, JobRun, OutboxMessage, OutboxStatus, SeenEvent
+from models.ops import AuditEvent, JobRun, OutboxKind, OutboxMessage, OutboxStatus, SeenEvent
 from models.people import SlackUser
 from models.team import AwayPeriod, Member, Role, Team
 
@@ -25,13 +26,16 @@ __all__ = [
     "CreditShare",
     "Dispute",
     "DisputeKind",
+    "DisputeOutcome",
     "DisputeParty",
     "DisputeStatus",
+    "How",
     "JobRun",
     "Lead",
     "LeadCard",
     "LeadStatus",
     "Member",
+    "OutboxKind",
     "OutboxMessage",
     "OutboxStatus",
     "Role",

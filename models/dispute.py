@@ -11,11 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base
 from models.lead import Claim, Lead
 from models.team import Member
+from models.types import string_enum
 
 
 class DisputeKind(StrEnum):
     SAME_LEAD = "same_lead"
     SAME_ACCOUNT = "same_account"
+
+
+class DisputeOutcome(StrEnum):
+    AWARD = "award"  # to one party
+    SPLIT = "split"  # credit shared by 2-4 reps
+    ASSIGN = "assign"  # to any rep of the team
+    WITHDRAWN = "withdrawn"  # the other parties withdrew
 
 
 class DisputeStatus(StrEnum):
@@ -45,8 +53,10 @@ class Dispute(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"))
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
-    kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default=DisputeStatus.OPEN)
+    kind: Mapped[DisputeKind] = mapped_column(string_enum(DisputeKind, name="kind", length=16))
+    status: Mapped[DisputeStatus] = mapped_column(
+        string_enum(DisputeStatus, name="status", length=16), default=DisputeStatus.OPEN
+    )
     mediator_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     account_holder_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     account_held_since: Mapped[datetime | None]
@@ -55,7 +65,7 @@ class Dispute(Base):
     remind_at: Mapped[datetime | None]  # dispute SLA; cleared once reminded or closed
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
-    outcome: Mapped[str | None] = mapped_column(String(16))  # award, split, assign, withdrawn
+    outcome: Mapped[DisputeOutcome | None] = mapped_column(string_enum(DisputeOutcome, name="outcome", length=16))
     reason: Mapped[str | None] = mapped_column(Text)
     thread_channel: Mapped[str | None] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))

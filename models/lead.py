@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 from models.team import Member, Team
+from models.types import string_enum
 
 
 class LeadStatus(StrEnum):
@@ -39,6 +40,18 @@ class ClaimStatus(StrEnum):
     RELEASED = "released"  # given back by the rep or a manager
     EXPIRED = "expired"  # contact SLA missed
     DECLINED = "declined"  # lost the draw or the dispute, or withdrew
+
+
+class How(StrEnum):
+    """How a claim came to own its lead; bot/ownership.py sets it with the record of the choice."""
+
+    CLAIM = "claim"  # the rep's own claim: the first valid one, or the fair-start draw's winner
+    AUTO = "auto"  # auto-assigned after nobody claimed it
+    ASSIGN = "assign"  # a manager's assignment, or a dispute decided by assigning it
+    ROUTE = "route"  # routed to the rep holding its account
+    AWARD = "award"  # a dispute awarded it
+    SPLIT = "split"  # a dispute split its credit (the largest share holds it)
+    WITHDRAWN = "withdrawn"  # the other parties of its dispute withdrew
 
 
 OWNING_CLAIM_STATUSES = (ClaimStatus.ACTIVE, ClaimStatus.WON, ClaimStatus.LOST)
@@ -83,12 +96,15 @@ class Lead(Base):
     name_block: Mapped[str | None] = mapped_column(String(16))
     phone_key: Mapped[str | None] = mapped_column(String(20))
 
-    status: Mapped[str] = mapped_column(String(16), default=LeadStatus.OPEN)
+    status: Mapped[LeadStatus] = mapped_column(
+        string_enum(LeadStatus, name="status", length=16), default=LeadStatus.OPEN
+    )
     created_at: Mapped[datetime]
     announced_at: Mapped[datetime]
     fair_start_until: Mapped[datetime | None]
     auto_assign_at: Mapped[datetime | None]  # when an unclaimed lead goes to round robin
-    assignment: Mapped[dict[str, Any] | None]  # how the owner was chosen, for `/dibs why`
+    # How the owner was chosen, for `/dibs why`: written and read only by bot/ownership.py.
+    assignment: Mapped[dict[str, Any] | None]
     closed_at: Mapped[datetime | None]
 
     team: Mapped[Team] = relationship()
@@ -154,8 +170,8 @@ class Claim(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    status: Mapped[str] = mapped_column(String(16))
-    how: Mapped[str] = mapped_column(String(16))  # claim, assign, auto, award, route
+    status: Mapped[ClaimStatus] = mapped_column(string_enum(ClaimStatus, name="status", length=16))
+    how: Mapped[How] = mapped_column(string_enum(How, name="how", length=16))
     hot: Mapped[bool] = mapped_column(default=False)
     over_limit: Mapped[bool] = mapped_column(default=False)
     requested_at: Mapped[datetime]

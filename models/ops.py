@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.types import string_enum
 
 
 class AuditEvent(Base):
@@ -28,6 +29,25 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]]
 
 
+class OutboxKind(StrEnum):
+    """What an outbox row sends; handlers/delivery.py renders and sends each kind."""
+
+    ANNOUNCE_LEAD = "announce_lead"  # a lead card; waiting ones for a channel go out together
+    REFRESH_CARD = "refresh_card"  # re-render the message holding a lead's card
+    POST = "post"  # text rendered by handlers/ to a channel, a thread (payload thread_ts) or a user (DM)
+    NOTICE = "notice"  # a notice (payload notice + facts) to a user (DM) or channel, worded when sent
+    RESPOND = "respond"  # a private answer by an interaction's response_url (payload); a DM once it expired
+    PUBLISH_HOME = "publish_home"  # App Home for one user
+    DISPUTE_CASE = "dispute_case"  # the case in the mediation channel; its ts starts the thread
+    DISPUTE_REFRESH = "dispute_refresh"  # re-render the case message (parties, outcome)
+    THREAD_POST = "thread_post"  # a notice in a dispute's thread (rows queued before notices: text)
+    DIGEST = "digest"  # the weekly fairness digest, rendered when sent
+    DIGEST_CHART = "digest_chart"  # the digest's chart, drawn and shared to the channel when sent
+    # Kinds no longer queued; rows of earlier releases keep them (delivery fails them as unknown).
+    EPHEMERAL = "ephemeral"  # a private answer in a channel, before answers went by response_url
+    UPLOAD = "upload"  # the digest chart's bytes, before the chart was drawn when sent
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -42,12 +62,14 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str | None] = mapped_column(ForeignKey("teams.id"))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[OutboxKind] = mapped_column(string_enum(OutboxKind, name="kind", length=32))
     channel: Mapped[str | None] = mapped_column(String(32))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
     dispute_id: Mapped[int | None] = mapped_column(ForeignKey("disputes.id"))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(
+        string_enum(OutboxStatus, name="status", length=16), default=OutboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     available_at: Mapped[datetime]

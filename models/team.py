@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
+from models.types import string_enum
 
 
 class Role(StrEnum):
@@ -50,7 +51,7 @@ class Member(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), index=True)
     slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(string_enum(Role, name="role", length=16))
     weight: Mapped[float] = mapped_column(default=1.0)
     territories: Mapped[list[str]]
     skills: Mapped[list[str]]

@@ -10,13 +10,13 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import claims, scheduler
+from bot import claiming, claims, scheduler
 from bot.assignment import manager_assign
 from bot.availability import come_back, go_away
 from bot.errors import Conflict, NotAllowed, NotFound
-from bot.explanation import explain
 from bot.intake import LeadIn, take_lead
 from bot.leads import owning_claim
+from bot.ownership import explain
 from handlers.answers import claim_text, why_text
 from handlers.refusals import limit_text
 from models import AuditEvent, Claim, ClaimStatus, CreditShare, Lead, LeadStatus, Member, OutboxMessage, Team
@@ -41,9 +41,9 @@ def new_lead(sessions: sessionmaker[Session], name: str = "Jane Doe", **fields: 
         return result.lead.id
 
 
-def claim(sessions: sessionmaker[Session], uid: str, lead_id: int) -> claims.ClaimResult:
+def claim(sessions: sessionmaker[Session], uid: str, lead_id: int) -> claiming.ClaimResult:
     with sessions.begin() as session:
-        return claims.claim_lead(session, member(session, uid), lead_id, datetime.now(UTC))
+        return claiming.claim_lead(session, member(session, uid), lead_id, datetime.now(UTC))
 
 
 def owner_of(sessions: sessionmaker[Session], lead_id: int) -> str | None:
@@ -135,9 +135,9 @@ def test_territory_rule_and_away_reps(east) -> None:
 def test_managers_and_other_teams(east) -> None:
     lead = new_lead(east)
     with east.begin() as session, pytest.raises(NotAllowed):
-        claims.claim_lead(session, member(session, "U0MGR1"), lead, datetime.now(UTC))
+        claiming.claim_lead(session, member(session, "U0MGR1"), lead, datetime.now(UTC))
     with east.begin() as session, refusal(NotFound, match=f"There is no lead L-{lead} in your team"):
-        claims.claim_lead(session, member(session, "U0WREP"), lead, datetime.now(UTC))
+        claiming.claim_lead(session, member(session, "U0WREP"), lead, datetime.now(UTC))
 
 
 def test_fair_start_draw_favours_the_rep_below_fair_share(east) -> None:
@@ -309,4 +309,4 @@ def test_release_won_and_lost(east) -> None:
         assert session.get(Lead, b).status == LeadStatus.OPEN
         assert session.scalar(select(func.count()).select_from(CreditShare).where(CreditShare.lead_id == b)) == 0
     with east.begin() as session, refusal(Conflict, match="is closed"):
-        claims.claim_lead(session, member(session, "U0BOB"), a, datetime.now(UTC))
+        claiming.claim_lead(session, member(session, "U0BOB"), a, datetime.now(UTC))

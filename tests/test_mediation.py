@@ -10,13 +10,13 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import claims, mediation, scheduler
+from bot import claiming, mediation, scheduler
 from bot.assignment import manager_assign
 from bot.config import parse_config
 from bot.db import session_factory
 from bot.errors import Conflict, DibsError, InvalidInput, NotAllowed, NotFound
-from bot.explanation import explain
 from bot.intake import LeadIn, take_lead
+from bot.ownership import explain
 from bot.teams import apply_config
 from handlers.answers import claim_text, why_text
 from handlers.refusals import refusal_text
@@ -121,7 +121,7 @@ def test_after_the_window_the_rep_is_offered_a_contest(east) -> None:
             f"claim, contest it: `/dibs contest L-{lead} reason`."
         )
         with east.begin() as session:
-            result = claims.contest(
+            result = claiming.contest(
                 session, member(session, "U0BOB"), lead, "I met them at the expo", datetime.now(UTC)
             )
     assert claim_text(result) == f"You contested L-{lead}; D-1 is open and a manager will decide."

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cards import current_card
 from bot.db import alembic_config, migrate
 from bot.intake import LeadIn, take_lead
-from models import Base, Team
+from models import Base, OutboxKind, OutboxMessage, Team
 
 
 def test_upgrade_downgrade_and_no_drift(engine: Engine) -> None:
@@ -48,3 +50,44 @@ def test_retired_card_stubs_move_between_sentence_and_facts(engine: Engine, team
     migrate(engine)
     with engine.connect() as connection:
         assert tuple(connection.execute(facts).one()) == ("released", "U0ALICE", None)
+
+
+BEFORE_ENUM_CHECKS = "caa454136b99"  # the revision before enum values were checked
+
+
+@pytest.mark.parametrize(
+    "bad_value",
+    [
+        "UPDATE leads SET status = 'bogus'",
+        "UPDATE members SET role = 'owner'",
+        "UPDATE outbox_messages SET kind = 'fax'",
+    ],
+)
+def test_the_database_refuses_a_value_outside_its_enum(
+    engine: Engine, teams: sessionmaker[Session], bad_value: str
+) -> None:
+    """Status, kind, role… columns take only their enum's values once upgraded; before, anything went."""
+    with teams.begin() as session:
+        take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), datetime.now(UTC), "test")
+    config = alembic_config(engine)
+    command.downgrade(config, BEFORE_ENUM_CHECKS)
+    with engine.connect() as connection:
+        assert connection.execute(text(bad_value)).rowcount > 0
+        connection.rollback()
+    migrate(engine)
+    with engine.connect() as connection, pytest.raises(IntegrityError, match="ck_"):
+        connection.execute(text(bad_value))
+
+
+def test_outbox_rows_of_a_kind_no_longer_queued_survive_the_upgrade(
+    engine: Engine, teams: sessionmaker[Session]
+) -> None:
+    """A chart upload queued by an earlier release passes the new check and still loads."""
+    with teams.begin() as session:
+        take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), datetime.now(UTC), "test")
+    command.downgrade(alembic_config(engine), BEFORE_ENUM_CHECKS)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE outbox_messages SET kind = 'upload'"))
+    migrate(engine)
+    with teams() as session:
+        assert {row.kind for row in session.scalars(select(OutboxMessage))} == {OutboxKind.UPLOAD}

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from bot.claims import claim_lead
+from bot.claiming import claim_lead
 from bot.config import parse_config
 from bot.db import session_factory
 from bot.intake import LeadIn, take_lead

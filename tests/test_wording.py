@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import Clash, Forbidden, Invalid, Limit, Missing
-from bot.explanation import explain
 from bot.outbox import Notice
+from bot.ownership import explain
 from handlers.answers import why_text
 from handlers.notices import NOTICES, notice_text
 from handlers.refusals import CONFLICTS, INVALID, LIMITS, NOT_ALLOWED, NOT_FOUND

@@ -1,0 +1,284 @@
+"""Who owns a lead, and how they came to (DESIGN §5, §7): the one place that gives a lead an owner.
+
+Every way to an owner ends in `give` with a typed record of the choice and its inputs: the first
+valid claim, the fair-start draw, auto-assign, a manager's assignment, a dispute's outcome, or
+routing to the account owner. Which rep that is stays decided where its rules are (bot/claims.py,
+bot/assignment.py, bot/mediation.py, bot/intake.py). The record is stored as JSON in
+`Lead.assignment` (`to_json`, `from_json`) and read back for `/dibs why` (`explain`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot import audit, cards
+from bot.config import Limits
+from bot.errors import LimitReached
+from models import Claim, ClaimStatus, CreditShare, DisputeOutcome, How, Lead, LeadStatus, Member
+
+
+@dataclass(frozen=True)
+class RatioLine:
+    """One rep's standing when the choice was made: credited leads this week against fair share."""
+
+    rep: str  # Slack user id
+    credited: float
+    fair_share: float
+    ratio: float
+    claimed_at: datetime | None = None  # a draw's claimants only
+
+
+# A refusal stored before refusals were stored as facts is the sentence it was shown as.
+StoredRefusal = LimitReached | str
+
+
+@dataclass(frozen=True)
+class FirstClaim:
+    """The first valid claim, with no fair-start window open."""
+
+    kind: ClassVar[str] = "first_claim"
+    how: ClassVar[How] = How.CLAIM
+    winner: str  # Slack user id, as in every record
+    at: datetime | None = None  # when it was decided (not stored by the earliest rows)
+
+
+@dataclass(frozen=True)
+class WonDraw:
+    """The fair-start window closed: the claimant furthest below fair share won, ties by seeded draw."""
+
+    kind: ClassVar[str] = "draw"
+    how: ClassVar[How] = How.CLAIM
+    winner: str
+    window_seconds: int
+    claimants: tuple[RatioLine, ...]
+    tied: tuple[str, ...]
+    seed: int
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AutoAssigned:
+    """Unclaimed for `after_minutes`: round robin to the eligible rep furthest below fair share."""
+
+    kind: ClassVar[str] = "auto"
+    how: ClassVar[How] = How.AUTO
+    winner: str
+    after_minutes: int
+    candidates: tuple[RatioLine, ...]
+    skipped: tuple[tuple[str, StoredRefusal], ...]  # reps not eligible, and the rule that said so
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AssignedByManager:
+    """A manager gave the lead to a rep, over a limit if need be."""
+
+    kind: ClassVar[str] = "manager"
+    how: ClassVar[How] = How.ASSIGN
+    winner: str
+    by: str
+    reason: str | None  # the manager's words
+    over_limit: StoredRefusal | None  # the limit the assignment went over
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DecidedInDispute:
+    """A dispute's outcome: awarded, split (the largest share holds the lead), assigned or withdrawn."""
+
+    kind: ClassVar[str] = "dispute"
+    winner: str
+    dispute: str  # its reference, D-n
+    outcome: DisputeOutcome
+    by: str | None  # the mediator; None when the other parties withdrew
+    shares: tuple[tuple[str, int], ...]  # (Slack user id, percent)
+    reason: str | None  # the mediator's words
+    at: datetime | None = None
+
+    @property
+    def how(self) -> How:
+        return _HOW_OF_OUTCOME[self.outcome]
+
+
+@dataclass(frozen=True)
+class RoutedToAccountOwner:
+    """`route_to_account_owner`: a new lead of an account a rep holds went straight to them."""
+
+    kind: ClassVar[str] = "route"
+    how: ClassVar[How] = How.ROUTE
+    winner: str
+    account_lead: str  # the held lead of that account
+    at: datetime | None = None
+
+
+OwnerChoice = FirstClaim | WonDraw | AutoAssigned | AssignedByManager | DecidedInDispute | RoutedToAccountOwner
+
+_HOW_OF_OUTCOME = {
+    DisputeOutcome.AWARD: How.AWARD,
+    DisputeOutcome.SPLIT: How.SPLIT,
+    DisputeOutcome.ASSIGN: How.ASSIGN,
+    DisputeOutcome.WITHDRAWN: How.WITHDRAWN,
+}
+
+
+# ---- giving a lead its owner -----------------------------------------------------------------
+
+
+def give(
+    session: Session,
+    lead: Lead,
+    claim: Claim,
+    choice: OwnerChoice,
+    limits: Limits,
+    now: datetime,
+    *,
+    credit: Sequence[tuple[Member, int]] = (),
+) -> None:
+    """Make `claim` the lead's owner as `choice` records: credit (all of it, or a split's `credit`),
+    the contact SLA clock, the card update and the audit event."""
+    claim.how = choice.how
+    claim.status = ClaimStatus.ACTIVE
+    claim.started_at = now
+    claim.remind_at = now + timedelta(minutes=limits.contact_sla_minutes / 2)
+    claim.expires_at = now + timedelta(minutes=limits.contact_sla_minutes)
+    lead.status = LeadStatus.CLAIMED
+    lead.auto_assign_at = None
+    lead.assignment = to_json(choice)
+    session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
+    for member, percent in credit or [(claim.member, 100)]:
+        session.add(CreditShare(lead_id=lead.id, member_id=member.id, percent=percent, created_at=now))
+    claim.member.last_assigned_at = now
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor=claim.member.slack_user_id,
+        action="lead.owned",
+        team_id=lead.team_id,
+        lead_id=lead.id,
+        how=claim.how,
+        over_limit=claim.over_limit,
+    )
+    cards.refresh(session, lead, now)
+
+
+def open_for_claims(lead: Lead, limits: Limits, now: datetime) -> None:
+    """The lead has no owner: start (or restart) the claiming clock, a fair-start window, then auto-assign."""
+    lead.status = LeadStatus.OPEN
+    lead.announced_at = now
+    lead.fair_start_until = now + timedelta(seconds=limits.fair_start_seconds) if limits.fair_start_seconds else None
+    lead.auto_assign_at = now + timedelta(minutes=limits.auto_assign_after_minutes)
+    lead.assignment = None
+
+
+def choice_of(lead: Lead) -> OwnerChoice | None:
+    """How the lead's current owner was chosen; None while it has none."""
+    return from_json(lead.assignment) if lead.assignment else None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """`/dibs why`: the lead, its status and how its current owner was chosen (None: no owner yet)."""
+
+    lead: str  # its reference, L-n
+    status: LeadStatus
+    choice: OwnerChoice | None
+
+
+def explain(lead: Lead) -> Explanation:
+    return Explanation(lead.ref, LeadStatus(lead.status), choice_of(lead))
+
+
+# ---- the stored form -------------------------------------------------------------------------
+
+
+def _ratio_json(line: RatioLine) -> dict[str, Any]:
+    stored = {"rep": line.rep, "credited": line.credited, "fair_share": line.fair_share, "ratio": line.ratio}
+    return stored | ({"claimed_at": line.claimed_at.isoformat()} if line.claimed_at else {})
+
+
+def _refusal_json(refusal: StoredRefusal) -> dict[str, Any] | str:
+    return refusal.as_record() if isinstance(refusal, LimitReached) else refusal
+
+
+def to_json(choice: OwnerChoice) -> dict[str, Any]:
+    """The choice as `Lead.assignment` stores it (the same shape earlier releases wrote)."""
+    stored: dict[str, Any] = {"kind": choice.kind, "winner": choice.winner}
+    if choice.at is not None:
+        stored["at"] = choice.at.isoformat()
+    match choice:
+        case FirstClaim():
+            return stored
+        case WonDraw():
+            claimants = [_ratio_json(line) for line in choice.claimants]
+            return stored | {
+                "window_seconds": choice.window_seconds,
+                "seed": choice.seed,
+                "claimants": claimants,
+                "tied": list(choice.tied),
+            }
+        case AutoAssigned():
+            return stored | {
+                "after_minutes": choice.after_minutes,
+                "candidates": [_ratio_json(line) for line in choice.candidates],
+                "skipped": {rep: _refusal_json(refusal) for rep, refusal in choice.skipped},
+            }
+        case AssignedByManager():
+            over = _refusal_json(choice.over_limit) if choice.over_limit is not None else None
+            return stored | {"by": choice.by, "reason": choice.reason, "over_limit": over}
+        case DecidedInDispute():
+            return stored | {
+                "dispute": choice.dispute,
+                "outcome": choice.outcome.value,
+                "by": choice.by,
+                "reason": choice.reason,
+                "shares": [[rep, percent] for rep, percent in choice.shares],
+            }
+        case RoutedToAccountOwner():
+            return stored | {"account_lead": choice.account_lead}
+
+
+def _ratios(rows: list[dict[str, Any]]) -> tuple[RatioLine, ...]:
+    return tuple(
+        RatioLine(r["rep"], r["credited"], r["fair_share"], r["ratio"], _time(r.get("claimed_at"))) for r in rows
+    )
+
+
+def _refusal(stored: dict[str, Any] | str) -> StoredRefusal:
+    return LimitReached.from_record(stored) if isinstance(stored, dict) else stored
+
+
+def _time(stored: str | None) -> datetime | None:
+    return datetime.fromisoformat(stored) if stored else None
+
+
+def from_json(stored: dict[str, Any]) -> OwnerChoice:
+    """A record read back from `Lead.assignment`, whichever release wrote it."""
+    winner, at = stored["winner"], _time(stored.get("at"))
+    match stored["kind"]:
+        case FirstClaim.kind:
+            return FirstClaim(winner, at)
+        case WonDraw.kind:
+            claimants, tied = _ratios(stored["claimants"]), tuple(stored["tied"])
+            return WonDraw(winner, stored["window_seconds"], claimants, tied, stored["seed"], at)
+        case AutoAssigned.kind:
+            skipped = tuple((rep, _refusal(why)) for rep, why in stored["skipped"].items())
+            return AutoAssigned(winner, stored["after_minutes"], _ratios(stored["candidates"]), skipped, at)
+        case AssignedByManager.kind:
+            over = stored.get("over_limit")
+            return AssignedByManager(winner, stored["by"], stored.get("reason"), _refusal(over) if over else None, at)
+        case DecidedInDispute.kind:
+            shares = tuple((rep, percent) for rep, percent in stored["shares"])
+            outcome = DisputeOutcome(stored["outcome"])
+            return DecidedInDispute(
+                winner, stored["dispute"], outcome, stored.get("by"), shares, stored.get("reason"), at
+            )
+        case RoutedToAccountOwner.kind:
+            return RoutedToAccountOwner(winner, stored["account_lead"], at)
+    raise ValueError(f"an assignment of unknown kind {stored['kind']!r}")
