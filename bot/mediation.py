@@ -308,7 +308,8 @@ def resolve(
     shares: list[tuple[str, int]],
     reason: str | None = None,
 ) -> Dispute:
-    """Decide a dispute: `award` to a party, `split` 2–4 ways, or `assign` to any team member.
+    """Decide a dispute: `award` to a party, `split` 2–4 ways, or `assign` to any rep of the team;
+    never to a manager, the mediator included (bot/ownership.py).
 
     `shares` is [(Slack user id, percent)]: one entry at 100 for award and assign.
     """
@@ -317,6 +318,8 @@ def resolve(
     if outcome == DisputeOutcome.SPLIT:
         validate_split(shares)
     members = [(_team_member(session, dispute.team_id, uid), pct) for uid, pct in shares]
+    takers = [member for member, _ in members]
+    ownership.refuse_non_reps(dispute.lead, takers, by=manager.slack_user_id, dispute=dispute.ref)
     if outcome == DisputeOutcome.AWARD:
         party_ids = {p.member_id for p in dispute.parties if p.withdrawn_at is None}
         if members[0][0].id not in party_ids:
@@ -418,7 +421,7 @@ def _announce_outcome(
 
 
 def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -> Dispute:
-    """A party steps back; with one party left, the dispute resolves to them."""
+    """A party steps back; with one party left, the dispute resolves to them (if they are still a rep)."""
     dispute = get_dispute(session, member.team_id, dispute_id, lock=True)
     if dispute.status != DisputeStatus.OPEN:
         raise Conflict(Clash.DISPUTE_CLOSED, dispute=dispute.ref, status=dispute.status)
@@ -440,7 +443,7 @@ def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -
     )
     thread_post(session, dispute, now, Notice.PARTY_WITHDREW, user=member.slack_user_id, dispute=dispute.ref)
     remaining = [p for p in dispute.parties if p.withdrawn_at is None]
-    if len(remaining) == 1:
+    if len(remaining) == 1 and ownership.takes_leads(remaining[0].member):  # else the mediator decides
         _settle(
             session,
             dispute,
