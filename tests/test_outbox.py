@@ -48,6 +48,7 @@ def deliverer(
     paced: bool = False,
     timeout: float = 10,
 ) -> Deliverer:
+    # slack_sdk annotates timeout as int; urllib takes float seconds
     client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=timeout)  # type: ignore[arg-type]
     interval = 1.0 if paced else 0.0
     return Deliverer(client, sessions, Metrics(sessions), clock, channel_interval=interval)

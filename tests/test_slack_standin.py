@@ -129,6 +129,7 @@ def test_scripted_slack_error_answers_ok_false(slack: SlackStandIn, slack_client
 
 
 def test_a_hung_call_times_the_client_out_and_is_still_recorded(slack: SlackStandIn) -> None:
+    # slack_sdk annotates timeout as int; urllib takes float seconds
     client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=0.2)  # type: ignore[arg-type]
     slack.hang_next("chat.postMessage", seconds=5)
 
