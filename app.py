@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -40,7 +41,10 @@ from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import Clock, SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
-from models import OutboxMessage, OutboxStatus, Team
+from models import OutboxMessage, OutboxStatus
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 log = logging.getLogger("dibs")
 
@@ -57,7 +61,7 @@ class Runtime:
     metrics: Metrics
     http: HttpServer
     loops: list[BackgroundLoop] = field(default_factory=list)
-    socket_mode: object | None = None
+    socket_mode: SocketModeHandler | None = None
 
     def start(self) -> None:
         """Start everything in threads (tests, the demo)."""
@@ -79,15 +83,16 @@ class Runtime:
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+            app_token = self.settings.slack_app_token
+            assert app_token is not None  # that is what socket_mode means
             # Our client, so apps.connections.open goes to SLACK_API_URL like every other call.
-            self.socket_mode = SocketModeHandler(self.bolt_app, app_token, web_client=self.client)
-            self.socket_mode.connect()  # type: ignore[attr-defined]
+            self.socket_mode = SocketModeHandler(self.bolt_app, app_token.get_secret_value(), web_client=self.client)
+            self.socket_mode.connect()
 
     def stop(self) -> None:
         self.http.stop()
         if self.socket_mode is not None:
-            self.socket_mode.close()  # type: ignore[attr-defined]
+            self.socket_mode.close()
         for loop in self.loops:
             loop.stop()
         self.engine.dispose()
@@ -236,7 +241,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         return 0
     settings.require_bot_token()
     with sessions.begin() as session:
-        queued = queue_digest(session, session.get(Team, args.team), year, week, now)
+        queued = queue_digest(session, get_team(session, args.team), year, week, now)
     if not queued:
         print(f"the digest for {args.team} {digest.label} was already posted; not posting it again")
         return 0

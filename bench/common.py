@@ -230,7 +230,8 @@ class StandInProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
         )
-        line = self.process.stdout.readline().decode().strip()  # type: ignore[union-attr]
+        assert self.process.stdout is not None  # stdout=PIPE
+        line = self.process.stdout.readline().decode().strip()
         if not line.startswith("http"):
             raise SystemExit(f"the Slack stand-in did not start: {line!r}")
         self.api_url = line

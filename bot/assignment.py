@@ -63,7 +63,7 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     claims = _reps_claims(claims, now)
     if not claims:
         return
-    team = session.get(Team, lead.team_id)
+    team = lead.team
     limits = effective_limits(team)
     ratios = week_to_date_ratios(session, team, now)
     best = min(_ratio(ratios, c.member_id) for c in claims)
@@ -115,7 +115,7 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
 
     The caller holds the lead's row lock. With nobody eligible, try again later.
     """
-    team = session.get(Team, lead.team_id)
+    team = lead.team
     limits = effective_limits(team)
     eligible, skipped = _eligible(session, team, lead, limits, now)
     if not eligible:

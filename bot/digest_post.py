@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, outbox
 from bot.digest import DIGEST_JOB, compute_digest, digest_run_key, due_digest_week, take_digest_run
+from bot.teams import get_team
 from models import JobRun, Team
 
 
@@ -49,11 +50,11 @@ def queue_due_digests(sessions: sessionmaker[Session], now: datetime) -> int:
     queued = 0
     with sessions() as session:
         due = [
-            (team.id, week)
+            (team.id, due_week)
             for team in session.scalars(select(Team))
-            if (week := due_digest_week(team, now)) and not digest_posted(session, team.id, *week)
+            if (due_week := due_digest_week(team, now)) and not digest_posted(session, team.id, *due_week)
         ]
     for team_id, (year, week) in due:
         with sessions.begin() as session:
-            queued += queue_digest(session, session.get(Team, team_id), year, week, now)
+            queued += queue_digest(session, get_team(session, team_id), year, week, now)
     return queued

@@ -21,7 +21,7 @@ from bot.leads import owning_claim
 from bot.outbox import Notice
 from bot.overlap import Overlap
 from bot.ownership import DecidedInDispute
-from bot.teams import effective_limits
+from bot.teams import effective_limits, get_team
 from models import (
     Claim,
     ClaimStatus,
@@ -35,7 +35,6 @@ from models import (
     LeadStatus,
     Member,
     Role,
-    Team,
 )
 
 MIN_PARTNERS, MAX_PARTNERS = 2, 4
@@ -60,7 +59,7 @@ def open_dispute_for(
     )
     created = dispute is None
     if dispute is None:
-        team = session.get(Team, lead.team_id)
+        team = lead.team
         dispute = Dispute(
             team_id=lead.team_id,
             lead_id=lead.id,
@@ -135,7 +134,9 @@ def _choose_mediator(session: Session, dispute: Dispute) -> int | None:
             select(Dispute.mediator_id, func.max(Dispute.opened_at))
             .where(Dispute.team_id == dispute.team_id, Dispute.id != dispute.id, Dispute.mediator_id.is_not(None))
             .group_by(Dispute.mediator_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     epoch = datetime.min.replace(tzinfo=dispute.opened_at.tzinfo)
     return min(candidates, key=lambda m: (last.get(m.id, epoch), m.id)).id
@@ -202,11 +203,11 @@ def get_dispute(session: Session, team_id: str, dispute_id: int, *, lock: bool =
 
 
 def case_facts(session: Session, dispute: Dispute, now: datetime) -> Case:
-    team = session.get(Team, dispute.team_id)
+    team = get_team(session, dispute.team_id)
     ratios = week_to_date_ratios(session, team, now)
 
     def uid(member_id: int | None) -> str | None:
-        return session.get(Member, member_id).slack_user_id if member_id else None
+        return session.get_one(Member, member_id).slack_user_id if member_id else None
 
     parties = [
         PartyFacts(
@@ -340,14 +341,13 @@ def _settle(
 ) -> None:
     """Give the lead to the winners, close the losing claims, record and announce the outcome."""
     lead = session.scalars(select(Lead).where(Lead.id == dispute.lead_id).with_for_update()).one()
-    team = session.get(Team, lead.team_id)
-    limits = effective_limits(team)
+    limits = effective_limits(lead.team)
     primary = members[0][0]  # the largest share holds the lead (first named on a tie)
     winners = {m.id for m, _ in members}
     holder = owning_claim(session, lead.id)
-    for claim in session.scalars(select(Claim).where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING)):
-        if claim.member_id != primary.id:
-            claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, f"{dispute.ref} {outcome}"
+    for pending in session.scalars(select(Claim).where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING)):
+        if pending.member_id != primary.id:
+            pending.status, pending.ended_at, pending.reason = ClaimStatus.DECLINED, now, f"{dispute.ref} {outcome}"
     if holder is not None and holder.member_id != primary.id:
         holder.status, holder.ended_at, holder.reason = ClaimStatus.RELEASED, now, f"{dispute.ref} {outcome}"
         holder.remind_at = holder.expires_at = None

@@ -82,4 +82,9 @@ def account_holder(overlaps: list[Overlap], exclude_member_id: int | None = None
     A manager holds no account (leads go to reps only): nothing is routed to them, no dispute for them.
     """
     held = [o for o in overlaps if o.holder is not None and takes_leads(o.holder) and o.holder.id != exclude_member_id]
-    return min(held, key=lambda o: o.held_since, default=None)  # type: ignore[arg-type, return-value]
+    return min(held, key=_hold_start, default=None)
+
+
+def _hold_start(overlap: Overlap) -> datetime:
+    assert overlap.held_since is not None, "a holder comes with the start of the hold"
+    return overlap.held_since

@@ -34,7 +34,7 @@ from handlers.metrics import Metrics
 from handlers.notices import notice_text
 from handlers.people import Directory
 from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
-from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus, Team
+from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class Deliverer:
         rendered, refs = [], []
         for card in cards:
             lead = card.lead
-            team = session.get(Team, lead.team_id)
+            team = lead.team
             if card.retired_at is not None:
                 rendered.append(retired_card(card))
             else:
@@ -287,7 +287,7 @@ class Deliverer:
         outcome = self._call("chat_postMessage", channel, channel=channel, **payload)
         if outcome.kind == "sent" and outcome.result:
             with self._sessions.begin() as session:
-                posted = session.get(Dispute, row.dispute_id)
+                posted = session.get_one(Dispute, row.dispute_id)
                 posted.thread_channel, posted.thread_ts = outcome.result["channel"], outcome.result["ts"]
         return outcome
 

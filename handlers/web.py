@@ -32,6 +32,7 @@ def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None, signi
             return slack_handler.handle(request)
 
         verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        # Flask's documented way to wrap its WSGI app; its annotations declare wsgi_app a method
         web.wsgi_app = SlackDoor(web.wsgi_app, verifier, ReplayCache(engine) if verifier else None)  # type: ignore[method-assign]
 
     @web.get("/healthz")

@@ -251,7 +251,7 @@ def _message(prefix: str, text: str, blocks: Any) -> tuple[str, list[str]]:
 
 def _card_updates(channel: str, blocks: Any, cards: dict[Card, list[str]]) -> list[tuple[str, list[str]]]:
     """The cards of an updated message that look different from when they were last shown."""
-    shown = []
+    shown: list[tuple[str, list[str]]] = []
     for card in _cards(blocks):
         key = _card_key(channel, card)
         if cards.get(key) != card:

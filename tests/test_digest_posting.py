@@ -103,7 +103,7 @@ def test_cli_send_delivers_an_app_home_update_waiting_in_the_outbox(
         home_id = home.id
     assert app.main(["digest", "send", "--team", "east", "--week", "2026-W47"]) == 0
     with sessions() as session:
-        row = session.get(OutboxMessage, home_id)
+        row = session.get_one(OutboxMessage, home_id)
         assert (row.status, row.last_error) == ("sent", None)
     [published] = slack.calls_to("views.publish")
     assert published.args["user_id"] == "U0ALICE" and published.args["view"]["type"] == "home"

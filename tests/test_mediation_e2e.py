@@ -68,7 +68,7 @@ def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) ->
         if c.args["channel"] == "C0EASTMED" and c.args.get("text") == thread
     )
     with dibs.runtime.sessions() as session:
-        case_ts = session.get(Dispute, 1).thread_ts
+        case_ts = session.get_one(Dispute, 1).thread_ts
     assert case_ts and posted.args["thread_ts"] == case_ts, "the outcome is posted in the case's thread"
     dibs.message_to("U0ALICE", outcome)
     dibs.message_to("U0BOB", outcome)

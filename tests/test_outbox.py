@@ -48,6 +48,7 @@ def deliverer(
     paced: bool = False,
     timeout: float = 10,
 ) -> Deliverer:
+    # slack_sdk annotates timeout as int; urllib takes float seconds
     client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=timeout)  # type: ignore[arg-type]
     interval = 1.0 if paced else 0.0
     return Deliverer(client, sessions, Metrics(sessions), clock, channel_interval=interval)
@@ -254,11 +255,11 @@ def test_card_updates_fail_with_a_refused_announcement_at_once(
     worker = deliverer(slack, teams, clock)
     slack.fail_next("chat.postMessage", error="channel_not_found")
     with teams.begin() as session:
-        lead = take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), clock(), "test").lead
+        lead = take_lead(session, session.get_one(Team, "east"), LeadIn(name="Jane Doe"), clock(), "test").lead
         cards.refresh(session, lead, clock())
     assert worker.tick()
     with teams.begin() as session:
-        cards.refresh(session, session.get(Lead, 1), clock())  # a change after the announcement failed
+        cards.refresh(session, session.get_one(Lead, 1), clock())  # a change after the announcement failed
     assert worker.tick()
     with teams() as session:
         rows = [(row.kind, row.status, row.last_error) for row in session.scalars(select(OutboxMessage).order_by("id"))]
