@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import claiming, outbox
-from bot.db import database_unavailable
 from bot.errors import SettingsError
 from bot.intake import LeadIn, field_errors, take_lead
 from bot.teams import find_member
@@ -31,6 +30,7 @@ from handlers.outage import bolt_answer
 from handlers.payload_checks import register_payload_checks
 from handlers.people import register_people_listeners
 from handlers.views import CLAIM_ACTION
+from infra.db import database_unavailable
 from models import Member, SeenEvent
 
 log = logging.getLogger(__name__)
