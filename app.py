@@ -34,9 +34,10 @@ from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
+from handlers.pipeline import Clock
 from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
-from handlers.slack_app import Clock, SlackUnreachable, build_bolt_app, identify, utc_now
+from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
 from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
 from infra.settings import Settings, load_settings
