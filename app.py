@@ -22,13 +22,11 @@ from tqdm import tqdm
 
 from bot import scheduler
 from bot.config import load_config
-from bot.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
 from bot.digest import compute_digest
 from bot.digest_post import queue_digest
 from bot.errors import DibsError
 from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
-from bot.settings import Settings, load_settings
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
 from handlers.channels import join_team_channels
@@ -37,10 +35,13 @@ from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
+from handlers.pipeline import Clock
 from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
-from handlers.slack_app import Clock, SlackUnreachable, build_bolt_app, identify, utc_now
+from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
+from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
+from infra.settings import Settings, load_settings
 from models import OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from bot.db import make_engine, migrate, normalize_database_url
+from infra.db import make_engine, migrate, normalize_database_url
 from sandbox.signing import block_actions_body, signed_headers
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import alembic_config
 from handlers.channels import team_channels
+from infra.db import alembic_config
 from models import OutboxMessage, OutboxStatus
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"

@@ -10,7 +10,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import DATABASE_UNAVAILABLE
+from infra.db import DATABASE_UNAVAILABLE
 from models import OutboxMessage, OutboxStatus
 
 

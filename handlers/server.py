@@ -9,10 +9,10 @@ from collections.abc import Callable
 from flask import Flask
 from waitress import create_server
 
-from bot.db import database_unavailable
 from bot.errors import SettingsError
 from handlers.edge import LARGEST_BODY
 from handlers.outage import OUTAGE
+from infra.db import database_unavailable
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
-from bot.db import DATABASE_UNAVAILABLE, database_reachable
 from handlers.edge import SLACK_PATH, ReplayCache, SlackDoor
 from handlers.metrics import Metrics
 from handlers.outage import OUTAGE, webhook_answer
+from infra.db import DATABASE_UNAVAILABLE, database_reachable
 
 
 def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None, signing_secret: str | None = None) -> Flask:

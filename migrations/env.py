@@ -1,4 +1,4 @@
-"""Alembic environment: runs against the engine handed over by `bot.db`, or the configured URL."""
+"""Alembic environment: runs against the engine handed over by `infra.db`, or the configured URL."""
 
 from __future__ import annotations
 

@@ -32,10 +32,10 @@ from sqlalchemy import select
 
 from bot import scheduler
 from bot.leads import active_claims
-from bot.settings import Settings
 from bot.teams import find_member, show_config
 from handlers.text import local_time
 from handlers.views import CLAIM_ACTION
+from infra.settings import Settings
 from models import ClaimStatus, OutboxMessage, OutboxStatus
 from sandbox.clock import SteppingClock
 from sandbox.signing import (

@@ -17,13 +17,13 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from sqlalchemy import Engine, QueuePool, text
 
-from bot.db import make_engine, session_factory, startup_lock
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.outage import DATABASE_DOWN_TEXT, OUTAGE
 from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import build_bolt_app
 from handlers.web import create_web_app
+from infra.db import make_engine, session_factory, startup_lock
 from sandbox.clock import SteppingClock
 from sandbox.signing import event_body, view_submission_body
 from sandbox.slack_web import SlackStandIn

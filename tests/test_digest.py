@@ -14,7 +14,6 @@ from matplotlib import image
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import session_factory
 from bot.digest import (
     Digest,
     DisputeSummary,
@@ -29,6 +28,7 @@ from bot.fairness import Flag
 from handlers.blocks import HEADER_TEXT_MAX, MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX
 from handlers.chart import chart_alt_text, fairness_chart
 from handlers.digest_view import digest_message, digest_text
+from infra.db import session_factory
 from models import AuditEvent, Claim, ClaimStatus, Dispute, DisputeParty, JobRun, Member, Team
 from tests.test_fairness import (
     NY,

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 import app
 from bot import outbox
-from bot.db import session_factory
+from infra.db import session_factory
 from models import OutboxMessage
 from sandbox.slack_web import SlackStandIn
 from tests.conftest import TEAM_TOML

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import claiming, mediation, scheduler
 from bot.assignment import manager_assign
 from bot.config import parse_config
-from bot.db import session_factory
 from bot.errors import Conflict, DibsError, InvalidInput, NotAllowed, NotFound
 from bot.intake import LeadIn, take_lead
 from bot.ownership import explain
 from bot.teams import apply_config
 from handlers.answers import claim_text, why_text
 from handlers.refusals import refusal_text
+from infra.db import session_factory
 from models import (
     Claim,
     ClaimStatus,

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cards import current_card
-from bot.db import alembic_config, migrate
 from bot.intake import LeadIn, take_lead
+from infra.db import alembic_config, migrate
 from models import Base, OutboxKind, OutboxMessage, Team
 
 

@@ -17,11 +17,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import cards, outbox
-from bot.db import session_factory
 from bot.intake import LeadIn, take_lead
 from handlers.delivery import Deliverer
 from handlers.metrics import Metrics
 from handlers.server import BackgroundLoop
+from infra.db import session_factory
 from models import Lead, LeadCard, OutboxMessage, Team
 from sandbox.slack_web import SlackStandIn
 from tests.fixtures_app import eventually

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, func, select
 
 from bot.claiming import claim_lead
 from bot.config import parse_config
-from bot.db import session_factory
 from bot.intake import LeadIn, take_lead
 from bot.teams import apply_config
+from infra.db import session_factory
 from models import OWNING_CLAIM_STATUSES, Claim, Dispute, Member, Team
 from sandbox.signing import block_actions_body, signed_headers
 from sandbox.slack_web import SlackStandIn

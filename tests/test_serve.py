@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from bot.db import make_engine
 from handlers.metrics import Metrics
 from handlers.web import create_web_app
+from infra.db import make_engine
 from tests.fixtures_app import AppDriver
 
 
@@ -76,7 +76,7 @@ def test_socket_mode_keeps_health_and_intake_but_not_the_slack_endpoint(
     database_url: str, engine, slack, clock, tmp_path
 ) -> None:
     from app import build_runtime
-    from bot.settings import Settings
+    from infra.settings import Settings
 
     settings = Settings(
         _env_file=None,

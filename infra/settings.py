@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.db import normalize_database_url
 from bot.errors import SettingsError
+from infra.db import normalize_database_url
 
 
 class Settings(BaseSettings):
