@@ -20,6 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot import audit, cards
+from bot.availability import schedule_of, zone_of
 from bot.config import Limits
 from bot.errors import Forbidden, LimitReached, NotAllowed
 from models import Claim, ClaimStatus, CreditShare, DisputeOutcome, How, Lead, LeadStatus, Member, Role
@@ -182,8 +183,9 @@ def give(
     claim.how = choice.how
     claim.status = ClaimStatus.ACTIVE
     claim.started_at = now
-    claim.remind_at = now + timedelta(minutes=limits.contact_sla_minutes / 2)
-    claim.expires_at = now + timedelta(minutes=limits.contact_sla_minutes)
+    schedule = schedule_of(claim.member)  # the SLA runs in the holder's working time
+    claim.remind_at = schedule.add_working(now, limits.contact_sla_minutes / 2)
+    claim.expires_at = schedule.add_working(now, limits.contact_sla_minutes)
     lead.status = LeadStatus.CLAIMED
     lead.auto_assign_at = None
     lead.assignment = to_json(choice)
@@ -226,10 +228,15 @@ class Explanation:
     lead: str  # its reference, L-n
     status: LeadStatus
     choice: OwnerChoice | None
+    contact_due: datetime | None = None  # the holder's contact SLA, while it runs
+    holder_zone: str | None = None  # the holder's own time zone, to show it in
 
 
 def explain(lead: Lead) -> Explanation:
-    return Explanation(lead.ref, LeadStatus(lead.status), choice_of(lead))
+    running = [c for c in lead.claims if c.status == ClaimStatus.ACTIVE and c.expires_at is not None]
+    holder = running[0] if running and lead.status == LeadStatus.CLAIMED else None
+    due, zone = (holder.expires_at, zone_of(holder.member)) if holder else (None, None)
+    return Explanation(lead.ref, LeadStatus(lead.status), choice_of(lead), due, zone)
 
 
 # ---- the stored form -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, outbox
 from bot.assignment import auto_assign, settle_draw
+from bot.availability import zone_of
 from bot.claims import release
 from bot.digest_post import queue_due_digests
 from bot.mediation import remind
@@ -63,7 +64,7 @@ def _due_reminder(session: Session, lead: Lead, now: datetime) -> None:
         Notice.CONTACT_REMINDER,
         lead=lead.ref,
         deadline=claim.expires_at.isoformat() if claim.expires_at else None,
-        timezone=lead.team.timezone,
+        timezone=zone_of(claim.member),
     )
     audit.record(
         session,

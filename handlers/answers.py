@@ -25,7 +25,12 @@ def claim_text(result: ClaimResult) -> str:
     match result.outcome:
         case ClaimOutcome.OWNED:
             within = duration((result.contact_sla_minutes or 0) * 60)
-            return f"{ref} is yours. Mark it contacted within {within} with `/dibs contacted {ref}`."
+            due = result.claim.expires_at if result.claim else None
+            by = f", by {local_time(due, result.timezone)}" if due else ""
+            return (
+                f"{ref} is yours. Mark it contacted within {within} of your working time{by}, "
+                f"with `/dibs contacted {ref}`."
+            )
         case ClaimOutcome.IN_DRAW:
             left = duration((result.lead.fair_start_until - at).total_seconds()) if result.lead.fair_start_until else ""
             return (
@@ -71,7 +76,15 @@ def _reason(reason: str | None) -> str:
 
 
 def why_text(why: Explanation) -> str:
-    """`/dibs why`: how the current owner was chosen, from the inputs stored at the time."""
+    """`/dibs why`: how the current owner was chosen (from the inputs stored at the time), and
+    when the holder's contact SLA is due, in their own time zone."""
+    due = ""
+    if why.contact_due is not None and why.holder_zone is not None:
+        due = f"\nContact due {local_time(why.contact_due, why.holder_zone)} (the holder's working time)."
+    return _how_chosen(why) + due
+
+
+def _how_chosen(why: Explanation) -> str:
     lead = why.lead
     match why.choice:
         case None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,11 +15,13 @@ from bot.config import parse_config
 from bot.errors import ConfigError
 from bot.fairness import effective_weights, eligible_reps
 from bot.intake import LeadIn, take_lead
-from bot.leads import owning_claim
+from bot.leads import lead_state, owning_claim
 from bot.ownership import explain
 from bot.teams import apply_config
-from handlers.answers import why_text
-from models import Lead, Member, Team
+from handlers.answers import claim_text, why_text
+from handlers.views import lead_card
+from models import Lead, Member, OutboxMessage, Team
+from tests.wording import sent_text
 
 HOURS_TOML = """
 [teams.coast]
@@ -116,3 +119,52 @@ def test_config_errors_for_hours_zones_and_holidays_are_listed_by_key_path() -> 
         "teams.coast.hours: 'weekdays 9-5' is not working hours like 'mon-fri 09:00-17:30'",
         "teams.coast.holidays[1]: 'xmas' is not a date like 2026-12-25",
     ]
+
+
+def dms_to(sessions: sessionmaker[Session], uid: str) -> list[str]:
+    with sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "notice", OutboxMessage.channel == uid)
+        )
+        return [sent_text(row) for row in rows]
+
+
+def claim_at(sessions: sessionmaker[Session], uid: str, lead_id: int, at: datetime) -> str:
+    with sessions.begin() as session:
+        return claim_text(claiming.claim_lead(session, member(session, uid), lead_id, at))
+
+
+def why(sessions: sessionmaker[Session], lead_id: int) -> str:
+    with sessions() as session:
+        return why_text(explain(session.get_one(Lead, lead_id)))
+
+
+def test_a_friday_17_25_claim_is_still_owned_on_monday_morning(coast) -> None:
+    friday = ny(2026, 11, 27, 17, 25)
+    lead = new_lead(coast, friday - timedelta(minutes=1))
+    answer = claim_at(coast, "U0NYREP", lead, friday)
+    assert "within 2h 00m of your working time, by Mon 30 Nov 10:55 EST" in answer
+    assert "Contact due Mon 30 Nov 10:55 EST (the holder's working time)." in why(coast, lead)
+    for moment in (ny(2026, 11, 27, 19, 25), ny(2026, 11, 28, 12, 0), ny(2026, 11, 30, 9, 30)):
+        scheduler.run_due(coast, moment)
+    assert owner_of(coast, lead) == "U0NYREP"
+    assert dms_to(coast, "U0NYREP") == []
+    scheduler.run_due(coast, ny(2026, 11, 30, 9, 55))  # half of the working time: 5 min Friday, 55 Monday
+    assert [t for t in dms_to(coast, "U0NYREP") if t.startswith("Reminder")] == [
+        f"Reminder: L-{lead} has not been marked contacted. Do it by Mon 30 Nov 10:55 EST "
+        f"(`/dibs contacted L-{lead}`) or it goes back to the team."
+    ]
+    scheduler.run_due(coast, ny(2026, 11, 30, 10, 54))
+    assert owner_of(coast, lead) == "U0NYREP"
+    scheduler.run_due(coast, ny(2026, 11, 30, 10, 55))
+    assert owner_of(coast, lead) is None
+
+
+def test_the_due_time_is_shown_in_the_holders_own_zone(coast) -> None:
+    at = ny(2026, 11, 24, 19, 0)  # 16:00 in San Francisco, 90 minutes before they stop
+    lead = new_lead(coast, at)
+    assert "by Wed 25 Nov 09:30 PST" in claim_at(coast, "U0SFREP", lead, at)
+    assert "Contact due Wed 25 Nov 09:30 PST" in why(coast, lead)
+    with coast() as session:
+        card = lead_card(lead_state(session, session.get_one(Lead, lead)), "America/New_York", 80)
+    assert "contact due Wed 25 Nov 09:30 PST" in json.dumps(card)
