@@ -55,6 +55,21 @@ def _taken_today(member: Member, now: datetime) -> Select[tuple[int]]:
     )
 
 
+def _missed_lately(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> datetime | None:
+    """When the rep last missed this lead's contact SLA, if within `exclude_past_holders_hours`."""
+    if not limits.exclude_past_holders_hours:
+        return None
+    since = now - timedelta(hours=limits.exclude_past_holders_hours)
+    return session.scalar(
+        select(func.max(Claim.ended_at)).where(
+            Claim.lead_id == lead.id,
+            Claim.member_id == member.id,
+            Claim.status == ClaimStatus.EXPIRED,
+            Claim.ended_at > since,
+        )
+    )
+
+
 def lock_member(session: Session, member_id: int) -> Member:
     """Serialize one rep's claims so two at once cannot both pass a limit."""
     return session.scalars(select(Member).where(Member.id == member_id).with_for_update()).one()
@@ -69,6 +84,10 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
     if away is not None:
         until = away.ends_at.isoformat() if away.ends_at else None
         raise LimitReached(Limit.AWAY, until=until, timezone=tz)
+    missed = _missed_lately(session, member, lead, limits, now)
+    if missed is not None:
+        excluded_until = missed + timedelta(hours=limits.exclude_past_holders_hours)
+        raise LimitReached(Limit.PAST_HOLDER, lead=lead.ref, until=excluded_until.isoformat(), timezone=tz)
     if limits.require_territory_match and lead.territory:
         mine = {t.casefold() for t in member.territories}
         if lead.territory.casefold() not in mine:
@@ -123,9 +142,10 @@ def release(
     reason: str | None = None,
     *,
     status: ClaimStatus = ClaimStatus.RELEASED,
+    reannounce: bool = True,
 ) -> Lead:
-    """Give a lead back (by its holder or a manager, or on SLA expiry): it is re-announced,
-    and the old card says who gave it back and why."""
+    """Give a lead back (by its holder or a manager, or on SLA expiry): it is re-announced
+    (unless it goes up the escalation chain instead), and the old card says who gave it back and why."""
     lead, claim = _credited_claim(session, member, lead_id, manager_ok=True)
     claim.status, claim.ended_at, claim.reason = status, now, reason
     claim.remind_at = claim.expires_at = None
@@ -144,7 +164,8 @@ def release(
     )
     cards.retire(session, lead, now, retired_as=verb, by=claim.member.slack_user_id, reason=reason)
     ownership.open_for_claims(lead, effective_limits(member.team), now)
-    cards.announce(session, member.team, lead, now)
+    if reannounce:
+        cards.announce(session, member.team, lead, now)
     return lead
 
 

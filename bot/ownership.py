@@ -189,6 +189,7 @@ def give(
     lead.status = LeadStatus.CLAIMED
     lead.auto_assign_at = None
     lead.assignment = to_json(choice)
+    lead.fallback = None
     session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
     for member, percent in credit or [(claim.member, 100)]:
         session.add(CreditShare(lead_id=lead.id, member_id=member.id, percent=percent, created_at=now))
@@ -222,6 +223,36 @@ def choice_of(lead: Lead) -> OwnerChoice | None:
 
 
 @dataclass(frozen=True)
+class NoRepTookIt:
+    """Where a lead went while no rep could take it, and why (`Lead.fallback`)."""
+
+    kind: str  # "escalated": its contact SLA was missed too often; "fallback": nobody was eligible
+    at: datetime
+    missed_by: tuple[str, ...] = ()  # escalated: who missed it, in order
+    to: str | None = None  # fallback: managers, wait or a user id
+    skipped: tuple[tuple[str, StoredRefusal], ...] = ()  # fallback: every rep and why not
+
+
+def no_rep_json(record: NoRepTookIt) -> dict[str, Any]:
+    """The record as `Lead.fallback` stores it."""
+    return {
+        "kind": record.kind,
+        "at": record.at.isoformat(),
+        "missed_by": list(record.missed_by),
+        "to": record.to,
+        "skipped": {rep: _refusal_json(refusal) for rep, refusal in record.skipped},
+    }
+
+
+def _no_rep(stored: dict[str, Any] | None) -> NoRepTookIt | None:
+    if not stored:
+        return None
+    skipped = tuple((rep, _refusal(why)) for rep, why in stored.get("skipped", {}).items())
+    at = datetime.fromisoformat(stored["at"])
+    return NoRepTookIt(stored["kind"], at, tuple(stored.get("missed_by", ())), stored.get("to"), skipped)
+
+
+@dataclass(frozen=True)
 class Explanation:
     """`/dibs why`: the lead, its status and how its current owner was chosen (None: no owner yet)."""
 
@@ -230,13 +261,14 @@ class Explanation:
     choice: OwnerChoice | None
     contact_due: datetime | None = None  # the holder's contact SLA, while it runs
     holder_zone: str | None = None  # the holder's own time zone, to show it in
+    no_rep: NoRepTookIt | None = None  # while it has no owner: where it went instead
 
 
 def explain(lead: Lead) -> Explanation:
     running = [c for c in lead.claims if c.status == ClaimStatus.ACTIVE and c.expires_at is not None]
     holder = running[0] if running and lead.status == LeadStatus.CLAIMED else None
     due, zone = (holder.expires_at, zone_of(holder.member)) if holder else (None, None)
-    return Explanation(lead.ref, LeadStatus(lead.status), choice_of(lead), due, zone)
+    return Explanation(lead.ref, LeadStatus(lead.status), choice_of(lead), due, zone, _no_rep(lead.fallback))
 
 
 # ---- the stored form -------------------------------------------------------------------------

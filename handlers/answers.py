@@ -9,6 +9,7 @@ from bot.ownership import (
     DecidedInDispute,
     Explanation,
     FirstClaim,
+    NoRepTookIt,
     RatioLine,
     RoutedToAccountOwner,
     WonDraw,
@@ -84,9 +85,25 @@ def why_text(why: Explanation) -> str:
     return _how_chosen(why) + due
 
 
+def _no_rep_text(lead: str, no_rep: NoRepTookIt) -> str:
+    if no_rep.kind == "escalated":
+        missed = ", ".join(mention(uid) for uid in no_rep.missed_by)
+        return (
+            f"{lead} has no owner: its contact SLA was missed {len(no_rep.missed_by)} times ({missed}), "
+            "so it went to the managers instead of the channel."
+        )
+    to = {"managers": "the managers", "wait": "nobody yet (it waits and tries again)"}.get(
+        no_rep.to or "", mention(no_rep.to or "")
+    )
+    not_eligible = "".join(f"\n• {mention(uid)}: {limit_text(refusal)}" for uid, refusal in no_rep.skipped)
+    return f"{lead} has no owner: no rep could take it, so it went to {to}.{not_eligible}"
+
+
 def _how_chosen(why: Explanation) -> str:
     lead = why.lead
     match why.choice:
+        case None if why.no_rep is not None:
+            return _no_rep_text(lead, why.no_rep)
         case None:
             return f"{lead} has no owner yet; it is {why.status}."
         case FirstClaim(winner=winner):

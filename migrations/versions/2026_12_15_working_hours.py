@@ -1,4 +1,5 @@
-"""working hours: each rep's zone and hours, the team's default hours and holidays, paused reps
+"""working hours: each rep's zone and hours, the team's default hours and holidays, paused reps,
+and where a lead no rep could take went (escalated, fallback)
 
 Existing teams get no hours (around the clock) and no holidays, existing reps the team's, so
 nothing changes for them until their config says so.
@@ -29,9 +30,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("timezone", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("hours", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("paused_at", models.types.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("fallback", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.drop_column("fallback")
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.drop_column("paused_at")
         batch_op.drop_column("hours")
