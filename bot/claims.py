@@ -45,6 +45,36 @@ def _day_bounds(tz_name: str, now: datetime) -> tuple[datetime, datetime]:
     return start, datetime.combine(today + timedelta(days=1), time(0), zone)
 
 
+def _period_bounds(tz_name: str, now: datetime, period: Limit) -> tuple[datetime, datetime]:
+    """The team-local ISO week (Monday 00:00 on) or calendar month that `now` is in."""
+    zone = ZoneInfo(tz_name)
+    today = now.astimezone(zone).date()
+    if period == Limit.WEEKLY:
+        first = today - timedelta(days=today.weekday())
+        after = first + timedelta(days=7)
+    else:
+        first = today.replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+    return datetime.combine(first, time(0), zone), datetime.combine(after, time(0), zone)
+
+
+def _check_caps(session: Session, member: Member, limits: Limits, now: datetime) -> None:
+    """The weekly and monthly caps, counted like the daily one; the refusal says when it frees up."""
+    tz = member.team.timezone
+    for period, cap in ((Limit.WEEKLY, limits.max_claims_per_week), (Limit.MONTHLY, limits.max_claims_per_month)):
+        if cap is None:
+            continue
+        start, end = _period_bounds(tz, now, period)
+        taken = session.scalars(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.member_id == member.id, Claim.requested_at >= start, Claim.status.in_(COUNTED_TODAY))
+        ).one()
+        if taken >= cap:
+            frees = {"timezone": tz, "frees_at": end.isoformat(), "frees_in": int((end - now).total_seconds())}
+            raise LimitReached(period, held=taken, limit=cap, **frees)
+
+
 def _taken_today(member: Member, now: datetime) -> Select[tuple[int]]:
     """Count of the rep's claims that use up today's allowance (team-local day)."""
     day_start, _ = _day_bounds(member.team.timezone, now)
@@ -111,6 +141,7 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
             raise LimitReached(
                 Limit.HOT, held=hot_today, limit=limits.max_hot_claims_per_day, hot_score=limits.hot_score, **resets
             )
+    _check_caps(session, member, limits, now)
 
 
 def new_claim(lead: Lead, member: Member, how: How, limits: Limits, now: datetime) -> Claim:

@@ -20,8 +20,6 @@ SlackChannelId = Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 TeamSlug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-FALLBACKS = ("managers", "wait")
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 def _known_zone(value: str) -> str:
@@ -74,19 +72,6 @@ class Limits(_Strict):
     exclude_past_holders_hours: int = Field(24, ge=0, le=720)
     escalate_after_misses: int = Field(3, ge=0, le=100)  # 0: never escalate
     pause_after_misses: int = Field(3, ge=0, le=100)  # misses in a day; 0: never pause
-    fallback: str = "wait"  # managers | wait | a user id: where a lead nobody eligible can take goes
-
-    @field_validator("fallback")
-    @classmethod
-    def _fallback(cls, value: str) -> str:
-        if value not in FALLBACKS and not _USER_ID.fullmatch(value):
-            raise ValueError(f"{value!r} is not a fallback (use managers, wait or a Slack user id such as U0123ABC)")
-        return value
-
-    @property
-    def fallback_user(self) -> str | None:
-        """The Slack user id of a fallback to one person."""
-        return None if self.fallback in FALLBACKS else self.fallback
 
 
 LIMIT_KEYS: tuple[str, ...] = tuple(Limits.model_fields)

@@ -226,11 +226,9 @@ def choice_of(lead: Lead) -> OwnerChoice | None:
 class NoRepTookIt:
     """Where a lead went while no rep could take it, and why (`Lead.fallback`)."""
 
-    kind: str  # "escalated": its contact SLA was missed too often; "fallback": nobody was eligible
+    kind: str  # "escalated": its contact SLA was missed too often
     at: datetime
-    missed_by: tuple[str, ...] = ()  # escalated: who missed it, in order
-    to: str | None = None  # fallback: managers, wait or a user id
-    skipped: tuple[tuple[str, StoredRefusal], ...] = ()  # fallback: every rep and why not
+    missed_by: tuple[str, ...] = ()  # who missed it, in order
 
 
 def no_rep_json(record: NoRepTookIt) -> dict[str, Any]:
@@ -239,17 +237,13 @@ def no_rep_json(record: NoRepTookIt) -> dict[str, Any]:
         "kind": record.kind,
         "at": record.at.isoformat(),
         "missed_by": list(record.missed_by),
-        "to": record.to,
-        "skipped": {rep: _refusal_json(refusal) for rep, refusal in record.skipped},
     }
 
 
 def _no_rep(stored: dict[str, Any] | None) -> NoRepTookIt | None:
     if not stored:
         return None
-    skipped = tuple((rep, _refusal(why)) for rep, why in stored.get("skipped", {}).items())
-    at = datetime.fromisoformat(stored["at"])
-    return NoRepTookIt(stored["kind"], at, tuple(stored.get("missed_by", ())), stored.get("to"), skipped)
+    return NoRepTookIt(stored["kind"], datetime.fromisoformat(stored["at"]), tuple(stored.get("missed_by", ())))
 
 
 @dataclass(frozen=True)

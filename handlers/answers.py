@@ -86,17 +86,11 @@ def why_text(why: Explanation) -> str:
 
 
 def _no_rep_text(lead: str, no_rep: NoRepTookIt) -> str:
-    if no_rep.kind == "escalated":
-        missed = ", ".join(mention(uid) for uid in no_rep.missed_by)
-        return (
-            f"{lead} has no owner: its contact SLA was missed {len(no_rep.missed_by)} times ({missed}), "
-            "so it went to the managers instead of the channel."
-        )
-    to = {"managers": "the managers", "wait": "nobody yet (it waits and tries again)"}.get(
-        no_rep.to or "", mention(no_rep.to or "")
+    missed = ", ".join(mention(uid) for uid in no_rep.missed_by)
+    return (
+        f"{lead} has no owner: its contact SLA was missed {len(no_rep.missed_by)} times ({missed}), "
+        "so it went to the managers instead of the channel."
     )
-    not_eligible = "".join(f"\n• {mention(uid)}: {limit_text(refusal)}" for uid, refusal in no_rep.skipped)
-    return f"{lead} has no owner: no rep could take it, so it went to {to}.{not_eligible}"
 
 
 def _how_chosen(why: Explanation) -> str:

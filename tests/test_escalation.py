@@ -117,3 +117,22 @@ def test_a_rep_who_keeps_missing_is_paused_from_auto_assign_until_resumed(teams)
         assert resume(session, bob, bob, START + SLA + timedelta(minutes=40))
     scheduler.run_due(teams, START + SLA + timedelta(minutes=45))
     assert owner_of(teams, first) == "U0BOB"
+
+
+def test_weekly_and_monthly_caps_say_when_they_free_up(teams) -> None:
+    set_limits(teams, max_claims_per_week=2, max_claims_per_month=3)
+    for at in (START, START + timedelta(days=1)):
+        assert "is yours" in claim(teams, "U0ALICE", new_lead(teams, at), at)
+    friday = START + timedelta(days=4)
+    lead = new_lead(teams, friday)
+    assert claim(teams, "U0ALICE", lead, friday) == (
+        f"You can't claim L-{lead}. You have taken 2 of 2 leads this week; "
+        "it frees up Mon 30 Nov 00:00 EST, in 62h 00m."
+    )
+    monday = START + timedelta(days=7)
+    assert "is yours" in claim(teams, "U0ALICE", lead, monday)
+    later = new_lead(teams, monday)
+    assert claim(teams, "U0ALICE", later, monday + timedelta(hours=1)) == (
+        f"You can't claim L-{later}. You have taken 3 of 3 leads this month; "
+        "it frees up Tue 01 Dec 00:00 EST, in 13h 00m."
+    )
