@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot import audit, outbox, ownership
 from bot.availability import zone_of
 from bot.claims import lock_member, release
+from bot.errors import Forbidden, NotAllowed
 from bot.outbox import Notice
 from bot.ownership import NoRepTookIt
 from bot.teams import effective_limits
@@ -109,6 +110,8 @@ def pause(session: Session, member: Member, now: datetime, misses: int) -> None:
 
 def resume(session: Session, actor: Member, rep: Member, now: datetime) -> bool:
     """The rep (or a manager of their team) resumes auto-assign; False if they were not paused."""
+    if actor.id != rep.id and not (actor.is_manager and actor.team_id == rep.team_id):
+        raise NotAllowed(Forbidden.MANAGER_COMMAND, command="resume @rep")
     locked = lock_member(session, rep.id)
     if locked.paused_at is None:
         return False

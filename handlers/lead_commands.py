@@ -6,12 +6,14 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from bot import assignment, claiming, claims
+from bot import assignment, claiming, claims, escalation
 from bot.availability import come_back, go_away
+from bot.errors import Missing, NotFound
 from bot.leads import active_claims, get_lead, open_leads
 from bot.ownership import explain
+from bot.teams import find_member
 from handlers.answers import claim_text, why_text
-from handlers.blocks import button, escape, section
+from handlers.blocks import button, escape, mention, section
 from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
 from handlers.dispute_views import CONTEST_ACTION
 from handlers.refusals import limit_text
@@ -135,6 +137,23 @@ def away(caller: Caller, args: list[str]) -> Reply:
 def back(caller: Caller, args: list[str]) -> Reply:
     come_back(caller.session, caller.require_member(), caller.now)
     return reply("Welcome back: you can claim leads again.")
+
+
+@subcommand("resume", "/dibs resume [@rep]", "take auto-assigned leads again after missed SLAs")
+def resume_auto_assign(caller: Caller, args: list[str]) -> Reply:
+    member = caller.require_member()
+    if len(args) > 1:
+        raise UsageError("Say `resume`, or `resume @rep` for a rep of your team")
+    rep = member
+    if args:
+        user = parse_user(args[0])
+        found = find_member(caller.session, user)
+        if found is None or found.team_id != member.team_id:
+            raise NotFound(Missing.MEMBER, user=user)
+        rep = found
+    if not escalation.resume(caller.session, member, rep, caller.now):
+        return reply(f"{mention(rep.slack_user_id)} was not paused.")
+    return reply(f"{mention(rep.slack_user_id)} gets auto-assigned leads again.")
 
 
 @subcommand("assign", "/dibs assign L-n @rep [reason]", "give a lead to a rep (may exceed limits)", manager_only=True)
