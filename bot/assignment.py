@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit, outbox, ownership
+from bot.availability import auto_assign_block
 from bot.claims import check_rules, lock_member, new_claim
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, LimitReached, Missing, NotAllowed, NotFound
@@ -102,6 +103,10 @@ def _eligible(
     )
     eligible, skipped = [], []
     for rep in filter(ownership.takes_leads, members):
+        block = auto_assign_block(rep, now)
+        if block is not None:
+            skipped.append((rep.slack_user_id, block))
+            continue
         try:
             check_rules(session, rep, lead, limits, now)
             eligible.append(rep)

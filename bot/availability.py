@@ -9,8 +9,33 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.errors import Clash, Conflict, Invalid, InvalidInput
+from bot.errors import Clash, Conflict, Invalid, InvalidInput, Limit, LimitReached
+from bot.working_time import Schedule
 from models import AwayPeriod, Member
+
+
+def zone_of(member: Member) -> str:
+    """The rep's own time zone, else the team's."""
+    return member.timezone or member.team.timezone
+
+
+def schedule_of(member: Member) -> Schedule:
+    """When the rep works: their hours (else the team's, else around the clock) less the team's holidays."""
+    return Schedule.of(zone_of(member), member.hours or member.team.hours, member.team.holidays)
+
+
+def auto_assign_block(member: Member, now: datetime) -> LimitReached | None:
+    """Why auto-assign passes over this rep now (outside their hours, or paused); None if it need not.
+
+    A rep off hours or paused may still claim by hand, so this is no claim rule (bot/claims.py).
+    """
+    schedule = schedule_of(member)
+    if not schedule.is_working(now):
+        back_at, _ = schedule.next_window(now)
+        return LimitReached(Limit.OFF_HOURS, back_at=back_at.isoformat(), timezone=zone_of(member))
+    if member.paused_at is not None:
+        return LimitReached(Limit.PAUSED, since=member.paused_at.isoformat(), timezone=zone_of(member))
+    return None
 
 
 def current_away(session: Session, member_id: int, now: datetime) -> AwayPeriod | None:

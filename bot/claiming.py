@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit, cards, ownership
 from bot.assignment import settle_draw
+from bot.availability import zone_of
 from bot.claims import check_rules, lock_member, new_claim
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, LimitReached, NotAllowed
@@ -47,7 +48,7 @@ class ClaimResult:
     outcome: ClaimOutcome
     lead: Lead
     at: datetime
-    timezone: str
+    timezone: str  # the claimant's own zone when there is a claim, else the team's
     claim: Claim | None = None
     dispute: Dispute | None = None
     refusal: LimitReached | None = None
@@ -67,7 +68,8 @@ class ClaimResult:
 
 
 def _result(outcome: ClaimOutcome, lead: Lead, now: datetime, claim: Claim | None = None, **facts: Any) -> ClaimResult:
-    return ClaimResult(outcome, lead, now, lead.team.timezone, claim, **facts)
+    zone = zone_of(claim.member) if claim is not None else lead.team.timezone
+    return ClaimResult(outcome, lead, now, zone, claim, **facts)
 
 
 def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) -> ClaimResult:

@@ -45,6 +45,36 @@ def _day_bounds(tz_name: str, now: datetime) -> tuple[datetime, datetime]:
     return start, datetime.combine(today + timedelta(days=1), time(0), zone)
 
 
+def _period_bounds(tz_name: str, now: datetime, period: Limit) -> tuple[datetime, datetime]:
+    """The team-local ISO week (Monday 00:00 on) or calendar month that `now` is in."""
+    zone = ZoneInfo(tz_name)
+    today = now.astimezone(zone).date()
+    if period == Limit.WEEKLY:
+        first = today - timedelta(days=today.weekday())
+        after = first + timedelta(days=7)
+    else:
+        first = today.replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+    return datetime.combine(first, time(0), zone), datetime.combine(after, time(0), zone)
+
+
+def _check_caps(session: Session, member: Member, limits: Limits, now: datetime) -> None:
+    """The weekly and monthly caps, counted like the daily one; the refusal says when it frees up."""
+    tz = member.team.timezone
+    for period, cap in ((Limit.WEEKLY, limits.max_claims_per_week), (Limit.MONTHLY, limits.max_claims_per_month)):
+        if cap is None:
+            continue
+        start, end = _period_bounds(tz, now, period)
+        taken = session.scalars(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.member_id == member.id, Claim.requested_at >= start, Claim.status.in_(COUNTED_TODAY))
+        ).one()
+        if taken >= cap:
+            frees = {"timezone": tz, "frees_at": end.isoformat(), "frees_in": int((end - now).total_seconds())}
+            raise LimitReached(period, held=taken, limit=cap, **frees)
+
+
 def _taken_today(member: Member, now: datetime) -> Select[tuple[int]]:
     """Count of the rep's claims that use up today's allowance (team-local day)."""
     day_start, _ = _day_bounds(member.team.timezone, now)
@@ -52,6 +82,21 @@ def _taken_today(member: Member, now: datetime) -> Select[tuple[int]]:
         select(func.count())
         .select_from(Claim)
         .where(Claim.member_id == member.id, Claim.requested_at >= day_start, Claim.status.in_(COUNTED_TODAY))
+    )
+
+
+def _missed_lately(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> datetime | None:
+    """When the rep last missed this lead's contact SLA, if within `exclude_past_holders_hours`."""
+    if not limits.exclude_past_holders_hours:
+        return None
+    since = now - timedelta(hours=limits.exclude_past_holders_hours)
+    return session.scalar(
+        select(func.max(Claim.ended_at)).where(
+            Claim.lead_id == lead.id,
+            Claim.member_id == member.id,
+            Claim.status == ClaimStatus.EXPIRED,
+            Claim.ended_at > since,
+        )
     )
 
 
@@ -69,6 +114,10 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
     if away is not None:
         until = away.ends_at.isoformat() if away.ends_at else None
         raise LimitReached(Limit.AWAY, until=until, timezone=tz)
+    missed = _missed_lately(session, member, lead, limits, now)
+    if missed is not None:
+        excluded_until = missed + timedelta(hours=limits.exclude_past_holders_hours)
+        raise LimitReached(Limit.PAST_HOLDER, lead=lead.ref, until=excluded_until.isoformat(), timezone=tz)
     if limits.require_territory_match and lead.territory:
         mine = {t.casefold() for t in member.territories}
         if lead.territory.casefold() not in mine:
@@ -92,6 +141,7 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
             raise LimitReached(
                 Limit.HOT, held=hot_today, limit=limits.max_hot_claims_per_day, hot_score=limits.hot_score, **resets
             )
+    _check_caps(session, member, limits, now)
 
 
 def new_claim(lead: Lead, member: Member, how: How, limits: Limits, now: datetime) -> Claim:
@@ -123,9 +173,10 @@ def release(
     reason: str | None = None,
     *,
     status: ClaimStatus = ClaimStatus.RELEASED,
+    reannounce: bool = True,
 ) -> Lead:
-    """Give a lead back (by its holder or a manager, or on SLA expiry): it is re-announced,
-    and the old card says who gave it back and why."""
+    """Give a lead back (by its holder or a manager, or on SLA expiry): it is re-announced
+    (unless it goes up the escalation chain instead), and the old card says who gave it back and why."""
     lead, claim = _credited_claim(session, member, lead_id, manager_ok=True)
     claim.status, claim.ended_at, claim.reason = status, now, reason
     claim.remind_at = claim.expires_at = None
@@ -144,7 +195,8 @@ def release(
     )
     cards.retire(session, lead, now, retired_as=verb, by=claim.member.slack_user_id, reason=reason)
     ownership.open_for_claims(lead, effective_limits(member.team), now)
-    cards.announce(session, member.team, lead, now)
+    if reannounce:
+        cards.announce(session, member.team, lead, now)
     return lead
 
 

@@ -5,19 +5,47 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError, FileRefused
+from bot.working_time import parse_hours
 
 SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 SlackChannelId = Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 TeamSlug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+    return value
+
+
+def _hours(value: str) -> str:
+    parse_hours(value)
+    return value
+
+
+def _iso_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date like 2026-12-25") from None
+    return value
+
+
+Zone = Annotated[str, AfterValidator(_known_zone)]
+Hours = Annotated[str, AfterValidator(_hours)]
+IsoDate = Annotated[str, AfterValidator(_iso_date)]
 
 
 class _Strict(BaseModel):
@@ -39,6 +67,11 @@ class Limits(_Strict):
     route_to_account_owner: bool = False
     require_territory_match: bool = False
     dispute_sla_hours: int = Field(24, ge=1, le=720)
+    max_claims_per_week: int | None = Field(None, ge=0, le=100000)  # None: no weekly cap
+    max_claims_per_month: int | None = Field(None, ge=0, le=400000)  # None: no monthly cap
+    exclude_past_holders_hours: int = Field(24, ge=0, le=720)
+    escalate_after_misses: int = Field(3, ge=0, le=100)  # 0: never escalate
+    pause_after_misses: int = Field(3, ge=0, le=100)  # misses in a day; 0: never pause
 
 
 LIMIT_KEYS: tuple[str, ...] = tuple(Limits.model_fields)
@@ -49,6 +82,8 @@ class RepConfig(_Strict):
     weight: float = Field(1.0, gt=0, le=100)
     territories: list[str] = []
     skills: list[str] = []
+    timezone: Zone | None = None  # None: the team's
+    hours: Hours | None = None  # None: the team's
 
 
 class DigestConfig(_Strict):
@@ -67,21 +102,14 @@ class TeamConfig(_Strict):
     name: str = Field(min_length=1, max_length=200)
     channel: SlackChannelId
     mediation_channel: SlackChannelId | None = None
-    timezone: str = "UTC"
+    timezone: Zone = "UTC"
     intake_token: str | None = Field(None, min_length=1)
     managers: list[SlackUserId] = []
     reps: list[RepConfig] = []
     limits: Limits = Limits()
     digest: DigestConfig = DigestConfig()
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
-        return value
+    hours: Hours | None = None  # every rep's unless they say otherwise; None: around the clock
+    holidays: list[IsoDate] = []  # dates nobody works, in each rep's own zone
 
 
 class DibsConfig(_Strict):

@@ -117,6 +117,11 @@ class Limit(StrEnum):
     ACTIVE = "max_active_claims"  # held, limit
     DAILY = "max_claims_per_day"  # held, limit, timezone, frees_at, frees_in (seconds)
     HOT = "max_hot_claims_per_day"  # as DAILY, and hot_score
+    WEEKLY = "max_claims_per_week"  # as DAILY (frees_at: the next Monday, the rep's team zone)
+    MONTHLY = "max_claims_per_month"  # as DAILY (frees_at: the 1st of next month)
+    OFF_HOURS = "off_hours"  # back_at (ISO: the next working window), timezone (the rep's); auto-assign only
+    PAUSED = "paused"  # since (ISO), misses; auto-assign only
+    PAST_HOLDER = "past_holder"  # lead, until (ISO), timezone: missed its contact SLA not long ago
 
 
 class LimitReached(Refusal):

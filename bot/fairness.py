@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.availability import schedule_of
 from bot.errors import Invalid, InvalidInput
 from models import AwayPeriod, CreditShare, Lead, Member, Role, Team
 
@@ -188,7 +189,7 @@ def eligible_reps(session: Session, team_id: str, start: datetime, end: datetime
 
 
 def effective_weights(session: Session, reps: Sequence[Member], start: datetime, end: datetime) -> dict[int, float]:
-    """eᵢ = weight × the share of [start, end) the rep was a member and not away."""
+    """eᵢ = weight × the share of [start, end) the rep was a member, working and not away."""
     span = (end - start).total_seconds()
     if not reps or span <= 0:
         return dict.fromkeys((rep.id for rep in reps), 0.0)
@@ -206,12 +207,20 @@ def effective_weights(session: Session, reps: Sequence[Member], start: datetime,
 
 
 def _available_seconds(rep: Member, away: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> float:
-    """Seconds of [start, end) inside [joined_at, left_at) and outside every away period."""
+    """Seconds of [start, end) inside [joined_at, left_at), in the rep's working hours and not away."""
     low = max(start, rep.joined_at)
     high = min(end, rep.left_at or end)
-    available = max(0.0, (high - low).total_seconds())
+    if high <= low:
+        return 0.0
+    return sum(_outside(part, sorted(away)) for part in schedule_of(rep).intervals(low, high))
+
+
+def _outside(part: tuple[datetime, datetime], away: list[tuple[datetime, datetime]]) -> float:
+    """Seconds of `part` that no (sorted) away period covers; overlapping periods count once."""
+    low, high = part
+    available = (high - low).total_seconds()
     cursor = low
-    for away_start, away_end in sorted(away):  # overlapping periods count once
+    for away_start, away_end in away:
         away_start, away_end = max(away_start, cursor), min(away_end, high)
         if away_end > away_start:
             available -= (away_end - away_start).total_seconds()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.availability import zone_of
 from bot.errors import Missing, NotFound
 from models import (
     OWNING_CLAIM_STATUSES,
@@ -76,6 +77,8 @@ class LeadState:
     pending: int = 0
     dispute_ref: str | None = None
     mediator: str | None = None
+    contact_due: datetime | None = None  # the running contact SLA
+    owner_zone: str | None = None  # the owner's own time zone
 
     @property
     def claimable(self) -> bool:
@@ -99,6 +102,8 @@ def lead_state(session: Session, lead: Lead) -> LeadState:
         since=owner.started_at if owner else None,
         contacted=bool(owner and owner.contacted_at),
         amount=owner.amount if owner else None,
+        contact_due=owner.expires_at if owner and lead.status == LeadStatus.CLAIMED else None,
+        owner_zone=zone_of(owner.member) if owner else None,
         outcome_reason=owner.reason if owner and owner.status == ClaimStatus.LOST else None,
         credit=tuple(credit_of(session, lead.id)),
         pending=pending,

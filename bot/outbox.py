@@ -70,6 +70,8 @@ class Notice(StrEnum):
     ROUTED_TO_ACCOUNT_OWNER = "routed_to_account_owner"  # lead, account_lead
     CONTACT_REMINDER = "contact_reminder"  # lead, deadline (ISO or None), timezone
     CLAIM_EXPIRED = "claim_expired"  # lead
+    LEAD_ESCALATED = "lead_escalated"  # lead, misses, holders [user ids]; to each manager
+    PAUSED_FOR_MISSES = "paused_for_misses"  # misses (today); to the rep
     PARTY_STATEMENT = "party_statement"  # user, statement
     PARTY_WITHDREW = "party_withdrew"  # user, dispute
     DISPUTE_RESOLVED = "dispute_resolved"  # dispute, lead, outcome, by, shares [[user, percent]], reason

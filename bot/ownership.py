@@ -20,6 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot import audit, cards
+from bot.availability import schedule_of, zone_of
 from bot.config import Limits
 from bot.errors import Forbidden, LimitReached, NotAllowed
 from models import Claim, ClaimStatus, CreditShare, DisputeOutcome, How, Lead, LeadStatus, Member, Role
@@ -182,11 +183,13 @@ def give(
     claim.how = choice.how
     claim.status = ClaimStatus.ACTIVE
     claim.started_at = now
-    claim.remind_at = now + timedelta(minutes=limits.contact_sla_minutes / 2)
-    claim.expires_at = now + timedelta(minutes=limits.contact_sla_minutes)
+    schedule = schedule_of(claim.member)  # the SLA runs in the holder's working time
+    claim.remind_at = schedule.add_working(now, limits.contact_sla_minutes / 2)
+    claim.expires_at = schedule.add_working(now, limits.contact_sla_minutes)
     lead.status = LeadStatus.CLAIMED
     lead.auto_assign_at = None
     lead.assignment = to_json(choice)
+    lead.fallback = None
     session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
     for member, percent in credit or [(claim.member, 100)]:
         session.add(CreditShare(lead_id=lead.id, member_id=member.id, percent=percent, created_at=now))
@@ -220,16 +223,46 @@ def choice_of(lead: Lead) -> OwnerChoice | None:
 
 
 @dataclass(frozen=True)
+class NoRepTookIt:
+    """Where a lead went while no rep could take it, and why (`Lead.fallback`)."""
+
+    kind: str  # "escalated": its contact SLA was missed too often
+    at: datetime
+    missed_by: tuple[str, ...] = ()  # who missed it, in order
+
+
+def no_rep_json(record: NoRepTookIt) -> dict[str, Any]:
+    """The record as `Lead.fallback` stores it."""
+    return {
+        "kind": record.kind,
+        "at": record.at.isoformat(),
+        "missed_by": list(record.missed_by),
+    }
+
+
+def _no_rep(stored: dict[str, Any] | None) -> NoRepTookIt | None:
+    if not stored:
+        return None
+    return NoRepTookIt(stored["kind"], datetime.fromisoformat(stored["at"]), tuple(stored.get("missed_by", ())))
+
+
+@dataclass(frozen=True)
 class Explanation:
     """`/dibs why`: the lead, its status and how its current owner was chosen (None: no owner yet)."""
 
     lead: str  # its reference, L-n
     status: LeadStatus
     choice: OwnerChoice | None
+    contact_due: datetime | None = None  # the holder's contact SLA, while it runs
+    holder_zone: str | None = None  # the holder's own time zone, to show it in
+    no_rep: NoRepTookIt | None = None  # while it has no owner: where it went instead
 
 
 def explain(lead: Lead) -> Explanation:
-    return Explanation(lead.ref, LeadStatus(lead.status), choice_of(lead))
+    running = [c for c in lead.claims if c.status == ClaimStatus.ACTIVE and c.expires_at is not None]
+    holder = running[0] if running and lead.status == LeadStatus.CLAIMED else None
+    due, zone = (holder.expires_at, zone_of(holder.member)) if holder else (None, None)
+    return Explanation(lead.ref, LeadStatus(lead.status), choice_of(lead), due, zone, _no_rep(lead.fallback))
 
 
 # ---- the stored form -------------------------------------------------------------------------

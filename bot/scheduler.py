@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, outbox
 from bot.assignment import auto_assign, settle_draw
-from bot.claims import release
+from bot.availability import zone_of
 from bot.digest_post import queue_due_digests
+from bot.escalation import contact_missed
 from bot.mediation import remind
 from bot.outbox import Notice
 from models import Claim, ClaimStatus, Dispute, DisputeStatus, Lead, LeadStatus
@@ -63,7 +64,7 @@ def _due_reminder(session: Session, lead: Lead, now: datetime) -> None:
         Notice.CONTACT_REMINDER,
         lead=lead.ref,
         deadline=claim.expires_at.isoformat() if claim.expires_at else None,
-        timezone=lead.team.timezone,
+        timezone=zone_of(claim.member),
     )
     audit.record(
         session,
@@ -80,9 +81,7 @@ def _due_expiry(session: Session, lead: Lead, now: datetime) -> None:
     claim = _active_claim(session, lead)
     if claim is None or claim.expires_at is None or claim.expires_at > now:
         return
-    holder = claim.member
-    release(session, holder, lead.id, now, "contact SLA missed", status=ClaimStatus.EXPIRED)
-    outbox.notify(session, now, holder.slack_user_id, Notice.CLAIM_EXPIRED, lead=lead.ref)
+    contact_missed(session, lead, claim, now)
 
 
 def _due_dispute_reminder(session: Session, lead: Lead, now: datetime) -> None:

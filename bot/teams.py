@@ -64,6 +64,8 @@ def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict
         "limits": cfg.limits.model_dump(),
         "digest_day": cfg.digest.day,
         "digest_time": cfg.digest.time,
+        "hours": cfg.hours,
+        "holidays": list(cfg.holidays),
     }
 
 
@@ -87,13 +89,25 @@ def _apply_team(session: Session, slug: str, fields: dict[str, Any], now: dateti
 
 
 def _wanted_members(cfg: TeamConfig) -> dict[str, dict[str, Any]]:
-    wanted = {uid: {"role": Role.MANAGER.value, "weight": 1.0, "territories": [], "skills": []} for uid in cfg.managers}
+    wanted: dict[str, dict[str, Any]] = {
+        uid: {
+            "role": Role.MANAGER.value,
+            "weight": 1.0,
+            "territories": [],
+            "skills": [],
+            "timezone": None,
+            "hours": None,
+        }
+        for uid in cfg.managers
+    }
     for rep in cfg.reps:
         wanted[rep.id] = {
             "role": Role.REP.value,
             "weight": rep.weight,
             "territories": list(rep.territories),
             "skills": list(rep.skills),
+            "timezone": rep.timezone,
+            "hours": rep.hours,
         }
     return wanted
 
@@ -173,22 +187,32 @@ def show_config(session: Session, slug: str | None = None) -> str:
         if team.mediation_channel:
             lines.append(f"mediation_channel = {_toml_value(team.mediation_channel)}")
         lines.append(f"timezone = {_toml_value(team.timezone)}")
+        if team.hours:
+            lines.append(f"hours = {_toml_value(team.hours)}")
+        if team.holidays:
+            lines.append(f"holidays = {_toml_value(team.holidays)}")
         lines.append(f"intake_token = {_toml_value('(set)' if team.intake_token_hash else '(none)')}")
         lines.append(f"managers = {_toml_value([m.slack_user_id for m in members if m.is_manager])}")
         reps = [m for m in members if not m.is_manager]
         lines.append("reps = [")
         for rep in reps:
             note = "  # added in Slack" if rep.source == "slack" else ""
+            own = "".join(
+                f", {key} = {_toml_value(value)}"
+                for key, value in (("timezone", rep.timezone), ("hours", rep.hours))
+                if value
+            )
             lines.append(
                 f"  {{ id = {_toml_value(rep.slack_user_id)}, weight = {rep.weight}, "
                 f"territories = {_toml_value(rep.territories)}, "
-                f"skills = {_toml_value(rep.skills)} }},{note}"
+                f"skills = {_toml_value(rep.skills)}{own} }},{note}"
             )
         lines += ["]", "", f"[teams.{team.id}.limits]"]
         limits = effective_limits(team).model_dump()
         for key, value in limits.items():
             note = "  # set in Slack" if key in team.limit_overrides else ""
-            lines.append(f"{key} = {_toml_value(value)}{note}")
+            setting = f"{key} = {_toml_value(value)}" if value is not None else f"# {key} = (no cap)"
+            lines.append(f"{setting}{note}")
         lines += [
             "",
             f"[teams.{team.id}.digest]",

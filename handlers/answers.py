@@ -9,6 +9,7 @@ from bot.ownership import (
     DecidedInDispute,
     Explanation,
     FirstClaim,
+    NoRepTookIt,
     RatioLine,
     RoutedToAccountOwner,
     WonDraw,
@@ -25,7 +26,12 @@ def claim_text(result: ClaimResult) -> str:
     match result.outcome:
         case ClaimOutcome.OWNED:
             within = duration((result.contact_sla_minutes or 0) * 60)
-            return f"{ref} is yours. Mark it contacted within {within} with `/dibs contacted {ref}`."
+            due = result.claim.expires_at if result.claim else None
+            by = f", by {local_time(due, result.timezone)}" if due else ""
+            return (
+                f"{ref} is yours. Mark it contacted within {within} of your working time{by}, "
+                f"with `/dibs contacted {ref}`."
+            )
         case ClaimOutcome.IN_DRAW:
             left = duration((result.lead.fair_start_until - at).total_seconds()) if result.lead.fair_start_until else ""
             return (
@@ -71,9 +77,27 @@ def _reason(reason: str | None) -> str:
 
 
 def why_text(why: Explanation) -> str:
-    """`/dibs why`: how the current owner was chosen, from the inputs stored at the time."""
+    """`/dibs why`: how the current owner was chosen (from the inputs stored at the time), and
+    when the holder's contact SLA is due, in their own time zone."""
+    due = ""
+    if why.contact_due is not None and why.holder_zone is not None:
+        due = f"\nContact due {local_time(why.contact_due, why.holder_zone)} (the holder's working time)."
+    return _how_chosen(why) + due
+
+
+def _no_rep_text(lead: str, no_rep: NoRepTookIt) -> str:
+    missed = ", ".join(mention(uid) for uid in no_rep.missed_by)
+    return (
+        f"{lead} has no owner: its contact SLA was missed {len(no_rep.missed_by)} times ({missed}), "
+        "so it went to the managers instead of the channel."
+    )
+
+
+def _how_chosen(why: Explanation) -> str:
     lead = why.lead
     match why.choice:
+        case None if why.no_rep is not None:
+            return _no_rep_text(lead, why.no_rep)
         case None:
             return f"{lead} has no owner yet; it is {why.status}."
         case FirstClaim(winner=winner):

@@ -10,12 +10,14 @@ from typing import Any
 from slack_bolt import Ack, App
 from sqlalchemy.orm import Session
 
-from bot import assignment, claiming, claims
+from bot import assignment, claiming, claims, escalation
 from bot.availability import come_back, go_away
+from bot.errors import Missing, NotFound
 from bot.leads import active_claims, get_lead, open_leads
 from bot.ownership import explain
+from bot.teams import find_member
 from handlers.answers import claim_text, why_text
-from handlers.blocks import button, escape, section
+from handlers.blocks import button, escape, mention, section
 from handlers.commands import Caller, Subcommand, UsageError, parse_ref, parse_user, team_member
 from handlers.dispute_views import CONTEST_ACTION
 from handlers.pipeline import Reply, Tell, reply
@@ -133,6 +135,22 @@ def back(caller: Caller, args: list[str]) -> Reply:
     return reply("Welcome back: you can claim leads again.")
 
 
+def resume_auto_assign(caller: Caller, args: list[str]) -> Reply:
+    member = caller.require_member()
+    if len(args) > 1:
+        raise UsageError("Say `resume`, or `resume @rep` for a rep of your team")
+    rep = member
+    if args:
+        user = parse_user(args[0])
+        found = find_member(caller.session, user)
+        if found is None or found.team_id != member.team_id:
+            raise NotFound(Missing.MEMBER, user=user)
+        rep = found
+    if not escalation.resume(caller.session, member, rep, caller.now):
+        return reply(f"{mention(rep.slack_user_id)} was not paused.")
+    return reply(f"{mention(rep.slack_user_id)} gets auto-assigned leads again.")
+
+
 def assign(caller: Caller, args: list[str]) -> Reply:
     if len(args) < 2:
         raise UsageError("Name the lead and the rep")
@@ -159,6 +177,7 @@ SUBCOMMANDS = [
     Subcommand("why", "/dibs why L-n", "how a lead was assigned", why),
     Subcommand("away", "/dibs away [until YYYY-MM-DD]", "take no leads until you're back", away),
     Subcommand("back", "/dibs back", "take leads again", back),
+    Subcommand("resume", "/dibs resume [@rep]", "take auto-assigned leads again after missed SLAs", resume_auto_assign),
     Subcommand(
         "assign",
         "/dibs assign L-n @rep [reason]",

@@ -63,6 +63,21 @@ def claim_expired(f: Facts) -> str:
     return f"{f['lead']} was not marked contacted in time, so it went back to the team."
 
 
+def lead_escalated(f: Facts) -> str:
+    missed = ", ".join(mention(uid) for uid in f["holders"])
+    return (
+        f"{f['lead']} missed its contact SLA {f['misses']} times ({missed}), so it comes to the managers "
+        f"instead of the channel. Assign it with `/dibs assign {f['lead']} @rep`."
+    )
+
+
+def paused_for_misses(f: Facts) -> str:
+    return (
+        f"You missed {f['misses']} contact SLAs today, so auto-assign passes you over for now. "
+        "`/dibs resume` when you are ready (or ask a manager); you can still claim leads yourself."
+    )
+
+
 def party_statement(f: Facts) -> str:
     return f"{mention(f['user'])} says: {escape(f['statement'])}"
 
@@ -101,6 +116,8 @@ NOTICES: dict[Notice, Callable[[Facts], str]] = {
     Notice.ROUTED_TO_ACCOUNT_OWNER: routed_to_account_owner,
     Notice.CONTACT_REMINDER: contact_reminder,
     Notice.CLAIM_EXPIRED: claim_expired,
+    Notice.LEAD_ESCALATED: lead_escalated,
+    Notice.PAUSED_FOR_MISSES: paused_for_misses,
     Notice.PARTY_STATEMENT: party_statement,
     Notice.PARTY_WITHDREW: party_withdrew,
     Notice.DISPUTE_RESOLVED: dispute_resolved,

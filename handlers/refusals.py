@@ -34,6 +34,10 @@ def _resets(f: Facts) -> str:
     return f"the count resets at midnight ({f['timezone']}), in {duration(f['frees_in'])}"
 
 
+def _frees(f: Facts) -> str:
+    return f"it frees up {local_time(f['frees_at'], f['timezone'])}, in {duration(f['frees_in'])}"
+
+
 def _away(f: Facts) -> str:
     until = f" until {local_time(f['until'], f['timezone'])}" if f.get("until") else ""
     return f"You are marked away{until}; `/dibs back` to take leads again."
@@ -52,6 +56,17 @@ LIMITS: Sentences = {
     Limit.DAILY: lambda f: f"You have taken {f['held']} of {f['limit']} leads today; {_resets(f)}.",
     Limit.HOT: lambda f: (
         f"You have taken {f['held']} of {f['limit']} hot leads (score ≥ {f['hot_score']}) today; {_resets(f)}."
+    ),
+    Limit.WEEKLY: lambda f: f"You have taken {f['held']} of {f['limit']} leads this week; {_frees(f)}.",
+    Limit.MONTHLY: lambda f: f"You have taken {f['held']} of {f['limit']} leads this month; {_frees(f)}.",
+    Limit.OFF_HOURS: lambda f: f"Outside working hours; back {local_time(f['back_at'], f['timezone'])}.",
+    Limit.PAUSED: lambda f: (
+        f"Paused from auto-assign since {local_time(f['since'], f['timezone'])} after missed contact SLAs; "
+        "`/dibs resume` (or a manager) takes leads again."
+    ),
+    Limit.PAST_HOLDER: lambda f: (
+        f"You missed the contact SLA of {f['lead']}; it goes to someone else until "
+        f"{local_time(f['until'], f['timezone'])}."
     ),
 }
 

@@ -57,6 +57,8 @@ def _status_line(state: LeadState, tz: str) -> str:
     }.get(state.how or "", "Claimed by")
     since = f" · {local_time(state.since, tz, '%H:%M %Z')}" if state.since else ""
     contacted = " · contacted :white_check_mark:" if state.contacted else ""
+    if state.contact_due and not state.contacted:
+        contacted = f" · contact due {local_time(state.contact_due, state.owner_zone or tz)}"
     return f":bust_in_silhouette: {verb} {credit or owner}{since}{contacted}"
 
 

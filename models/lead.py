@@ -105,6 +105,9 @@ class Lead(Base):
     auto_assign_at: Mapped[datetime | None]  # when an unclaimed lead goes to round robin
     # How the owner was chosen, for `/dibs why`: written and read only by bot/ownership.py.
     assignment: Mapped[dict[str, Any] | None]
+    # Where the lead went while no rep could take it (escalated to managers, a fallback), and why:
+    # written by bot/escalation.py, read for `/dibs why`; cleared once it has an owner.
+    fallback: Mapped[dict[str, Any] | None]
     closed_at: Mapped[datetime | None]
 
     team: Mapped[Team] = relationship()

@@ -33,6 +33,8 @@ class Team(Base):
     limit_overrides: Mapped[dict[str, Any]]
     digest_day: Mapped[str] = mapped_column(String(3))
     digest_time: Mapped[str] = mapped_column(String(5))
+    hours: Mapped[str | None] = mapped_column(String(100))  # the reps' default; None: around the clock
+    holidays: Mapped[list[str]] = mapped_column(default=list, server_default="[]")  # ISO dates
     updated_at: Mapped[datetime]
 
     members: Mapped[list[Member]] = relationship(back_populates="team", order_by="Member.id")
@@ -60,6 +62,9 @@ class Member(Base):
     joined_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
     last_assigned_at: Mapped[datetime | None]
+    timezone: Mapped[str | None] = mapped_column(String(64))  # None: the team's
+    hours: Mapped[str | None] = mapped_column(String(100))  # None: the team's
+    paused_at: Mapped[datetime | None]  # paused from auto-assign (missed SLAs) until resumed
 
     team: Mapped[Team] = relationship(back_populates="members")
 

@@ -68,7 +68,10 @@ def test_an_assignment_reason_is_escaped_in_why(dibs: AppDriver) -> None:
     answer = dibs.reply_text(f"assign {ref} <@U0ALICE|alice> <!here> knows *them*", user="U0MGR1")
     assert answer.startswith(f"{ref} is now assigned to <@U0ALICE>.")
     why = dibs.reply_text(f"why {ref}", user="U0BOB")
-    assert why == (f"{ref} was assigned to <@U0ALICE> by <@U0MGR1>. Reason: &lt;!here&gt; knows *{ZWSP}them*{ZWSP}")
+    assert why == (
+        f"{ref} was assigned to <@U0ALICE> by <@U0MGR1>. Reason: &lt;!here&gt; knows *{ZWSP}them*{ZWSP}"
+        "\nContact due Mon 23 Nov 12:00 EST (the holder's working time)."
+    )
     dibs.message_to("U0ALICE", f"<@U0MGR1> assigned {ref} to you")
     never_sent(dibs)
 

@@ -7,7 +7,7 @@ with the outbox kinds earlier releases wrote, so their rows still pass (and stil
 
 Revision ID: 8e3b5d0c7f21
 Revises: caa454136b99
-Create Date: 2026-12-08 09:00:00.000000
+Create Date: 2026-12-01 01:00:00.000000
 """
 
 from collections.abc import Sequence
