@@ -127,8 +127,10 @@ def test_two_sends_at_once_post_once(pg_engine, pg_url: str, slack: SlackStandIn
     outputs = [p.communicate(timeout=120) for p in sends]
     assert [p.returncode for p in sends] == [0, 0], outputs
     said = sorted(out.decode().strip() for out, _ in outputs)
-    assert said == [
-        "posted the digest for east 2026-W47 to C0EAST",
+    queued_it = "posted the digest for east 2026-W47 to C0EAST"
+    assert said[0] == queued_it, "one of them queued the digest and saw it posted"
+    assert said[1] in (
         "the digest for east 2026-W47 was already posted; not posting it again",
-    ]
+        f"the digest for east 2026-W47 was queued already; not queueing it again\n{queued_it}",  # helped send it
+    )
     assert len(slack.calls_to("chat.postMessage")) == 1
