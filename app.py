@@ -31,7 +31,7 @@ from bot.settings import Settings, load_settings
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
 from handlers.channels import join_team_channels
-from handlers.delivery import Deliverer
+from handlers.delivery import DATABASE_CONNECTIONS, Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
 from handlers.intake_routes import register_intake
@@ -116,7 +116,7 @@ def wait_for_slack(client: WebClient, sleep: Callable[[float], None] = time.slee
             delay = min(delay * 2, 60.0)
 
 
-BACKGROUND_CONNECTIONS = 4  # the outbox worker, the scheduler, bolt's lazy listeners, spare
+BACKGROUND_CONNECTIONS = DATABASE_CONNECTIONS + 3  # the outbox worker's, the scheduler, bolt's lazy listeners, spare
 
 
 def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16) -> Runtime:

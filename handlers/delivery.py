@@ -1,8 +1,8 @@
 """The outbox worker (DESIGN §8): leases due rows, sends them concurrently across channels and
 users, and settles each row as soon as Slack answered.
 
-Rows go into lanes, one per channel (or per user for private answers and App Home, per dispute
-for its case and thread): a lane sends its rows one after another, in order and at the channel's
+Rows go into lanes, one per channel (per user for App Home, per click for its private answer,
+per dispute for its case and thread): a lane sends its rows one after another, in order and at the channel's
 pace (one message a second), while a small pool of threads works on different lanes at once.
 A channel's waiting lead cards go out together (up to 10 cards a message). 429s are honoured
 with `Retry-After`; other failures back off (bot/outbox.py) and are retried until the row is a
@@ -19,8 +19,9 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 
 from slack_sdk import WebClient
@@ -39,19 +40,43 @@ from models import Dispute, LeadCard, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
-DELIVERY_THREADS = 16  # lanes sent at once by one worker
+DELIVERY_THREADS = 32  # lanes sent at once by one worker (threads mostly wait for Slack)
+DATABASE_CONNECTIONS = 4  # of the pool the worker's threads use at once (requests need theirs)
 LEASE_BATCH = 100  # rows taken by one lease
 MAX_HELD = 400  # rows one worker holds at most (leased, not yet settled)
 DISPUTE_KINDS = (outbox.Kind.DISPUTE_CASE, outbox.Kind.DISPUTE_REFRESH, outbox.Kind.THREAD_POST)
 
 
 def lane_of(row: OutboxMessage) -> str:
-    """Rows of one lane are sent one after another, in order; lanes run side by side."""
-    if row.kind in (outbox.Kind.RESPOND, outbox.Kind.PUBLISH_HOME):
+    """Rows of one lane are sent one after another, in order; lanes run side by side. A click's
+    answer has a lane of its own (its interaction's response_url): answers to different clicks
+    are independent messages, so one rep's quick clicks are answered side by side too."""
+    if row.kind == outbox.Kind.RESPOND:
+        return str(row.payload["response_url"])
+    if row.kind == outbox.Kind.PUBLISH_HOME:
         return str(row.payload["user"])
     if row.kind in DISPUTE_KINDS:
         return f"dispute:{row.dispute_id}"
     return row.channel or ""
+
+
+class BoundedSessions:
+    """Sessions for the worker's threads, at most `limit` open at once, so a busy worker cannot
+    take the connections the server's request threads need. Nothing opens one inside another."""
+
+    def __init__(self, sessions: sessionmaker[Session], limit: int):
+        self._sessions = sessions
+        self._slots = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        with self._slots, self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with self._slots, self._sessions.begin() as session:
+            yield session
 
 
 class Ticket:
@@ -93,12 +118,13 @@ class Deliverer:
         threads: int = DELIVERY_THREADS,
         lease_seconds: float = outbox.LEASE_SECONDS,
         renew_seconds: float = outbox.RENEW_SECONDS,
+        database_connections: int = DATABASE_CONNECTIONS,
         worker: str | None = None,
     ):
-        self._sessions = sessions
+        self._sessions = BoundedSessions(sessions, database_connections)
         self._clock = clock
         self._calls = SlackCalls(client, metrics, channel_interval)
-        self._senders = Senders(self._calls, sessions, metrics, clock)
+        self._senders = Senders(self._calls, self._sessions, sessions, metrics, clock)
         self._lease_seconds = lease_seconds
         self._renew_seconds = renew_seconds
         self.worker = worker or f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"

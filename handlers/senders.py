@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select
@@ -53,13 +54,25 @@ class Job:
     seq: int
 
 
+class Sessions(Protocol):
+    """What the senders open sessions with (the worker's bounded sessions, or a sessionmaker)."""
+
+    def __call__(self) -> AbstractContextManager[Session]: ...
+
+    def begin(self) -> AbstractContextManager[Session]: ...
+
+
 class Senders:
-    """Renders and sends one row (or a channel's waiting cards), answering an Outcome."""
+    """Renders and sends one row (or a channel's waiting cards), answering an Outcome.
+
+    `directory_sessions` are for the names cache (users.info answers written as they come).
+    """
 
     def __init__(
         self,
         calls: SlackCalls,
-        sessions: sessionmaker[Session],
+        sessions: Sessions,
+        directory_sessions: sessionmaker[Session],
         metrics: Metrics,
         clock: Callable[[], datetime],
     ):
@@ -67,7 +80,7 @@ class Senders:
         self._sessions = sessions
         self._metrics = metrics
         self._clock = clock
-        self._directory = Directory(calls.client, sessions, metrics, clock)
+        self._directory = Directory(calls.client, directory_sessions, metrics, clock)
         self._lock = threading.Lock()
         self._rendered: OrderedDict[tuple[str, str], int] = OrderedDict()
 

@@ -50,6 +50,7 @@ OUTBOX_EVENT = "dibs_outbox"  # the metadata event type of every message the wor
 CLOCK_SKEW_SECONDS = 60.0  # look this much before a send began: our clock and Slack's may differ
 HISTORY_PAGES = 10  # at most this many pages of 200 messages are searched for one row
 PACE_WAIT_SECONDS = 2.0  # a channel's turn this close is waited for; a later one postpones the row
+PACE_MARGIN = 1.05  # posts to a channel leave this much more than an interval apart (network jitter)
 
 
 @dataclass
@@ -122,9 +123,10 @@ class SlackCalls:
             return slot - now
 
     def _posting(self, channel: str) -> None:
-        """The next post to the channel goes a whole interval after this one really leaves."""
+        """The next post to the channel goes a whole interval (and a margin) after this one leaves."""
         with self._lock:
-            self._next_post[channel] = max(self._next_post.get(channel, 0.0), time.monotonic() + self._channel_interval)
+            after = time.monotonic() + self._channel_interval * PACE_MARGIN
+            self._next_post[channel] = max(self._next_post.get(channel, 0.0), after)
 
     # ---- calls ---------------------------------------------------------------------------
 
