@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -21,13 +22,11 @@ from tqdm import tqdm
 
 from bot import scheduler
 from bot.config import load_config
-from bot.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
 from bot.errors import DibsError
 from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
-from bot.settings import Settings, load_settings
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
 from handlers.channels import join_team_channels
@@ -36,11 +35,17 @@ from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
+from handlers.pipeline import Clock
 from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
-from handlers.slack_app import Clock, SlackUnreachable, build_bolt_app, identify, utc_now
+from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
+from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
+from infra.settings import Settings, load_settings
 from models import OutboxMessage, OutboxStatus
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 log = logging.getLogger("dibs")
 
@@ -57,7 +62,7 @@ class Runtime:
     metrics: Metrics
     http: HttpServer
     loops: list[BackgroundLoop] = field(default_factory=list)
-    socket_mode: object | None = None
+    socket_mode: SocketModeHandler | None = None
 
     def start(self) -> None:
         """Start everything in threads (tests, the demo)."""
@@ -79,15 +84,16 @@ class Runtime:
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+            app_token = self.settings.slack_app_token
+            assert app_token is not None  # that is what socket_mode means
             # Our client, so apps.connections.open goes to SLACK_API_URL like every other call.
-            self.socket_mode = SocketModeHandler(self.bolt_app, app_token, web_client=self.client)
-            self.socket_mode.connect()  # type: ignore[attr-defined]
+            self.socket_mode = SocketModeHandler(self.bolt_app, app_token.get_secret_value(), web_client=self.client)
+            self.socket_mode.connect()
 
     def stop(self) -> None:
         self.http.stop()
         if self.socket_mode is not None:
-            self.socket_mode.close()  # type: ignore[attr-defined]
+            self.socket_mode.close()
         for loop in self.loops:
             loop.stop()
         self.engine.dispose()

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 
 from bench import common
 from bench.companies import World
-from bot.db import make_engine
+from infra.db import make_engine
 
 TOKEN = "bench-click-token"
 CHANNEL = "C0CLICK"

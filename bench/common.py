@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from bot.db import make_engine, migrate, normalize_database_url
+from infra.db import make_engine, migrate, normalize_database_url
 from sandbox.signing import block_actions_body, signed_headers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,7 +230,8 @@ class StandInProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
         )
-        line = self.process.stdout.readline().decode().strip()  # type: ignore[union-attr]
+        assert self.process.stdout is not None  # stdout=PIPE
+        line = self.process.stdout.readline().decode().strip()
         if not line.startswith("http"):
             raise SystemExit(f"the Slack stand-in did not start: {line!r}")
         self.api_url = line

@@ -245,7 +245,9 @@ class World:
                 a.phone_key or "\\N",
             ]
             buffer.write("\t".join(fields) + "\n")
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver = connection.connection.driver_connection
+        assert driver is not None, "a checked-out connection has its driver's connection"
+        cursor = driver.cursor()
         with cursor.copy("COPY bench_accounts FROM STDIN") as copy:
             copy.write(buffer.getvalue())
 

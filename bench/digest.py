@@ -27,10 +27,10 @@ from tqdm import tqdm
 
 from bench import common
 from bot.config import parse_config
-from bot.db import make_engine, session_factory
 from bot.digest import compute_digest
 from bot.fairness import iso_week_bounds, week_containing
 from bot.teams import apply_config
+from infra.db import make_engine, session_factory
 from models import Member
 
 TEAM = "digest"

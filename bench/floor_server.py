@@ -22,11 +22,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bench.common import BOT_TOKEN, SIGNING_SECRET
-from bot.db import make_engine, session_factory
 from handlers.metrics import Metrics
 from handlers.server import HttpServer
 from handlers.views import CLAIM_ACTION
 from handlers.web import create_web_app
+from infra.db import make_engine, session_factory
 
 
 def floor_app() -> App:

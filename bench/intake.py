@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from bench import common
 from bench.companies import BULK_LEADS_SQL, World
-from bot.db import make_engine
+from infra.db import make_engine
 from models import Member
 
 TOKEN = "bench-intake-token"

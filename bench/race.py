@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 from sqlalchemy import text
 
 from bench import common
-from bot.db import make_engine
+from infra.db import make_engine
 from sandbox.slack_web import SlackStandIn
 
 TOKEN = "bench-race-token"

@@ -22,7 +22,7 @@ from bot.mediation import open_dispute_of, resolve
 from bot.outbox import Notice
 from bot.ownership import AssignedByManager, AutoAssigned, RatioLine, WonDraw
 from bot.teams import effective_limits
-from models import ClaimStatus, DisputeOutcome, How, Lead, LeadStatus, Member, Role, Team
+from models import Claim, ClaimStatus, DisputeOutcome, How, Lead, LeadStatus, Member, Team
 
 AUTO_ASSIGN_RETRY = timedelta(minutes=15)
 _TIE = 1e-9
@@ -44,6 +44,14 @@ def _standing(member: Member, ratios: dict[int, ShareRatio], claimed_at: datetim
     )
 
 
+def _reps_claims(claims: list[Claim], now: datetime) -> list[Claim]:
+    """The claims of reps; a claimant made a manager since claiming is declined (leads go to reps only)."""
+    for claim in claims:
+        if not ownership.takes_leads(claim.member):
+            claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, "a manager takes no leads"
+    return [claim for claim in claims if claim.status == ClaimStatus.PENDING]
+
+
 def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     """Decide a closed fair-start window: lowest credited share vs fair share wins, ties by seeded draw.
 
@@ -52,7 +60,10 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     claims = pending_claims(session, lead.id)
     if not claims or lead.status != LeadStatus.OPEN:
         return
-    team = session.get(Team, lead.team_id)
+    claims = _reps_claims(claims, now)
+    if not claims:
+        return
+    team = lead.team
     limits = effective_limits(team)
     ratios = week_to_date_ratios(session, team, now)
     best = min(_ratio(ratios, c.member_id) for c in claims)
@@ -86,13 +97,11 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
 def _eligible(
     session: Session, team: Team, lead: Lead, limits: Limits, now: datetime
 ) -> tuple[list[Member], list[tuple[str, LimitReached]]]:
-    reps = session.scalars(
-        select(Member)
-        .where(Member.team_id == team.id, Member.role == Role.REP, Member.active.is_(True))
-        .order_by(Member.id)
+    members = session.scalars(
+        select(Member).where(Member.team_id == team.id, Member.active.is_(True)).order_by(Member.id)
     )
     eligible, skipped = [], []
-    for rep in reps:
+    for rep in filter(ownership.takes_leads, members):
         try:
             check_rules(session, rep, lead, limits, now)
             eligible.append(rep)
@@ -106,7 +115,7 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
 
     The caller holds the lead's row lock. With nobody eligible, try again later.
     """
-    team = session.get(Team, lead.team_id)
+    team = lead.team
     limits = effective_limits(team)
     eligible, skipped = _eligible(session, team, lead, limits, now)
     if not eligible:
@@ -162,17 +171,19 @@ def manager_assign(
         raise NotFound(Missing.MEMBER, user=rep_user_id)
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
         raise Conflict(Clash.LEAD_CLOSED, lead=lead.ref, status=lead.status)
+    dispute = open_dispute_of(session, lead) if lead.status == LeadStatus.DISPUTED else None
+    ownership.refuse_non_reps(lead, [rep], by=manager.slack_user_id, dispute=dispute.ref if dispute else None)
     rep = lock_member(session, rep.id)
     over_limit = None
     try:
         check_rules(session, rep, lead, limits, now)
     except LimitReached as exceeded:
         over_limit = exceeded
-    if lead.status == LeadStatus.DISPUTED:  # assigning decides the dispute
+    if dispute is not None:  # assigning decides the dispute
         resolve(
             session,
             manager,
-            open_dispute_of(session, lead).id,
+            dispute.id,
             now,
             outcome=DisputeOutcome.ASSIGN,
             shares=[(rep_user_id, 100)],

@@ -73,21 +73,21 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
         mine = {t.casefold() for t in member.territories}
         if lead.territory.casefold() not in mine:
             raise LimitReached(Limit.TERRITORY, lead=lead.ref, territory=lead.territory, yours=list(member.territories))
-    active = session.scalar(
+    active = session.scalars(
         select(func.count())
         .select_from(Claim)
         .where(Claim.member_id == member.id, Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
-    )
+    ).one()
     if active >= limits.max_active_claims:
         raise LimitReached(Limit.ACTIVE, held=active, limit=limits.max_active_claims)
     _, day_end = _day_bounds(tz, now)
     today = _taken_today(member, now)
     resets = {"timezone": tz, "frees_at": day_end.isoformat(), "frees_in": int((day_end - now).total_seconds())}
-    claimed_today = session.scalar(today)
+    claimed_today = session.scalars(today).one()
     if claimed_today >= limits.max_claims_per_day:
         raise LimitReached(Limit.DAILY, held=claimed_today, limit=limits.max_claims_per_day, **resets)
     if is_hot(lead, limits):
-        hot_today = session.scalar(today.where(Claim.hot.is_(True)))
+        hot_today = session.scalars(today.where(Claim.hot.is_(True))).one()
         if hot_today >= limits.max_hot_claims_per_day:
             raise LimitReached(
                 Limit.HOT, held=hot_today, limit=limits.max_hot_claims_per_day, hot_score=limits.hot_score, **resets
@@ -213,7 +213,9 @@ def limit_use(session: Session, member: Member, now: datetime) -> LimitUse:
             select(Claim.status, func.count())
             .where(Claim.member_id == member.id, Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
             .group_by(Claim.status)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     today = _taken_today(member, now)
     return LimitUse(

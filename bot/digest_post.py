@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, outbox
 from bot.digest import DIGEST_JOB, compute_digest, digest_run_key, due_digest_week, take_digest_run
+from bot.teams import get_team
 from models import JobRun, OutboxMessage, OutboxStatus, Team
 
 RETRY_AFTER = timedelta(hours=1)  # the scheduler queues a failed digest again after this
@@ -140,9 +141,7 @@ def queue_due_digests(sessions: sessionmaker[Session], now: datetime) -> int:
         ]
     for team_id, (year, week) in due:
         with sessions.begin() as session:
-            team = session.get(Team, team_id)
-            assert team is not None
-            state = queue_digest(session, team, year, week, now, retry_after=RETRY_AFTER)
+            state = queue_digest(session, get_team(session, team_id), year, week, now, retry_after=RETRY_AFTER)
             queued += state == DigestState.QUEUED
     return queued
 

@@ -76,6 +76,7 @@ class Forbidden(StrEnum):
     NOT_THE_HOLDER = "not_the_holder"  # lead, holder
     PARTY_CANNOT_DECIDE = "party_cannot_decide"  # dispute
     NOT_A_PARTY = "not_a_party"  # dispute
+    REPS_ONLY = "reps_only"  # user, lead, dispute (None outside one), partner (a split share), yourself
 
 
 class NotAllowed(Refusal):

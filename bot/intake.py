@@ -26,7 +26,7 @@ from bot.errors import FileRefused, RowRefused
 from bot.outbox import Notice
 from bot.overlap import Overlap, account_holder, account_overlaps
 from bot.ownership import RoutedToAccountOwner
-from bot.teams import effective_limits
+from bot.teams import effective_limits, get_team
 from models import How, Lead, LeadStatus, Team
 from models.bounds import column_length, has_control_characters, largest_number
 
@@ -231,11 +231,12 @@ def lead_from_row(row: dict[str | None, Any]) -> LeadIn:
         raise RowRefused(f"has {given} fields where the header has {columns}; quote values that hold commas")
     if given < columns:
         raise RowRefused(f"has {given} fields where the header has {columns}")
-    fields: dict[str, Any] = {k.strip().lower(): v for k, v in row.items() if k is not None}
+    named = {k: v for k, v in row.items() if k is not None}  # all of `row`, once the counts match
+    fields: dict[str, Any] = {k.strip().lower(): v for k, v in named.items()}
     if isinstance(fields.get("tags"), str):
         fields["tags"] = [t for t in re.split(r"[;,]", fields["tags"]) if t.strip()]
     if not (fields.get("external_id") or "").strip():
-        fields["external_id"] = row_external_id(row)
+        fields["external_id"] = row_external_id(named)
     return LeadIn.model_validate(fields)
 
 
@@ -263,9 +264,9 @@ def _row_problem(exc: ValidationError) -> str:
 def import_rows(
     sessions: sessionmaker[Session],
     team_id: str,
-    rows: Iterable[tuple[int, dict[str, str]]],
+    rows: Iterable[tuple[int, dict[str | None, Any]]],
     clock: Callable[[], datetime],
-    on_row: Callable[[], None] = lambda: None,
+    on_row: Callable[[], object] = lambda: None,
 ) -> ImportReport:
     """Take CSV rows through the same path as the webhook; bad rows are reported, good ones kept.
 
@@ -281,7 +282,7 @@ def import_rows(
             report.errors.append((line, str(exc)))
         else:
             with sessions.begin() as session:
-                result = take_lead(session, session.get(Team, team_id), data, clock(), "csv-import")
+                result = take_lead(session, get_team(session, team_id), data, clock(), "csv-import")
             if result.created:
                 report.created += 1
             else:
@@ -314,7 +315,7 @@ class _RecordLines:
         return text
 
 
-def read_lead_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
+def read_lead_csv(path: Path) -> list[tuple[int, dict[str | None, Any]]]:
     """Rows of a lead CSV with their line numbers; a file whose columns are wrong is refused whole.
 
     No cell is too large for the reader (the field limit is lifted to the file's size), so an

@@ -21,7 +21,7 @@ from bot.leads import owning_claim
 from bot.outbox import Notice
 from bot.overlap import Overlap
 from bot.ownership import DecidedInDispute
-from bot.teams import effective_limits
+from bot.teams import effective_limits, get_team
 from models import (
     Claim,
     ClaimStatus,
@@ -35,7 +35,6 @@ from models import (
     LeadStatus,
     Member,
     Role,
-    Team,
 )
 
 MIN_PARTNERS, MAX_PARTNERS = 2, 4
@@ -60,7 +59,7 @@ def open_dispute_for(
     )
     created = dispute is None
     if dispute is None:
-        team = session.get(Team, lead.team_id)
+        team = lead.team
         dispute = Dispute(
             team_id=lead.team_id,
             lead_id=lead.id,
@@ -135,7 +134,9 @@ def _choose_mediator(session: Session, dispute: Dispute) -> int | None:
             select(Dispute.mediator_id, func.max(Dispute.opened_at))
             .where(Dispute.team_id == dispute.team_id, Dispute.id != dispute.id, Dispute.mediator_id.is_not(None))
             .group_by(Dispute.mediator_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     epoch = datetime.min.replace(tzinfo=dispute.opened_at.tzinfo)
     return min(candidates, key=lambda m: (last.get(m.id, epoch), m.id)).id
@@ -202,11 +203,11 @@ def get_dispute(session: Session, team_id: str, dispute_id: int, *, lock: bool =
 
 
 def case_facts(session: Session, dispute: Dispute, now: datetime) -> Case:
-    team = session.get(Team, dispute.team_id)
+    team = get_team(session, dispute.team_id)
     ratios = week_to_date_ratios(session, team, now)
 
     def uid(member_id: int | None) -> str | None:
-        return session.get(Member, member_id).slack_user_id if member_id else None
+        return session.get_one(Member, member_id).slack_user_id if member_id else None
 
     parties = [
         PartyFacts(
@@ -308,7 +309,8 @@ def resolve(
     shares: list[tuple[str, int]],
     reason: str | None = None,
 ) -> Dispute:
-    """Decide a dispute: `award` to a party, `split` 2–4 ways, or `assign` to any team member.
+    """Decide a dispute: `award` to a party, `split` 2–4 ways, or `assign` to any rep of the team;
+    never to a manager, the mediator included (bot/ownership.py).
 
     `shares` is [(Slack user id, percent)]: one entry at 100 for award and assign.
     """
@@ -317,6 +319,8 @@ def resolve(
     if outcome == DisputeOutcome.SPLIT:
         validate_split(shares)
     members = [(_team_member(session, dispute.team_id, uid), pct) for uid, pct in shares]
+    takers = [member for member, _ in members]
+    ownership.refuse_non_reps(dispute.lead, takers, by=manager.slack_user_id, dispute=dispute.ref)
     if outcome == DisputeOutcome.AWARD:
         party_ids = {p.member_id for p in dispute.parties if p.withdrawn_at is None}
         if members[0][0].id not in party_ids:
@@ -337,14 +341,13 @@ def _settle(
 ) -> None:
     """Give the lead to the winners, close the losing claims, record and announce the outcome."""
     lead = session.scalars(select(Lead).where(Lead.id == dispute.lead_id).with_for_update()).one()
-    team = session.get(Team, lead.team_id)
-    limits = effective_limits(team)
+    limits = effective_limits(lead.team)
     primary = members[0][0]  # the largest share holds the lead (first named on a tie)
     winners = {m.id for m, _ in members}
     holder = owning_claim(session, lead.id)
-    for claim in session.scalars(select(Claim).where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING)):
-        if claim.member_id != primary.id:
-            claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, f"{dispute.ref} {outcome}"
+    for pending in session.scalars(select(Claim).where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING)):
+        if pending.member_id != primary.id:
+            pending.status, pending.ended_at, pending.reason = ClaimStatus.DECLINED, now, f"{dispute.ref} {outcome}"
     if holder is not None and holder.member_id != primary.id:
         holder.status, holder.ended_at, holder.reason = ClaimStatus.RELEASED, now, f"{dispute.ref} {outcome}"
         holder.remind_at = holder.expires_at = None
@@ -418,7 +421,7 @@ def _announce_outcome(
 
 
 def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -> Dispute:
-    """A party steps back; with one party left, the dispute resolves to them."""
+    """A party steps back; with one party left, the dispute resolves to them (if they are still a rep)."""
     dispute = get_dispute(session, member.team_id, dispute_id, lock=True)
     if dispute.status != DisputeStatus.OPEN:
         raise Conflict(Clash.DISPUTE_CLOSED, dispute=dispute.ref, status=dispute.status)
@@ -440,7 +443,7 @@ def withdraw(session: Session, member: Member, dispute_id: int, now: datetime) -
     )
     thread_post(session, dispute, now, Notice.PARTY_WITHDREW, user=member.slack_user_id, dispute=dispute.ref)
     remaining = [p for p in dispute.parties if p.withdrawn_at is None]
-    if len(remaining) == 1:
+    if len(remaining) == 1 and ownership.takes_leads(remaining[0].member):  # else the mediator decides
         _settle(
             session,
             dispute,

@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.accounts import AccountFacts, same_account
+from bot.ownership import takes_leads
 from models import OWNING_CLAIM_STATUSES, Claim, Lead, Member
 
 CANDIDATE_LIMIT = 1000  # the newest leads of one account; a guard, not a filter
@@ -76,6 +77,14 @@ def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int
 
 
 def account_holder(overlaps: list[Overlap], exclude_member_id: int | None = None) -> Overlap | None:
-    """The earliest hold on the account by someone other than `exclude_member_id`."""
-    held = [o for o in overlaps if o.holder is not None and o.holder.id != exclude_member_id]
-    return min(held, key=lambda o: o.held_since, default=None)  # type: ignore[arg-type, return-value]
+    """The earliest hold on the account by a rep other than `exclude_member_id`.
+
+    A manager holds no account (leads go to reps only): nothing is routed to them, no dispute for them.
+    """
+    held = [o for o in overlaps if o.holder is not None and takes_leads(o.holder) and o.holder.id != exclude_member_id]
+    return min(held, key=_hold_start, default=None)
+
+
+def _hold_start(overlap: Overlap) -> datetime:
+    assert overlap.held_since is not None, "a holder comes with the start of the hold"
+    return overlap.held_since

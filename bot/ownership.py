@@ -3,8 +3,10 @@
 Every way to an owner ends in `give` with a typed record of the choice and its inputs: the first
 valid claim, the fair-start draw, auto-assign, a manager's assignment, a dispute's outcome, or
 routing to the account owner. Which rep that is stays decided where its rules are (bot/claims.py,
-bot/assignment.py, bot/mediation.py, bot/intake.py). The record is stored as JSON in
-`Lead.assignment` (`to_json`, `from_json`) and read back for `/dibs why` (`explain`).
+bot/assignment.py, bot/mediation.py, bot/intake.py); that it is a rep is decided here (`takes_leads`,
+`refuse_non_reps`): leads and credit go to reps only, never to a manager, the deciding one included.
+The record is stored as JSON in `Lead.assignment` (`to_json`, `from_json`) and read back for
+`/dibs why` (`explain`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from bot import audit, cards
 from bot.config import Limits
-from bot.errors import LimitReached
-from models import Claim, ClaimStatus, CreditShare, DisputeOutcome, How, Lead, LeadStatus, Member
+from bot.errors import Forbidden, LimitReached, NotAllowed
+from models import Claim, ClaimStatus, CreditShare, DisputeOutcome, How, Lead, LeadStatus, Member, Role
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,39 @@ _HOW_OF_OUTCOME = {
 }
 
 
+# ---- who may own a lead ----------------------------------------------------------------------
+
+
+def takes_leads(member: Member) -> bool:
+    """Leads and credit go to reps only (DESIGN §5): a manager hands them out and mediates."""
+    return member.role == Role.REP
+
+
+def refuse_non_reps(lead: Lead, takers: Sequence[Member], *, by: str | None, dispute: str | None = None) -> None:
+    """Refuse `lead` (or a share of its credit, for 2+ takers) for a manager: `by` (a Slack user id)
+    decided it, `dispute` (its ref) is what it settles. A mediator is never a split partner."""
+    for taker in takers:
+        if not takes_leads(taker):
+            raise NotAllowed(
+                Forbidden.REPS_ONLY,
+                user=taker.slack_user_id,
+                lead=lead.ref,
+                dispute=dispute,
+                partner=len(takers) > 1,
+                yourself=taker.slack_user_id == by,
+            )
+
+
+def _decided(choice: OwnerChoice) -> tuple[str | None, str | None]:
+    """Who decided the choice, and in which dispute (None for the rules' own choices)."""
+    match choice:
+        case AssignedByManager():
+            return choice.by, None
+        case DecidedInDispute():
+            return choice.by, choice.dispute
+    return None, None
+
+
 # ---- giving a lead its owner -----------------------------------------------------------------
 
 
@@ -141,7 +176,9 @@ def give(
     credit: Sequence[tuple[Member, int]] = (),
 ) -> None:
     """Make `claim` the lead's owner as `choice` records: credit (all of it, or a split's `credit`),
-    the contact SLA clock, the card update and the audit event."""
+    the contact SLA clock, the card update and the audit event. A manager is refused (`refuse_non_reps`)."""
+    by, dispute = _decided(choice)
+    refuse_non_reps(lead, [member for member, _ in credit] or [claim.member], by=by, dispute=dispute)
     claim.how = choice.how
     claim.status = ClaimStatus.ACTIVE
     claim.started_at = now

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, outbox
@@ -91,7 +91,7 @@ def _due_dispute_reminder(session: Session, lead: Lead, now: datetime) -> None:
         remind(session, dispute, now)
 
 
-Job = tuple[str, Callable[[datetime], object], Callable[[Session, Lead, datetime], None]]
+Job = tuple[str, Callable[[datetime], Select[tuple[int]]], Callable[[Session, Lead, datetime], None]]
 
 JOBS: list[Job] = [
     (
@@ -127,7 +127,7 @@ def run_due(sessions: sessionmaker[Session], now: datetime) -> int:
     handled = queue_due_digests(sessions, now)
     for _name, due_query, act in JOBS:
         with sessions() as session:
-            lead_ids = list(session.scalars(due_query(now).limit(BATCH)))  # type: ignore[attr-defined]
+            lead_ids = list(session.scalars(due_query(now).limit(BATCH)))
         for lead_id in lead_ids:
             with sessions.begin() as session:
                 lead = _locked_lead(session, lead_id)

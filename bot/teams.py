@@ -243,7 +243,7 @@ def add_member(session: Session, manager: Member, user_id: str, role: str, now: 
         session.add(AwayPeriod(member_id=member.id, starts_at=member.left_at, ends_at=now))
     member.team_id, member.role, member.active, member.left_at, member.source = (
         manager.team_id,
-        role,
+        Role(role),
         True,
         None,
         "slack",

@@ -1,77 +1,70 @@
-"""The `/dibs` command: a registry of subcommands, parsing helpers and the one error mapping."""
+"""The `/dibs` command: its subcommands, listed once (handlers/slack_app.py), and parsing helpers.
+
+A subcommand is parse → call the service → render: it returns the reply and raises a domain
+error (or a UsageError) when refused; handlers/pipeline.py commits, or rolls back and words the error.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from slack_bolt import Ack, App, BoltContext
 from sqlalchemy.orm import Session
 
-from bot import outbox
 from bot.errors import DibsError, Forbidden, InvalidInput, NotAllowed
 from handlers.blocks import escape
-from handlers.refusals import refusal_text
+from handlers.pipeline import Reply, open_after_ack, open_requested_form, reply
 from models import Member
 from models.bounds import MAX_ID, SLACK_ID_LENGTH, has_control_characters
 
-Reply = dict[str, Any]
+
+def team_member(member: Member | None) -> Member:
+    """The caller as a member of a team; someone outside every team is refused."""
+    if member is None:
+        raise NotAllowed(Forbidden.NOT_IN_TEAM)
+    return member
 
 
 @dataclass
 class Caller:
-    """Who is asking, how to answer them, with the request's database session and clock.
+    """Who typed a `/dibs` command, with the request's session and time (from the pipeline).
 
-    `response_url` is the interaction's (a click, a form with one): the way Slack lets an app
-    answer wherever the click happened, even in channels and DMs the bot is not in.
+    A subcommand that needs a modal asks for it with `open_form`; it opens once the command
+    is answered.
     """
 
-    slack_user_id: str
-    response_url: str | None
     session: Session
     now: datetime
     member: Member | None = None
+    form: dict[str, Any] | None = None
 
     def require_member(self) -> Member:
-        if self.member is None:
-            raise NotAllowed(Forbidden.NOT_IN_TEAM)
-        return self.member
+        return team_member(self.member)
+
+    def open_form(self, view: dict[str, Any]) -> None:
+        self.form = view
 
 
 class UsageError(DibsError):
     """Arguments do not fit the subcommand; the reply shows its usage line (text written here, user text escaped)."""
 
 
+Handler = Callable[[Caller, list[str]], Reply]
+
+
 @dataclass(frozen=True)
 class Subcommand:
+    """`/dibs NAME`: its usage and summary (for help and usage lines) and its handler."""
+
     name: str
     usage: str
     summary: str
-    handler: Callable[[Caller, list[str]], Reply]
+    handler: Handler
     manager_only: bool = False
-
-
-COMMANDS: dict[str, Subcommand] = {}
-
-
-def subcommand(name: str, usage: str, summary: str, *, manager_only: bool = False):
-    """Register a `/dibs NAME` handler; help and usage lines are generated from these."""
-
-    def register(handler: Callable[[Caller, list[str]], Reply]) -> Callable[[Caller, list[str]], Reply]:
-        COMMANDS[name] = Subcommand(name, usage, summary, handler, manager_only)
-        return handler
-
-    return register
-
-
-def reply(text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:
-    """An ephemeral answer to the person who typed the command."""
-    answer: Reply = {"response_type": "ephemeral", "text": text}
-    if blocks:
-        answer["blocks"] = blocks
-    return answer
 
 
 _MENTION = re.compile(rf"^<@([UW][A-Z0-9]{{1,{SLACK_ID_LENGTH - 1}}})(?:\|[^>]*)?>$")
@@ -101,87 +94,63 @@ def parse_percent(word: str) -> int:
     return int(word)
 
 
-def perform(caller: Caller, action: Callable[[], Reply], usage: str | None = None) -> Reply:
-    """Run one user action as a unit of work: commit on success; on a domain error roll
-    everything back and answer with the error in words (handlers/refusals.py)."""
-    try:
-        answer = action()
-        caller.session.commit()
-        return answer
-    except DibsError as exc:
-        caller.session.rollback()
-        if isinstance(exc, UsageError | InvalidInput) and usage:
-            return reply(f"{refusal_text(exc)}. Usage: `{usage}`")
-        return reply(refusal_text(exc))
+class Commands:
+    """Every `/dibs` subcommand, `help` first; the help list and usage lines come from them."""
 
+    def __init__(self, subcommands: Iterable[Subcommand]):
+        listed = [Subcommand("help", "/dibs help", "this list", self._help), *subcommands]
+        self._by_name = {sub.name: sub for sub in listed}
+        if len(self._by_name) < len(listed):
+            raise ValueError(f"two subcommands share a name among {[sub.name for sub in listed]}")
 
-def run_command(caller: Caller, text: str) -> Reply:
-    """Parse and run one `/dibs` command."""
-    words = text.split()
-    name = words[0].lower() if words else "help"
-    sub = COMMANDS.get(name)
-    if sub is None:
-        return reply(f"I don't know `{escape(name)}`. Try `/dibs help` for the list of commands.")
+    def names(self) -> list[str]:
+        return list(self._by_name)
 
-    def run() -> Reply:
+    def _find(self, text: str) -> tuple[str, Subcommand | None, list[str]]:
+        words = text.split()
+        name = words[0].lower() if words else "help"
+        return name, self._by_name.get(name), words[1:]
+
+    def usage_for(self, text: str, error: DibsError) -> str | None:
+        """The usage line to show with `error`: malformed arguments to a subcommand `text` names."""
+        _, sub, _ = self._find(text)
+        return sub.usage if sub and isinstance(error, UsageError | InvalidInput) else None
+
+    def run(self, caller: Caller, text: str) -> Reply:
+        """Parse and run one `/dibs` command."""
+        name, sub, args = self._find(text)
+        if sub is None:
+            return reply(f"I don't know `{escape(name)}`. Try `/dibs help` for the list of commands.")
         if has_control_characters(text):
             raise UsageError("Commands may not contain control characters")
         if sub.manager_only and not caller.require_member().is_manager:
             raise NotAllowed(Forbidden.MANAGER_COMMAND, command=sub.name)
-        return sub.handler(caller, words[1:])
+        return sub.handler(caller, args)
 
-    return perform(caller, run, sub.usage)
+    def help_text(self, is_manager: bool) -> str:
+        """The command list of DESIGN §6, managers' commands shown to managers."""
+        everyone = [c for c in self._by_name.values() if not c.manager_only]
+        managers = [c for c in self._by_name.values() if c.manager_only]
+        lines = ["*Dibs* hands out leads fairly. Commands:"]
+        lines += [f"• `{c.usage}` — {c.summary}" for c in everyone]
+        if managers:
+            lines.append("*For managers*" if is_manager else "*For managers* (you are not one)")
+            lines += [f"• `{c.usage}` — {c.summary}" for c in managers]
+        return "\n".join(lines)
 
-
-def help_text(is_manager: bool) -> str:
-    """The command list of DESIGN §6, managers' commands shown to managers."""
-    everyone = [c for c in COMMANDS.values() if not c.manager_only]
-    managers = [c for c in COMMANDS.values() if c.manager_only]
-    lines = ["*Dibs* hands out leads fairly. Commands:"]
-    lines += [f"• `{c.usage}` — {c.summary}" for c in everyone]
-    if managers:
-        lines.append("*For managers*" if is_manager else "*For managers* (you are not one)")
-        lines += [f"• `{c.usage}` — {c.summary}" for c in managers]
-    return "\n".join(lines)
-
-
-@subcommand("help", "/dibs help", "this list")
-def _help(caller: Caller, args: list[str]) -> Reply:
-    return reply(help_text(bool(caller.member and caller.member.is_manager)))
+    def _help(self, caller: Caller, args: list[str]) -> Reply:
+        return reply(self.help_text(bool(caller.member and caller.member.is_manager)))
 
 
-def tell_privately(caller: Caller, answer: Reply) -> None:
-    """Queue a private answer: by the interaction's response_url, else a direct message."""
-    blocks = answer.get("blocks")
-    if caller.response_url:
-        outbox.enqueue(
-            caller.session,
-            outbox.Kind.RESPOND,
-            caller.now,
-            response_url=caller.response_url,
-            user=caller.slack_user_id,
-            text=answer["text"],
-            blocks=blocks,
-        )
-    else:
-        outbox.post(caller.session, caller.now, caller.slack_user_id, answer["text"], blocks)
+def register(app: App, commands: Commands) -> None:
+    """Answer `/dibs` in the HTTP response; a modal a subcommand asked for opens after it."""
 
+    def dibs_command(
+        ack: Ack, command: dict[str, Any], context: BoltContext, session: Session, now: datetime, member: Member | None
+    ) -> None:
+        caller = Caller(session, now, member)
+        ack(**commands.run(caller, command.get("text", "")))
+        if caller.form is not None:
+            open_after_ack(context, caller.form)
 
-def answer_privately(caller: Caller, action: Callable[[], Reply]) -> None:
-    """Run a click's action; its answer is queued in the same transaction as its changes.
-
-    A refused action changes nothing, so its explanation is queued on its own.
-    """
-    done = False
-
-    def run() -> Reply:
-        nonlocal done
-        answer = action()
-        tell_privately(caller, answer)
-        done = True
-        return answer
-
-    answer = perform(caller, run)
-    if not done:
-        tell_privately(caller, answer)
-        caller.session.commit()
+    app.command("/dibs")(ack=dibs_command, lazy=[open_requested_form])

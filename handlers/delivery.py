@@ -29,13 +29,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
-from bot.db import database_unavailable
 from bot.digest_post import digest_accepted
 from handlers.metrics import Metrics
 from handlers.outage import OUTAGE
 from handlers.senders import Job, Senders, never_posted
 from handlers.slack_calls import PACE_WAIT_SECONDS, Outcome, SlackCalls
 from handlers.views import CARDS_PER_MESSAGE
+from infra.db import database_unavailable
 from models import Dispute, LeadCard, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,9 @@ from datetime import datetime
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, queue_digest
 from bot.fairness import parse_week, previous_week, week_containing, week_label
-from handlers.commands import Caller, Reply, UsageError, reply, subcommand
+from handlers.commands import Caller, Subcommand, UsageError
 from handlers.digest_view import digest_message
+from handlers.pipeline import Reply, reply
 
 
 def chosen_week(tz: str, now: datetime, week: str | None) -> tuple[int, int]:
@@ -16,7 +17,6 @@ def chosen_week(tz: str, now: datetime, week: str | None) -> tuple[int, int]:
     return parse_week(week) if week else previous_week(*week_containing(tz, now))
 
 
-@subcommand("digest", "/dibs digest preview|post [2026-W47]", "the weekly fairness digest", manager_only=True)
 def digest(caller: Caller, args: list[str]) -> Reply:
     team = caller.require_member().team
     if not args or args[0].lower() not in ("preview", "post") or len(args) > 2:
@@ -31,3 +31,10 @@ def digest(caller: Caller, args: list[str]) -> Reply:
     if state == DigestState.POSTING:
         return reply(f"The digest for {week_label(year, week)} is on its way to <#{team.channel}> already.")
     return reply(f"Posting the digest for {week_label(year, week)} in <#{team.channel}>.")
+
+
+SUBCOMMANDS = [
+    Subcommand(
+        "digest", "/dibs digest preview|post [2026-W47]", "the weekly fairness digest", digest, manager_only=True
+    ),
+]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from bot import claiming, mediation
 from handlers.answers import claim_text
 from handlers.blocks import mention, section
-from handlers.commands import Caller, Reply, UsageError, parse_percent, parse_ref, parse_user, reply, subcommand
+from handlers.commands import Caller, Subcommand, UsageError, parse_percent, parse_ref, parse_user
+from handlers.pipeline import Reply, reply
 from handlers.text import local_time
 
 
-@subcommand("contest", "/dibs contest L-n reason", "dispute who holds a lead")
 def contest(caller: Caller, args: list[str]) -> Reply:
     if len(args) < 2:
         raise UsageError("Name the lead and say why it should be yours")
@@ -19,7 +19,6 @@ def contest(caller: Caller, args: list[str]) -> Reply:
     return reply(claim_text(result))
 
 
-@subcommand("disputes", "/dibs disputes", "open disputes in your team", manager_only=True)
 def disputes(caller: Caller, args: list[str]) -> Reply:
     team = caller.require_member().team
     found = mediation.open_disputes(caller.session, team.id)
@@ -44,12 +43,6 @@ def parse_split(words: list[str]) -> tuple[list[tuple[str, int]], str | None]:
     return shares, " ".join(words[i:]) or None
 
 
-@subcommand(
-    "resolve",
-    "/dibs resolve D-n award @rep [reason] · /dibs resolve D-n split @a 60 @b 40 [reason]",
-    "decide a dispute",
-    manager_only=True,
-)
 def resolve(caller: Caller, args: list[str]) -> Reply:
     if len(args) < 3 or args[1].lower() not in ("award", "split"):
         raise UsageError("Say `resolve D-n award @rep` or `resolve D-n split @a 60 @b 40`")
@@ -62,3 +55,16 @@ def resolve(caller: Caller, args: list[str]) -> Reply:
         caller.session, caller.require_member(), dispute_id, caller.now, outcome=outcome, shares=shares, reason=reason
     )
     return reply(f"{dispute.ref} resolved: {outcome}. The parties have been told.")
+
+
+SUBCOMMANDS = [
+    Subcommand("contest", "/dibs contest L-n reason", "dispute who holds a lead", contest),
+    Subcommand("disputes", "/dibs disputes", "open disputes in your team", disputes, manager_only=True),
+    Subcommand(
+        "resolve",
+        "/dibs resolve D-n award @rep [reason] · /dibs resolve D-n split @a 60 @b 40 [reason]",
+        "decide a dispute",
+        resolve,
+        manager_only=True,
+    ),
+]

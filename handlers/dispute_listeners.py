@@ -1,21 +1,23 @@
-"""Buttons and modals of the mediation message and the Contest button."""
+"""Buttons and modals of the mediation message and the Contest button.
+
+Each listener is parse → call the service → render; a refusal raised here is answered by
+handlers/pipeline.py (a form shows it under the input FORM_ERROR_BLOCKS names).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot import claiming, mediation
 from bot.assignment import manager_assign
-from bot.errors import DibsError
 from bot.mediation import MAX_PARTNERS
 from handlers.answers import claim_text
-from handlers.commands import Caller, Reply, UsageError, answer_privately, reply, tell_privately
+from handlers.commands import UsageError, team_member
 from handlers.dispute_views import (
     AWARD_ACTION_PREFIX,
     CONTEST_ACTION,
@@ -30,27 +32,13 @@ from handlers.dispute_views import (
     reassign_form,
     split_form,
 )
-from handlers.refusals import refusal_text
-from models import Dispute
+from handlers.pipeline import Tell, open_after_ack, open_requested_form, reply
+from models import Dispute, Member
 
-Scoped = Callable[[Callable[..., None]], Callable[..., None]]
-CallerOf = Callable[..., Caller]
-
-
-def _submit(ack: Ack, caller: Caller, action: Callable[[], Reply], error_block: str) -> None:
-    """A modal's submission: close it and answer privately, or show the problem on the form."""
-    try:
-        answer = action()
-        tell_privately(caller, answer)
-        caller.session.commit()
-    except DibsError as exc:
-        caller.session.rollback()
-        ack(response_action="errors", errors={error_block: refusal_text(exc)[:300]})
-        return
-    ack()
+Payload = dict[str, Any]
 
 
-def split_shares(view: dict[str, Any]) -> list[tuple[str, int]]:
+def split_shares(view: Payload) -> list[tuple[str, int]]:
     """The partners and percentages entered in the split form, in the order given."""
     shares = []
     for i in range(MAX_PARTNERS):
@@ -63,110 +51,83 @@ def split_shares(view: dict[str, Any]) -> list[tuple[str, int]]:
     return sorted(shares, key=lambda s: -s[1])
 
 
-def register_dispute_listeners(app: App, scoped: Scoped, caller_of: CallerOf, sessions: sessionmaker[Session]) -> None:
+def _parties_form(session: Session, dispute_id: int) -> Payload:
+    dispute = session.get(Dispute, dispute_id)
+    parties = [p.member.slack_user_id for p in dispute.parties if p.withdrawn_at is None] if dispute else []
+    return split_form(dispute_id, parties)
+
+
+def register(app: App) -> None:
     """Wire the dispute buttons and forms into the bolt app."""
 
     @app.action(re.compile(f"^{re.escape(AWARD_ACTION_PREFIX)}"))
-    @scoped
-    def award(ack: Ack, action: dict, context: BoltContext) -> None:
-        caller = caller_of(context)
+    def award(
+        ack: Ack, action: Payload, session: Session, now: datetime, member: Member | None, tell_privately: Tell
+    ) -> None:
         dispute_id, user = action["value"].split(":", 1)
-
-        def decide() -> Reply:
-            dispute = mediation.resolve(
-                caller.session,
-                caller.require_member(),
-                int(dispute_id),
-                caller.now,
-                outcome="award",
-                shares=[(user, 100)],
-            )
-            return reply(f"{dispute.ref} resolved: awarded to <@{user}>.")
-
-        answer_privately(caller, decide)
+        dispute = mediation.resolve(
+            session, team_member(member), int(dispute_id), now, outcome="award", shares=[(user, 100)]
+        )
+        tell_privately(reply(f"{dispute.ref} resolved: awarded to <@{user}>."))
         ack()
 
     @app.action(WITHDRAW_ACTION)
-    @scoped
-    def withdraw(ack: Ack, action: dict, context: BoltContext) -> None:
-        caller = caller_of(context)
-
-        def step_back() -> Reply:
-            dispute = mediation.withdraw(caller.session, caller.require_member(), int(action["value"]), caller.now)
-            return reply(f"You withdrew from {dispute.ref}.")
-
-        answer_privately(caller, step_back)
+    def withdraw(
+        ack: Ack, action: Payload, session: Session, now: datetime, member: Member | None, tell_privately: Tell
+    ) -> None:
+        dispute = mediation.withdraw(session, team_member(member), int(action["value"]), now)
+        tell_privately(reply(f"You withdrew from {dispute.ref}."))
         ack()
 
-    def opener(form: Callable[[Session, int], dict[str, Any]]) -> Callable[..., None]:
-        def open_form(body: dict, action: dict, client: WebClient) -> None:
-            with sessions() as session:
-                view = form(session, int(action["value"].split(":")[0]))
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-
-        return open_form
-
-    def parties_of(session: Session, dispute_id: int) -> dict[str, Any]:
-        dispute = session.get(Dispute, dispute_id)
-        parties = [p.member.slack_user_id for p in dispute.parties if p.withdrawn_at is None] if dispute else []
-        return split_form(dispute_id, parties)
-
-    def ack_now(ack: Ack) -> None:
+    def ask_split(ack: Ack, action: Payload, context: BoltContext, session: Session) -> None:
+        open_after_ack(context, _parties_form(session, int(action["value"])))
         ack()
 
-    app.action(SPLIT_ACTION)(ack=ack_now, lazy=[opener(parties_of)])
-    app.action(REASSIGN_ACTION)(ack=ack_now, lazy=[opener(lambda _s, dispute_id: reassign_form(dispute_id))])
-    app.action(CONTEST_ACTION)(ack=ack_now, lazy=[opener(lambda _s, lead_id: contest_form(lead_id))])
+    def ask_reassign(ack: Ack, action: Payload, context: BoltContext) -> None:
+        open_after_ack(context, reassign_form(int(action["value"])))
+        ack()
+
+    def ask_contest(ack: Ack, action: Payload, context: BoltContext) -> None:
+        open_after_ack(context, contest_form(int(action["value"])))
+        ack()
+
+    app.action(SPLIT_ACTION)(ack=ask_split, lazy=[open_requested_form])
+    app.action(REASSIGN_ACTION)(ack=ask_reassign, lazy=[open_requested_form])
+    app.action(CONTEST_ACTION)(ack=ask_contest, lazy=[open_requested_form])
 
     @app.view(SPLIT_CALLBACK)
-    @scoped
-    def split_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
-        caller = caller_of(context)
-
-        def decide() -> Reply:
-            dispute = mediation.resolve(
-                caller.session,
-                caller.require_member(),
-                int(view["private_metadata"]),
-                caller.now,
-                outcome="split",
-                shares=split_shares(view),
-                reason=form_value(view, "reason"),
-            )
-            return reply(f"{dispute.ref} resolved: credit split.")
-
-        _submit(ack, caller, decide, "percent_0")
+    def split_submitted(
+        ack: Ack, view: Payload, session: Session, now: datetime, member: Member | None, tell_privately: Tell
+    ) -> None:
+        dispute = mediation.resolve(
+            session,
+            team_member(member),
+            int(view["private_metadata"]),
+            now,
+            outcome="split",
+            shares=split_shares(view),
+            reason=form_value(view, "reason"),
+        )
+        tell_privately(reply(f"{dispute.ref} resolved: credit split."))
+        ack()
 
     @app.view(REASSIGN_CALLBACK)
-    @scoped
-    def reassign_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
-        caller = caller_of(context)
-
-        def decide() -> Reply:
-            dispute = mediation.get_dispute(
-                caller.session, caller.require_member().team_id, int(view["private_metadata"])
-            )
-            rep = form_value(view, "rep") or ""
-            manager_assign(
-                caller.session, caller.require_member(), dispute.lead_id, rep, caller.now, form_value(view, "reason")
-            )
-            return reply(f"{dispute.ref} resolved: {dispute.lead.ref} assigned to <@{rep}>.")
-
-        _submit(ack, caller, decide, "rep")
+    def reassign_submitted(
+        ack: Ack, view: Payload, session: Session, now: datetime, member: Member | None, tell_privately: Tell
+    ) -> None:
+        manager = team_member(member)
+        dispute = mediation.get_dispute(session, manager.team_id, int(view["private_metadata"]))
+        rep = form_value(view, "rep") or ""
+        manager_assign(session, manager, dispute.lead_id, rep, now, form_value(view, "reason"))
+        tell_privately(reply(f"{dispute.ref} resolved: {dispute.lead.ref} assigned to <@{rep}>."))
+        ack()
 
     @app.view(CONTEST_CALLBACK)
-    @scoped
-    def contest_submitted(ack: Ack, view: dict, context: BoltContext) -> None:
-        caller = caller_of(context)
-
-        def file() -> Reply:
-            result = claiming.contest(
-                caller.session,
-                caller.require_member(),
-                int(view["private_metadata"]),
-                form_value(view, "reason") or "",
-                caller.now,
-            )
-            return reply(claim_text(result))
-
-        _submit(ack, caller, file, "reason")
+    def contest_submitted(
+        ack: Ack, view: Payload, session: Session, now: datetime, member: Member | None, tell_privately: Tell
+    ) -> None:
+        result = claiming.contest(
+            session, team_member(member), int(view["private_metadata"]), form_value(view, "reason") or "", now
+        )
+        tell_privately(reply(claim_text(result)))
+        ack()

@@ -29,6 +29,11 @@ SPLIT_CALLBACK = "dispute_split_form"
 REASSIGN_CALLBACK = "dispute_reassign_form"
 CONTEST_CALLBACK = "contest_form"
 MAX_AWARD_BUTTONS = 10
+FORM_ERROR_BLOCKS = {  # the input under which each form shows why it was refused
+    SPLIT_CALLBACK: "percent_0",
+    REASSIGN_CALLBACK: "rep",
+    CONTEST_CALLBACK: "reason",
+}
 
 
 def _party_line(case: Case, index: int) -> str:

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import alembic_config
 from handlers.channels import team_channels
+from infra.db import alembic_config
 from models import OutboxMessage, OutboxStatus
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
@@ -48,7 +48,7 @@ def check_database(engine: Engine) -> Iterator[Finding]:
         with engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         yield Finding(False, f"database unreachable ({reason}): check DATABASE_URL and that the server runs")
         return
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()

@@ -29,9 +29,9 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import database_unavailable
 from handlers.intake_routes import MAX_BODY_BYTES as WEBHOOK_MAX_BODY
 from handlers.outage import OUTAGE, slack_answer
+from infra.db import database_unavailable
 from models import SeenEvent
 
 log = logging.getLogger(__name__)

@@ -1,17 +1,23 @@
-"""App Home: a rep's claims and limit use; a manager's open disputes and open leads."""
+"""App Home: a rep's claims and limit use; a manager's open disputes and open leads.
+
+Opening the tab queues a publish (the outbox renders `home_view` when it sends it).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from slack_bolt import App
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.claims import limit_use
 from bot.leads import active_claims, open_leads
 from bot.teams import find_member
 from handlers.blocks import VIEW_BLOCKS_MAX, divider, header, mention, section
+from handlers.pipeline import first_delivery
 from handlers.views import claims_section, lead_line
 from models import Dispute, DisputeStatus
 
@@ -41,3 +47,12 @@ def home_view(session: Session, slack_user_id: str, now: datetime) -> dict[str, 
     else:
         blocks += claims_section(active_claims(session, member.id), limit_use(session, member, now))
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}
+
+
+def register(app: App) -> None:
+    """Publish a person's Home tab when they open it (once per event, however often Slack retries)."""
+
+    @app.event("app_home_opened")
+    def home_opened(body: dict[str, Any], event: dict[str, Any], session: Session, now: datetime) -> None:
+        if event.get("tab") == "home" and first_delivery(session, body.get("event_id", ""), now):
+            outbox.enqueue(session, outbox.Kind.PUBLISH_HOME, now, user=event["user"])

@@ -1,10 +1,14 @@
-"""`/dibs` subcommands about leads and claims: thin parsing around bot/ services."""
+"""`/dibs` subcommands about leads and claims, and the Claim button: thin parsing around bot/ services."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from slack_bolt import Ack, App
+from sqlalchemy.orm import Session
 
 from bot import assignment, claiming, claims
 from bot.availability import come_back, go_away
@@ -12,10 +16,12 @@ from bot.leads import active_claims, get_lead, open_leads
 from bot.ownership import explain
 from handlers.answers import claim_text, why_text
 from handlers.blocks import button, escape, section
-from handlers.commands import Caller, Reply, UsageError, parse_ref, parse_user, reply, subcommand
+from handlers.commands import Caller, Subcommand, UsageError, parse_ref, parse_user, team_member
 from handlers.dispute_views import CONTEST_ACTION
+from handlers.pipeline import Reply, Tell, reply
 from handlers.refusals import limit_text
 from handlers.views import CLAIM_ACTION, claims_section, lead_line, limit_summary
+from models import Member
 from models.bounds import MAX_AMOUNT
 
 _AMOUNT = re.compile(r"^\$?([0-9][0-9,]{0,40}(?:\.[0-9]{1,20})?)([km]?)$", re.IGNORECASE)
@@ -50,7 +56,6 @@ def _one_ref(args: list[str], *, rest: bool = False) -> tuple[int, str | None]:
     return parse_ref(args[0], "L"), " ".join(args[1:]) or None
 
 
-@subcommand("leads", "/dibs leads", "open leads in your team")
 def leads(caller: Caller, args: list[str]) -> Reply:
     member = caller.require_member()
     found = open_leads(caller.session, member.team_id)
@@ -63,7 +68,6 @@ def leads(caller: Caller, args: list[str]) -> Reply:
     return reply(f"{len(found)} open lead(s)", blocks)
 
 
-@subcommand("mine", "/dibs mine", "your active claims and limit use")
 def mine(caller: Caller, args: list[str]) -> Reply:
     member = caller.require_member()
     held = active_claims(caller.session, member.id)
@@ -71,27 +75,23 @@ def mine(caller: Caller, args: list[str]) -> Reply:
     return reply(f"Your claims: {len(held)}; {limit_summary(use)}", claims_section(held, use))
 
 
-@subcommand("claim", "/dibs claim L-n", "claim a lead")
 def claim(caller: Caller, args: list[str]) -> Reply:
     lead_id, _ = _one_ref(args)
     return claim_reply(claiming.claim_lead(caller.session, caller.require_member(), lead_id, caller.now))
 
 
-@subcommand("release", "/dibs release L-n [reason]", "give a lead back to the team")
 def release(caller: Caller, args: list[str]) -> Reply:
     lead_id, reason = _one_ref(args, rest=True)
     lead = claims.release(caller.session, caller.require_member(), lead_id, caller.now, reason)
     return reply(f"{lead.ref} is back with the team and has been re-announced.")
 
 
-@subcommand("contacted", "/dibs contacted L-n", "you reached the contact (stops the SLA clock)")
 def contacted(caller: Caller, args: list[str]) -> Reply:
     lead_id, _ = _one_ref(args)
     lead = claims.mark_contacted(caller.session, caller.require_member(), lead_id, caller.now)
     return reply(f"{lead.ref} marked contacted. Report the outcome with `won` or `lost` when you know it.")
 
 
-@subcommand("won", "/dibs won L-n [amount]", "close a lead as won")
 def won(caller: Caller, args: list[str]) -> Reply:
     if not args or len(args) > 2:
         raise UsageError("Name one lead and, optionally, the amount")
@@ -102,20 +102,17 @@ def won(caller: Caller, args: list[str]) -> Reply:
     return reply(f":trophy: {lead.ref} closed as won" + (f" for ${amount:,.2f}." if amount is not None else "."))
 
 
-@subcommand("lost", "/dibs lost L-n [reason]", "close a lead as lost")
 def lost(caller: Caller, args: list[str]) -> Reply:
     lead_id, reason = _one_ref(args, rest=True)
     lead = claims.close_lead(caller.session, caller.require_member(), lead_id, caller.now, won=False, reason=reason)
     return reply(f"{lead.ref} closed as lost.")
 
 
-@subcommand("why", "/dibs why L-n", "how a lead was assigned")
 def why(caller: Caller, args: list[str]) -> Reply:
     lead_id, _ = _one_ref(args)
     return reply(why_text(explain(get_lead(caller.session, caller.require_member().team_id, lead_id))))
 
 
-@subcommand("away", "/dibs away [until YYYY-MM-DD]", "take no leads until you're back")
 def away(caller: Caller, args: list[str]) -> Reply:
     member = caller.require_member()
     until = None
@@ -131,13 +128,11 @@ def away(caller: Caller, args: list[str]) -> Reply:
     return reply(f"You're away{when}: no leads come your way and your fair share pauses.")
 
 
-@subcommand("back", "/dibs back", "take leads again")
 def back(caller: Caller, args: list[str]) -> Reply:
     come_back(caller.session, caller.require_member(), caller.now)
     return reply("Welcome back: you can claim leads again.")
 
 
-@subcommand("assign", "/dibs assign L-n @rep [reason]", "give a lead to a rep (may exceed limits)", manager_only=True)
 def assign(caller: Caller, args: list[str]) -> Reply:
     if len(args) < 2:
         raise UsageError("Name the lead and the rep")
@@ -151,3 +146,36 @@ def assign(caller: Caller, args: list[str]) -> Reply:
     )
     note = f"\n:warning: This is over their limits: {limit_text(over)}" if over else ""
     return reply(f"{lead.ref} is now assigned to <@{parse_user(args[1])}>.{note}")
+
+
+SUBCOMMANDS = [
+    Subcommand("leads", "/dibs leads", "open leads in your team", leads),
+    Subcommand("mine", "/dibs mine", "your active claims and limit use", mine),
+    Subcommand("claim", "/dibs claim L-n", "claim a lead", claim),
+    Subcommand("release", "/dibs release L-n [reason]", "give a lead back to the team", release),
+    Subcommand("contacted", "/dibs contacted L-n", "you reached the contact (stops the SLA clock)", contacted),
+    Subcommand("won", "/dibs won L-n [amount]", "close a lead as won", won),
+    Subcommand("lost", "/dibs lost L-n [reason]", "close a lead as lost", lost),
+    Subcommand("why", "/dibs why L-n", "how a lead was assigned", why),
+    Subcommand("away", "/dibs away [until YYYY-MM-DD]", "take no leads until you're back", away),
+    Subcommand("back", "/dibs back", "take leads again", back),
+    Subcommand(
+        "assign",
+        "/dibs assign L-n @rep [reason]",
+        "give a lead to a rep (may exceed limits)",
+        assign,
+        manager_only=True,
+    ),
+]
+
+
+def register(app: App) -> None:
+    """The Claim button on lead cards and lists: claimed as `/dibs claim` is, answered privately."""
+
+    @app.action(CLAIM_ACTION)
+    def claim_button(
+        ack: Ack, action: dict[str, Any], session: Session, now: datetime, member: Member | None, tell_privately: Tell
+    ) -> None:
+        result = claiming.claim_lead(session, team_member(member), int(action["value"]), now)
+        tell_privately(claim_reply(result))
+        ack()

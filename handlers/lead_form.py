@@ -1,11 +1,18 @@
-"""`/dibs lead add`: the modal and reading its submission."""
+"""`/dibs lead add`: the modal, the subcommand that opens it, and its submission."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from bot.intake import typed_length
-from handlers.commands import Caller, Reply, UsageError, reply, subcommand
+from pydantic import ValidationError
+from slack_bolt import Ack, App
+from sqlalchemy.orm import Session
+
+from bot.intake import LeadIn, field_errors, take_lead, typed_length
+from handlers.commands import Caller, Subcommand, UsageError, team_member
+from handlers.pipeline import Reply, Tell, reply
+from models import Member
 
 CALLBACK_ID = "lead_add"
 SLACK_MAX_INPUT = 3000  # the largest max_length Slack accepts on a plain_text_input
@@ -65,9 +72,32 @@ def submitted_fields(view_state: dict[str, Any]) -> dict[str, str]:
     return fields
 
 
-@subcommand("lead", "/dibs lead add", "enter a lead by hand")
 def lead(caller: Caller, args: list[str]) -> Reply:
     caller.require_member()
     if [a.lower() for a in args] != ["add"]:
         raise UsageError("The only lead command is `lead add`")
+    caller.open_form(lead_form())
     return reply("Opening the lead form…")
+
+
+def register(app: App) -> None:
+    """Take a submitted lead form: bad fields shown on the form, the answer told privately."""
+
+    @app.view(CALLBACK_ID)
+    def lead_form_submitted(
+        ack: Ack, view: dict[str, Any], session: Session, now: datetime, member: Member | None, tell_privately: Tell
+    ) -> None:
+        try:
+            data = LeadIn.model_validate(submitted_fields(view.get("state", {})))
+        except ValidationError as exc:
+            ack(response_action="errors", errors=field_errors(exc))
+            return
+        adder = team_member(member)
+        result = take_lead(session, adder.team, data, now, adder.slack_user_id)
+        tell_privately(reply(f"{result.lead.ref} added and announced."))
+        ack()
+
+
+SUBCOMMANDS = [
+    Subcommand("lead", "/dibs lead add", "enter a lead by hand", lead),
+]

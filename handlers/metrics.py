@@ -11,8 +11,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import DATABASE_UNAVAILABLE
 from bot.outbox import MAX_AGE
+from infra.db import DATABASE_UNAVAILABLE
 from models import OutboxMessage, OutboxStatus
 
 MAX_AGE_HOURS = MAX_AGE.total_seconds() / 3600

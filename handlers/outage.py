@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 from sqlalchemy import Engine, event
 
-from bot.db import why_unavailable
+from infra.db import why_unavailable
 
 log = logging.getLogger("dibs.database")
 

@@ -3,7 +3,8 @@
 What Dibs itself put in a payload comes back from Slack as text: the ids behind its buttons and
 in its modals' `private_metadata`. A value that is not such an id (edited, forged, too large for
 an id column) is answered and stops here, as is text typed into a form that holds control
-characters, or an event whose `event_id` is longer than Slack makes them.
+characters, or an event whose `event_id` is longer than Slack makes them. An unreadable button
+is refused with ButtonRefused, which the pipeline's error handler answers like any refusal.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
-from sqlalchemy.orm import Session, sessionmaker
 
-from handlers.commands import Caller, reply, tell_privately
+from bot.errors import DibsError
 from handlers.dispute_views import (
     AWARD_ACTION_PREFIX,
     CONTEST_ACTION,
@@ -60,15 +59,12 @@ def carries_an_id(value: Any, shape: re.Pattern[str] = _ID_ONLY) -> bool:
     return match is not None and 0 < int(match.group("id")) <= MAX_ID
 
 
-def register_payload_checks(app: App, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
-    """Run the checks on every request, before the listeners."""
+class ButtonRefused(DibsError):
+    """A click on a Dibs button whose value is not what Dibs gave it (its text says so)."""
 
-    def refuse_click(context: BoltContext, body: dict[str, Any]) -> BoltResponse:
-        with sessions() as session:
-            caller = Caller(context.user_id or "", body.get("response_url"), session, clock())
-            tell_privately(caller, reply(BUTTON_REFUSAL))
-            session.commit()
-        return BoltResponse(status=200, body="")
+
+def register(app: App) -> None:
+    """Run the checks on every request, before the listeners."""
 
     @app.middleware
     def check_payload(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
@@ -78,7 +74,7 @@ def register_payload_checks(app: App, sessions: sessionmaker[Session], clock: Ca
             log.warning("ignored a Slack request with a malformed user, channel or event id")
             return BoltResponse(status=200, body="")
         if body.get("type") == "block_actions" and not buttons_readable(body.get("actions") or []):
-            return refuse_click(context, body)
+            raise ButtonRefused(BUTTON_REFUSAL)
         if body.get("type") == "view_submission":
             errors = form_errors(body.get("view") or {})
             if errors is not None:

@@ -92,15 +92,12 @@ class Directory:
         return None
 
 
-def register_people_listeners(app: App, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+def register(app: App) -> None:
     """Keep cached names current: Slack sends `user_change` when someone edits their profile."""
 
     @app.event("user_change")
-    def user_changed(event: dict[str, Any]) -> None:
+    def user_changed(event: dict[str, Any], session: Session, now: datetime) -> None:
         user = event.get("user") or {}
         user_id = user.get("id")
-        if not user_id:
-            return
-        with sessions.begin() as session:
-            if people.is_of_interest(session, user_id):
-                people.remember(session, user_id, *profile_names(user), clock())
+        if user_id and people.is_of_interest(session, user_id):
+            people.remember(session, user_id, *profile_names(user), now)

@@ -66,6 +66,18 @@ NOT_FOUND: Sentences = {
     ),
 }
 
+
+def _reps_only(f: Facts) -> str:
+    if f["yourself"]:
+        who = f"You are mediating {f['dispute']}" if f.get("dispute") else "You are a manager"
+    else:
+        who = f"{mention(f['user'])} is a manager"
+    if f["partner"]:
+        rule = "a mediator is never a split partner" if f["yourself"] else "credit goes to reps only"
+        return f"{who}, and {rule}: split {f['lead']} between reps."
+    return f"{who}, and leads go to reps only: give {f['lead']} to a rep."
+
+
 NOT_ALLOWED: Sentences = {
     Forbidden.NOT_IN_TEAM: lambda f: (
         "You are not in a Dibs team yet: ask a manager to run `/dibs team add` "
@@ -81,6 +93,7 @@ NOT_ALLOWED: Sentences = {
     Forbidden.NOT_THE_HOLDER: lambda f: f"{f['lead']} is held by {mention(f['holder'])}, not you.",
     Forbidden.PARTY_CANNOT_DECIDE: lambda f: f"You are a party to {f['dispute']}; another manager has to decide it.",
     Forbidden.NOT_A_PARTY: lambda f: f"You are not a party to {f['dispute']}.",
+    Forbidden.REPS_ONLY: _reps_only,
 }
 
 INVALID: Sentences = {

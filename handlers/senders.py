@@ -35,7 +35,7 @@ from handlers.notices import notice_text
 from handlers.people import Directory
 from handlers.slack_calls import Outcome, SlackCalls, outbox_metadata
 from handlers.views import cards_message, lead_card, retired_card
-from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus, Team
+from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus
 
 NOT_POSTED_YET_SECONDS = 2.0  # a card update or thread post waits this long for its message
 RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack takes 5 posts to a response_url within 30 minutes
@@ -139,8 +139,7 @@ class Senders:
         rendered, refs = [], []
         for card in cards:
             lead = card.lead
-            team = session.get(Team, lead.team_id)
-            assert team is not None
+            team = lead.team
             if card.retired_at is not None:
                 rendered.append(retired_card(card))
             else:

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from flask import Flask
 from waitress import create_server
 
-from bot.db import database_unavailable
 from bot.errors import SettingsError
 from handlers.edge import LARGEST_BODY
 from handlers.outage import OUTAGE
+from infra.db import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class HttpServer:
 
     @property
     def port(self) -> int:
-        return int(self._server.effective_port)  # type: ignore[union-attr]
+        return int(self._server.effective_port)
 
     def serve_forever(self) -> None:
         """Serve on this thread until `stop()` (or Ctrl-C)."""
@@ -120,13 +120,13 @@ class HttpServer:
             while not self._stopping.is_set():
                 server.asyncore.loop(
                     timeout=self.POLL_SECONDS,
-                    map=server._map,  # type: ignore[union-attr]
+                    map=server._map,
                     use_poll=server.adj.asyncore_use_poll,
                     count=1,
-                )  # type: ignore[union-attr]
+                )
         finally:
-            server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)  # type: ignore[union-attr]
-            for channel in list(server._map.values()):  # type: ignore[union-attr]
+            server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+            for channel in list(server._map.values()):
                 channel.close()
 
     def start(self) -> None:

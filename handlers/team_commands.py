@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.teams import add_member, effective_limits, remove_member, set_limit
 from handlers.blocks import section
-from handlers.commands import Caller, Reply, UsageError, parse_user, reply, subcommand
+from handlers.commands import Caller, Subcommand, UsageError, parse_user
+from handlers.pipeline import Reply, reply
 
 
-@subcommand("limits", "/dibs limits [set KEY VALUE]", "show or change the team's limits", manager_only=True)
 def limits(caller: Caller, args: list[str]) -> Reply:
     manager = caller.require_member()
     if not args:
@@ -23,12 +23,6 @@ def limits(caller: Caller, args: list[str]) -> Reply:
     return reply(f"`{args[1]}` is now {value} for {manager.team.name}.")
 
 
-@subcommand(
-    "team",
-    "/dibs team add @user rep|manager · /dibs team remove @user",
-    "add or remove team members",
-    manager_only=True,
-)
 def team(caller: Caller, args: list[str]) -> Reply:
     manager = caller.require_member()
     if len(args) == 3 and args[0].lower() == "add":
@@ -38,3 +32,15 @@ def team(caller: Caller, args: list[str]) -> Reply:
         member = remove_member(caller.session, manager, parse_user(args[1]), caller.now)
         return reply(f"<@{member.slack_user_id}> no longer takes leads in {manager.team.name}.")
     raise UsageError("Say `team add @user rep` (or manager) or `team remove @user`")
+
+
+SUBCOMMANDS = [
+    Subcommand("limits", "/dibs limits [set KEY VALUE]", "show or change the team's limits", limits, manager_only=True),
+    Subcommand(
+        "team",
+        "/dibs team add @user rep|manager · /dibs team remove @user",
+        "add or remove team members",
+        team,
+        manager_only=True,
+    ),
+]

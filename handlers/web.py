@@ -9,10 +9,10 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
-from bot.db import DATABASE_UNAVAILABLE, database_reachable
 from handlers.edge import SLACK_PATH, ReplayCache, SlackDoor
 from handlers.metrics import Metrics
 from handlers.outage import OUTAGE, webhook_answer
+from infra.db import DATABASE_UNAVAILABLE, database_reachable
 
 
 def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None, signing_secret: str | None = None) -> Flask:
@@ -32,6 +32,7 @@ def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None, signi
             return slack_handler.handle(request)
 
         verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        # Flask's documented way to wrap its WSGI app; its annotations declare wsgi_app a method
         web.wsgi_app = SlackDoor(web.wsgi_app, verifier, ReplayCache(engine) if verifier else None)  # type: ignore[method-assign]
 
     @web.get("/healthz")

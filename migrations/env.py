@@ -1,4 +1,4 @@
-"""Alembic environment: runs against the engine handed over by `bot.db`, or the configured URL."""
+"""Alembic environment: runs against the engine handed over by `infra.db`, or the configured URL."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
         yield
         return
     driver = connection.connection.driver_connection
+    assert driver is not None, "a checked-out connection has its driver's connection"
     was_on = driver.execute("PRAGMA foreign_keys").fetchone()[0]
     driver.execute("PRAGMA foreign_keys=OFF")
     try:

@@ -397,7 +397,7 @@ def _plain_only_problems(node: Any, path: str, plain_text: bool = False) -> list
     return found
 
 
-def _type_of(value: Any) -> str:
+def _type_of(value: Any) -> str | None:
     return value.get("type") if isinstance(value, dict) else "a bare string"
 
 

@@ -32,10 +32,10 @@ from sqlalchemy import select
 
 from bot import scheduler
 from bot.leads import active_claims
-from bot.settings import Settings
 from bot.teams import find_member, show_config
 from handlers.text import local_time
 from handlers.views import CLAIM_ACTION
+from infra.settings import Settings
 from models import ClaimStatus, OutboxMessage, OutboxStatus
 from sandbox.clock import SteppingClock
 from sandbox.signing import (
@@ -176,13 +176,18 @@ _REF = re.compile(r"^([LD]-\d+)\b")
 Card = tuple[str, str, bool]  # (channel, first ref or line, is a one-line stub)
 
 
+def at(user_id: object) -> str:
+    """A person as Slack shows a mention: @ and their display name."""
+    return f"@{PEOPLE.get(str(user_id), user_id)}"
+
+
 def terminal_text(mrkdwn: str) -> str:
     """Slack mrkdwn as it reads in Slack: @mentions, emoji, no bold marks, entities decoded.
 
     Mentions are read before `&lt;` is decoded, so escaped user text such as `&lt;!channel&gt;`
     comes out as the literal `<!channel>` while a real `<!channel>` would show as a ping.
     """
-    text = _LINK.sub(lambda m: ("#" if m[1] == "#" else "@") + m[2], mrkdwn)
+    text = _LINK.sub(lambda m: f"#{m[2]}" if m[1] == "#" else at(m[2]) if m[1] == "@" else f"@{m[2]}", mrkdwn)
     text = _BOLD_MARK.sub("", text).replace("\u200b", "")
     text = _EMOJI_CODE.sub(lambda m: EMOJI.get(m[1], m[0]), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -234,7 +239,7 @@ def _card_key(channel: str, card: list[str]) -> Card:
 
 
 def _where(target: str) -> str:
-    return f"DM to @{target}" if target[:1] in ("U", "W") else f"#{target}"
+    return f"DM to {at(target)}" if target[:1] in ("U", "W") else f"#{target}"
 
 
 def _message(prefix: str, text: str, blocks: Any) -> tuple[str, list[str]]:
@@ -246,7 +251,7 @@ def _message(prefix: str, text: str, blocks: Any) -> tuple[str, list[str]]:
 
 def _card_updates(channel: str, blocks: Any, cards: dict[Card, list[str]]) -> list[tuple[str, list[str]]]:
     """The cards of an updated message that look different from when they were last shown."""
-    shown = []
+    shown: list[tuple[str, list[str]]] = []
     for card in _cards(blocks):
         key = _card_key(channel, card)
         if cards.get(key) != card:
@@ -280,12 +285,12 @@ def call_view(call: RecordedCall, cards: dict[Card, list[str]]) -> list[tuple[st
     if method == "chat.update":
         return _card_updates(str(args.get("channel")), args.get("blocks"), cards)
     if method == "response_url":  # the answer to a click, shown only to who clicked
-        return [_message(f"(only @{args.get('user')} sees)", str(args.get("text", "")), args.get("blocks"))]
+        return [_message(f"(only {at(args.get('user'))} sees)", str(args.get("text", "")), args.get("blocks"))]
     if method == "conversations.join":
         return [(f"👋 Dibs joins {_where(str(args.get('channel')))}", [])]
     if method == "views.publish":
         view = args.get("view") or {}
-        return [(f"🏠 App Home of @{args.get('user_id')} updated", _blocks_lines(view.get("blocks")))]
+        return [(f"🏠 App Home of {at(args.get('user_id'))} updated", _blocks_lines(view.get("blocks")))]
     if method in ("views.open", "views.push", "views.update"):
         return [(f"🪟 a form opens: “{_text((args.get('view') or {}).get('title'))}”", [])]
     if method == "files.completeUploadExternal":
@@ -360,7 +365,7 @@ class Demo:
 
     def command(self, text: str, user: str) -> None:
         """`user` types `/dibs text` in the team channel and reads the private reply."""
-        say(f"⌨️  @{user} types: /dibs {terminal_text(text)}")
+        say(f"⌨️  {at(user)} types: /dibs {terminal_text(text)}")
         body = slash_command_body(
             text,
             user_id=user,
@@ -369,10 +374,10 @@ class Demo:
             response_url=self.slack.new_response_url(CHANNEL, user),
         )
         reply = json.loads(self._from_slack(body, f"/dibs {text} by {user}") or b"{}")
-        say(*_message(f"(only @{user} sees)", reply.get("text", ""), reply.get("blocks")))
+        say(*_message(f"(only {at(user)} sees)", reply.get("text", ""), reply.get("blocks")))
 
     def click_claim(self, ref: str, user: str) -> None:
-        say(f"👆 @{user} clicks [Claim] on {ref}")
+        say(f"👆 {at(user)} clicks [Claim] on {ref}")
         body = block_actions_body(
             user,
             CLAIM_ACTION,
@@ -384,7 +389,7 @@ class Demo:
         self._from_slack(body, f"{user}'s Claim click on {ref}")
 
     def open_app_home(self, user: str) -> None:
-        say(f"🏠 @{user} opens the Dibs App Home")
+        say(f"🏠 {at(user)} opens the Dibs App Home")
         event = {"type": "app_home_opened", "user": user, "channel": "D0DEMOHOME", "tab": "home"}
         body = event_body(event, event_id=f"Ev0DEMO{next(self._event_ids)}")
         self._from_slack(body, f"{user}'s App Home event", content_type=JSON)

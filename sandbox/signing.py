@@ -133,7 +133,7 @@ def view_submission_body(
     `response_urls` ({block_id, action_id, channel_id, response_url}) come only from a modal
     with a conversation select marked `response_url_enabled`; otherwise Slack sends none.
     """
-    payload = {
+    payload: dict[str, Any] = {
         "type": "view_submission",
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "user": _user(user_id, team_id),

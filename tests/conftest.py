@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import parse_config
-from bot.db import make_engine, migrate, normalize_database_url, session_factory
 from bot.teams import apply_config
+from infra.db import make_engine, migrate, normalize_database_url, session_factory
 from models import Base
 
 pytest_plugins = ["tests.fixtures_slack", "tests.fixtures_app"]

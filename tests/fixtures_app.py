@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import Engine
 
 from app import Runtime, build_runtime
-from bot.settings import Settings
 from handlers.views import CLAIM_ACTION
+from infra.settings import Settings
 from sandbox.block_kit import COMMAND, VIEW_SUBMISSION, app_answer_problems
 from sandbox.clock import SteppingClock
 from sandbox.signing import (

@@ -43,6 +43,7 @@ def deliverer(
     timeout: float = 10,
     **options: Any,
 ) -> Deliverer:
+    # slack_sdk annotates timeout as int; urllib takes float seconds
     client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=timeout)  # type: ignore[arg-type]
     interval = 1.0 if paced else 0.0
     return Deliverer(client, sessions, Metrics(sessions), clock, channel_interval=interval, **options)

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 
-from bot.db import make_engine, session_factory
 from handlers.delivery import Deliverer
 from handlers.metrics import Metrics
+from infra.db import make_engine, session_factory
 
 
 def main() -> None:

@@ -31,13 +31,15 @@ def member(session: Session, uid: str) -> Member:
 
 def set_limits(sessions: sessionmaker[Session], **limits: object) -> None:
     with sessions.begin() as session:
-        team = session.get(Team, "east")
+        team = session.get_one(Team, "east")
         team.limit_overrides = {**team.limit_overrides, **limits}
 
 
 def new_lead(sessions: sessionmaker[Session], name: str = "Jane Doe", **fields: object) -> int:
     with sessions.begin() as session:
-        result = take_lead(session, session.get(Team, "east"), LeadIn(name=name, **fields), datetime.now(UTC), "test")
+        result = take_lead(
+            session, session.get_one(Team, "east"), LeadIn(name=name, **fields), datetime.now(UTC), "test"
+        )
         return result.lead.id
 
 
@@ -190,7 +192,7 @@ def test_a_tied_draw_records_its_seed(east) -> None:
 
 def explain_lead(sessions: sessionmaker[Session], lead_id: int) -> str:
     with sessions() as session:
-        return why_text(explain(session.get(Lead, lead_id)))
+        return why_text(explain(session.get_one(Lead, lead_id)))
 
 
 def test_contact_sla_reminds_at_half_time_then_releases_and_reannounces(east) -> None:

@@ -104,8 +104,8 @@ def test_intake_token_is_stored_hashed_and_found_by_value(teams) -> None:
     with teams() as session:
         east = session.get(Team, "east")
         assert east.intake_token_hash and "east-token-123" not in east.intake_token_hash
-        assert team_for_token(session, "east-token-123").id == "east"
-        assert team_for_token(session, "west-token-456").id == "west"
+        assert team_for_token(session, "east-token-123") is east
+        assert team_for_token(session, "west-token-456") is session.get_one(Team, "west")
         assert team_for_token(session, "east-token-12") is None
 
 

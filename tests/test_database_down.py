@@ -15,15 +15,15 @@ from contextlib import closing
 import pytest
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, QueuePool, text
 
-from bot.db import make_engine, session_factory, startup_lock
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.outage import DATABASE_DOWN_TEXT, OUTAGE
 from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import build_bolt_app
 from handlers.web import create_web_app
+from infra.db import make_engine, session_factory, startup_lock
 from sandbox.clock import SteppingClock
 from sandbox.signing import event_body, view_submission_body
 from sandbox.slack_web import SlackStandIn
@@ -50,6 +50,7 @@ def down(slack: SlackStandIn, clock: SteppingClock) -> Iterator[AppDriver]:
     engine = make_engine("postgresql://postgres@127.0.0.1:1/dibs")
     server = serve(engine, slack, clock)
     try:
+        # no Runtime: only the HTTP side is served, around a dead database
         yield AppDriver(f"http://127.0.0.1:{server.port}", slack, clock, runtime=None)  # type: ignore[arg-type]
     finally:
         server.stop()
@@ -134,6 +135,7 @@ def test_a_stalled_database_cannot_hold_health_checks(slack: SlackStandIn, clock
         engine = make_engine(f"postgresql://postgres@127.0.0.1:{stalled.getsockname()[1]}/dibs")
         server = serve(engine, slack, clock)
         try:
+            # no Runtime: only the HTTP side is served, around a dead database
             driver = AppDriver(f"http://127.0.0.1:{server.port}", slack, clock, runtime=None)  # type: ignore[arg-type]
             started = time.monotonic()
             assert driver.request("GET", "/healthz").status == 503
@@ -153,6 +155,7 @@ def test_postgresql_connections_carry_a_statement_timeout(pg_engine: Engine) -> 
 
 def test_the_pool_has_a_connection_for_every_server_thread(dibs: AppDriver) -> None:
     pool = dibs.runtime.engine.pool
-    assert pool.size() >= 16 + 2, "16 waitress threads and two background loops"  # type: ignore[attr-defined]
-    assert pool.timeout() <= 2, "a request waits at most 2 s for a connection"  # type: ignore[attr-defined]
+    assert isinstance(pool, QueuePool)
+    assert pool.size() >= 16 + 2, "16 waitress threads and two background loops"
+    assert pool.timeout() <= 2, "a request waits at most 2 s for a connection"
     assert json.loads(dibs.request("GET", "/healthz").body) == {"status": "ok"}

@@ -27,10 +27,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import cards, outbox
-from bot.db import session_factory
 from bot.digest_post import DigestState, digest_state, queue_digest
 from bot.intake import LeadIn, take_lead
 from handlers.views import CLAIM_ACTION
+from infra.db import session_factory
 from models import LeadCard, OutboxMessage, OutboxStatus, Team
 from sandbox.slack_web import SlackStandIn
 from tests.fixtures_app import eventually

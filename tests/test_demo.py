@@ -64,12 +64,12 @@ def test_the_week_plays_through_and_leaves_nothing_behind(week: DemoRun) -> None
 
 
 def test_shows_help_and_lead_cards_with_a_claim_button(week: DemoRun) -> None:
-    assert "@U0ALICE types: /dibs help" in week.out
+    assert "@Alice Adams types: /dibs help" in week.out
     assert "• `/dibs claim L-n` — claim a lead" in week.out
     assert "• `/dibs assign L-n @rep [reason]`" in week.out
     assert "│ L-1 Jane Doe · Acme Robotics   [Claim]" in week.out
     assert "│ Territory: NY · Score: 70 · Source: web · Value: $12,000" in week.out
-    assert "↻ updated card in #C0DEMO: L-1 Jane Doe · Acme Robotics — 👤 Claimed by @U0ALICE" in week.out
+    assert "↻ updated card in #C0DEMO: L-1 Jane Doe · Acme Robotics — 👤 Claimed by @Alice Adams" in week.out
 
 
 def test_a_burst_is_grouped_up_to_ten_cards_a_message(week: DemoRun) -> None:
@@ -90,21 +90,25 @@ def test_a_hostile_lead_name_is_shown_as_text_and_never_pings(week: DemoRun) -> 
 
 def test_shows_the_limit_refusal_the_draw_and_the_manager_override(week: DemoRun) -> None:
     assert (
-        "(only @U0ALICE sees) You can't claim L-8. You hold 4 of 4 active claims; release one or close one as won/lost."
+        "(only @Alice Adams sees) You can't claim L-8. "
+        "You hold 4 of 4 active claims; release one or close one as won/lost."
     ) in week.out
-    assert "✉️  DM to @U0CAROL: L-3 is yours: you won the fair-start draw among 2." in week.out
-    assert "Winner: @U0CAROL" in week.out
-    assert "Auto-assigned to @U0" in week.out
-    assert "↻ updated card in #C0DEMO: L-9 expired by @U0BOB — re-announced below." in week.out
+    assert "✉️  DM to @Carol Chen: L-3 is yours: you won the fair-start draw among 2." in week.out
+    assert "Winner: @Carol Chen" in week.out
+    assert "Auto-assigned to @" in week.out
+    assert "↻ updated card in #C0DEMO: L-9 expired by @Bob Brown — re-announced below." in week.out
     assert "⚠️ This is over their limits: You hold 4 of 4 active claims" in week.out
 
 
 def test_shows_a_dispute_opened_and_settled_with_a_split(week: DemoRun) -> None:
-    assert "💬 #C0DEMOMED — D-1: L-17 is disputed by @U0ALICE, @U0BOB" in week.out
-    assert "Account held by @U0ALICE since 23 Nov. Policy suggests: @U0ALICE (account owner)." in week.out
+    assert "💬 #C0DEMOMED — D-1: L-17 is disputed by @Alice Adams, @Bob Brown" in week.out
+    assert "Account held by @Alice Adams since 23 Nov. Policy suggests: @Alice Adams (account owner)." in week.out
     assert "[Award to Alice Adams]  [Award to Bob Brown]  [Split credit…]  [Reassign…]  [Withdraw]" in week.out
-    assert "— 👤 Split between @U0ALICE 60% · @U0BOB 40%" in week.out
-    assert "💬 #C0DEMOMED (in thread) — D-1 resolved by @U0MAYA: L-17 split: @U0ALICE 60% · @U0BOB 40%." in week.out
+    assert "— 👤 Split between @Alice Adams 60% · @Bob Brown 40%" in week.out
+    assert (
+        "💬 #C0DEMOMED (in thread) — D-1 resolved by @Maya Patel: L-17 split: @Alice Adams 60% · @Bob Brown 40%."
+        in week.out
+    )
 
 
 def test_ends_with_the_digest_and_its_chart(week: DemoRun) -> None:

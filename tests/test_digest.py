@@ -14,7 +14,6 @@ from matplotlib import image
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import session_factory
 from bot.digest import (
     Digest,
     DisputeSummary,
@@ -29,7 +28,8 @@ from bot.fairness import Flag
 from handlers.blocks import HEADER_TEXT_MAX, MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX
 from handlers.chart import chart_alt_text, fairness_chart
 from handlers.digest_view import digest_message, digest_text
-from models import AuditEvent, Dispute, DisputeParty, JobRun, Member, Team
+from infra.db import session_factory
+from models import AuditEvent, Claim, ClaimStatus, Dispute, DisputeParty, JobRun, Member, Team
 from tests.test_fairness import (
     NY,
     W46_END,
@@ -83,6 +83,12 @@ def refused(session: Session, member: Member, at: datetime, action: str = "claim
     )
 
 
+def contact_after(claim: Claim, *, minutes: int) -> None:
+    """Marks a started claim contacted `minutes` after it started."""
+    assert claim.started_at is not None
+    claim.contacted_at = claim.started_at + timedelta(minutes=minutes)
+
+
 def build_week_46(session: Session) -> dict[str, Member]:
     """A week with a split, an away rep, a mid-week joiner, disputes, wins and every flag."""
     team = make_team(session)
@@ -108,9 +114,9 @@ def build_week_46(session: Session) -> dict[str, Member]:
         lead = make_lead(session, team, local(9 + i % 5, 10), score=50, source="web", credit={alice: 100})
         claim = make_claim(session, lead, alice)
         if i < 3:
-            claim.contacted_at = claim.started_at + timedelta(minutes=(10, 20, 60)[i])
+            contact_after(claim, minutes=(10, 20, 60)[i])
         if i in (3, 4):
-            claim.status, claim.ended_at = "won", lead.created_at + timedelta(days=1)
+            claim.status, claim.ended_at = ClaimStatus.WON, lead.created_at + timedelta(days=1)
             claim.amount = Decimal((1000, 500)[i - 3])
     # A web lead (score 100) both claimed on Friday, split 40/60 by a mediator, then won.
     split = make_lead(session, team, local(13, 9), score=100, source="web", credit={alice: 40, dave: 60})
@@ -124,7 +130,7 @@ def build_week_46(session: Session) -> dict[str, Member]:
         lead = make_lead(session, team, local(12 + i % 2, 8), score=95, source="referral", credit={bob: 100})
         claim = make_claim(session, lead, bob)
         if i < 2:
-            claim.contacted_at = claim.started_at + timedelta(minutes=(30, 90)[i])
+            contact_after(claim, minutes=(30, 90)[i])
         if i == 0:
             make_claim(session, lead, carol, status="declined", started=False)
             make_dispute(session, lead.id, [bob, carol], local(12, 9), local(12, 10), "award")
@@ -169,8 +175,9 @@ def test_digest_by_hand(sessions: sessionmaker[Session]) -> None:
         claimed=19,
         auto_assigned=6,
         expired=1,
-        mean_score=pytest.approx(1275 / 26),
+        mean_score=digest.leads.mean_score,
     )
+    assert digest.leads.mean_score == pytest.approx(1275 / 26)
 
     # e: Alice 1, Bob 4/7 (away 3 of 7 days), Carol 2 (weight), Dave 3/7 (joined Friday); Σe = 4.
     # f = 28·e/4 = 7, 4, 14, 3.  c: Alice 11 + 0.4 = 11.4, Bob 4, Carol 6, Dave 2 + 0.6 = 2.6.
@@ -213,8 +220,8 @@ def test_digest_by_hand(sessions: sessionmaker[Session]) -> None:
     assert (dave.cap_hits, bob.cap_hits) == (3, 2)
     # Own claims started this week: Alice 12 averaging (550 + 100)/12 = 54.2 (< 49.04 + 20);
     # Bob 5 averaging 95 (≥ 69.04): cherry-picking.
-    assert (alice.own_claims, alice.own_mean_score) == (12, pytest.approx(650 / 12))
-    assert (bob.own_claims, bob.own_mean_score) == (5, pytest.approx(95))
+    assert alice.own_claims == 12 and alice.own_mean_score == pytest.approx(650 / 12)
+    assert bob.own_claims == 5 and bob.own_mean_score == pytest.approx(95)
     assert alice.flags == (Flag.HOARDING,)  # r 1.63 > 1.5
     assert bob.flags == (Flag.CHERRY_PICKING,)  # away Mon–Wed yet r = 1: not starved
     assert carol.flags == (Flag.STARVED,)  # r 0.43 < 0.5

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 import app
 from bot import outbox
 from bot.config import parse_config
-from bot.db import session_factory
 from bot.digest_post import DigestState, digest_state, queue_digest, queue_due_digests
 from bot.teams import apply_config
+from infra.db import session_factory
 from models import OutboxMessage, OutboxStatus, Team
 from sandbox.slack_web import SlackStandIn
 from tests.conftest import TEAM_TOML
@@ -110,7 +110,7 @@ def test_cli_send_delivers_an_app_home_update_waiting_in_the_outbox(
         home_id = home.id
     assert app.main(["digest", "send", "--team", "east", "--week", "2026-W47"]) == 0
     with sessions() as session:
-        row = session.get(OutboxMessage, home_id)
+        row = session.get_one(OutboxMessage, home_id)
         assert (row.status, row.last_error) == ("sent", None)
     [published] = slack.calls_to("views.publish")
     assert published.args["user_id"] == "U0ALICE" and published.args["view"]["type"] == "home"

@@ -55,7 +55,7 @@ def test_an_uninvited_private_channel_is_found_with_its_fix(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with teams.begin() as session:
-        session.get(Team, "east").mediation_channel = PRIVATE_CHANNEL  # type: ignore[union-attr]
+        session.get_one(Team, "east").mediation_channel = PRIVATE_CHANNEL
     code, lines = run_doctor(monkeypatch, capsys, database_url, slack)
     assert code == 1
     assert problems(lines) == [
@@ -73,7 +73,7 @@ def test_an_invited_private_channel_passes(
 ) -> None:
     slack.add_channel("C0INVITED", "east-disputes-private", private=True, bot_member=True)
     with teams.begin() as session:
-        session.get(Team, "east").mediation_channel = "C0INVITED"  # type: ignore[union-attr]
+        session.get_one(Team, "east").mediation_channel = "C0INVITED"
     code, lines = run_doctor(monkeypatch, capsys, database_url, slack)
     assert (code, problems(lines)) == (0, [])
     assert "ok   team east mediation_channel C0INVITED (#east-disputes-private): Dibs is a member" in lines

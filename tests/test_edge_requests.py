@@ -8,9 +8,11 @@ import select
 import socket
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import select as sql_select
@@ -25,6 +27,7 @@ from tests.fixtures_app import SIGNING_SECRET, AppDriver
 from tests.test_claims_e2e import announce
 
 MIB = 1024 * 1024
+T = TypeVar("T")
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -37,12 +40,12 @@ def _status_kib(field: str) -> int:
     raise AssertionError(f"no {field} in /proc/self/status")
 
 
-def peak_growth_mib(send: callable) -> float:
-    """How far this process's resident memory peaked above where it was, while `send` ran."""
+def peak_growth_mib(send: Callable[[], T]) -> tuple[float, T]:
+    """How far this process's resident memory peaked above where it was while `send` ran, and its result."""
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM (the peak) to the current RSS
     before = _status_kib("VmRSS")
-    send()
-    return (_status_kib("VmHWM") - before) / 1024
+    result = send()
+    return (_status_kib("VmHWM") - before) / 1024, result
 
 
 def raw_request(port: int, head: bytes, body: Iterator[bytes]) -> bytes:
@@ -91,7 +94,8 @@ def test_an_unsigned_50_mb_body_is_refused_without_the_process_growing(dibs: App
         (b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", chunked(50 * MIB)),
         (b"POST /api/leads HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (50 * MIB), chunks(50 * MIB)),
     ):
-        growth = peak_growth_mib(lambda h=head, b=body: answers.append(raw_request(port, h, b)))
+        growth, answer = peak_growth_mib(partial(raw_request, port, head, body))
+        answers.append(answer)
         assert growth < 16, f"memory peaked {growth:.0f} MiB higher for {head.splitlines()[0]!r}"
     assert [status_of(a) for a in answers] == [413, 413, 413]
     assert dibs.request("GET", "/healthz").status == 200

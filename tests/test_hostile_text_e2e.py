@@ -28,7 +28,7 @@ def thread_message(dibs: AppDriver, containing: str) -> dict:
     """The args of a post in the dispute's thread whose text has `containing`."""
     text = dibs.message_to("C0EASTMED", containing)
     with dibs.runtime.sessions() as session:
-        thread_ts = session.get(Dispute, 1).thread_ts
+        thread_ts = session.get_one(Dispute, 1).thread_ts
     call = next(
         c
         for c in dibs.slack.calls_to("chat.postMessage")

@@ -55,7 +55,7 @@ def test_import_keeps_good_rows_reports_bad_ones_and_is_idempotent(
     ]
     with cli() as session:
         query = select(Lead.name, Lead.team_id, Lead.account_key).order_by(Lead.id)
-        stored = session.execute(query).all()
+        stored = session.execute(query).tuples().all()
     assert stored == [("Ann Lee", "east", "acme.com"), ("Di Ng", "east", "initech.com")]
     assert counts(cli) == (2, 2), "each imported lead is announced once"
 

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import claiming, mediation, scheduler
 from bot.assignment import manager_assign
 from bot.config import parse_config
-from bot.db import session_factory
 from bot.errors import Conflict, DibsError, InvalidInput, NotAllowed, NotFound
 from bot.intake import LeadIn, take_lead
 from bot.ownership import explain
 from bot.teams import apply_config
 from handlers.answers import claim_text, why_text
 from handlers.refusals import refusal_text
+from infra.db import session_factory
 from models import (
     Claim,
     ClaimStatus,
@@ -49,6 +49,12 @@ def dispute_of(sessions: sessionmaker[Session], lead_id: int) -> Dispute:
         return dispute
 
 
+def mediator_of(dispute: Dispute) -> str:
+    """The Slack user id of the dispute's mediator (it must have one)."""
+    assert dispute.mediator is not None, f"D-{dispute.id} has no mediator"
+    return dispute.mediator.slack_user_id
+
+
 def parties(dispute: Dispute) -> list[str]:
     return [p.member.slack_user_id for p in dispute.parties]
 
@@ -58,7 +64,7 @@ def credit(sessions: sessionmaker[Session], lead_id: int) -> dict[str, int]:
         rows = session.execute(
             select(CreditShare.member_id, CreditShare.percent).where(CreditShare.lead_id == lead_id)
         ).all()
-        return {session.get(Member, mid).slack_user_id: pct for mid, pct in rows}
+        return {session.get_one(Member, mid).slack_user_id: pct for mid, pct in rows}
 
 
 def resolve(
@@ -87,7 +93,7 @@ def test_a_second_claim_inside_the_window_opens_one_dispute_that_others_join(eas
     assert claim_text(third).startswith(f"L-{lead} is in dispute D-1; your claim has joined it")
     dispute = dispute_of(east, lead)
     assert (dispute.kind, dispute.status, parties(dispute)) == ("same_lead", "open", ["U0ALICE", "U0BOB", "U0CAROL"])
-    assert dispute.mediator.slack_user_id == "U0MGR1"
+    assert mediator_of(dispute) == "U0MGR1"
     assert owner_of(east, lead) == "U0ALICE", "the holder keeps it until the mediator decides"
     with east() as session:
         assert session.get(Lead, lead).status == LeadStatus.DISPUTED
@@ -105,7 +111,7 @@ def test_mediators_rotate_among_managers(east) -> None:
         lead = new_lead(east, name)
         claim(east, "U0ALICE", lead)
         claim(east, "U0BOB", lead)
-        mediators.append(dispute_of(east, lead).mediator.slack_user_id)
+        mediators.append(mediator_of(dispute_of(east, lead)))
     assert mediators == ["U0MGR1", "U0MGR2", "U0MGR1"]
 
 
@@ -315,7 +321,7 @@ def test_concurrent_resolutions_give_one_outcome(pg_engine) -> None:
     with freeze_time(START):
         with sessions.begin() as session:
             apply_config(session, parse_config(TEAM_TOML), datetime.now(UTC))
-            session.get(Team, "east").limit_overrides = {"contest_window_minutes": 10}
+            session.get_one(Team, "east").limit_overrides = {"contest_window_minutes": 10}
         lead = new_lead(sessions)
         claim(sessions, "U0ALICE", lead)
         claim(sessions, "U0BOB", lead)

@@ -69,7 +69,7 @@ def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) ->
         if c.args["channel"] == "C0EASTMED" and c.args.get("text") == thread
     )
     with dibs.runtime.sessions() as session:
-        case_ts = session.get(Dispute, 1).thread_ts
+        case_ts = session.get_one(Dispute, 1).thread_ts
     assert case_ts and posted.args["thread_ts"] == case_ts, "the outcome is posted in the case's thread"
     dibs.message_to("U0ALICE", outcome)
     dibs.message_to("U0BOB", outcome)
@@ -78,7 +78,7 @@ def test_award_button_settles_it_in_the_thread(dibs: AppDriver, dispute: str) ->
     def case_updates() -> list[dict]:  # its lane goes side by side with the DMs' and the card's
         return [c.args for c in dibs.slack.calls_to("chat.update") if c.args["channel"] == "C0EASTMED"]
 
-    assert eventually(case_updates)
+    assert eventually(lambda: bool(case_updates()))
     assert '"type": "actions"' not in json.dumps(case_updates()[0]["blocks"])
 
 

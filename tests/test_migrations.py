@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cards import current_card
-from bot.db import alembic_config, migrate
 from bot.intake import LeadIn, take_lead
+from infra.db import alembic_config, migrate
 from models import Base, OutboxKind, OutboxMessage, Team
 
 
@@ -38,8 +38,9 @@ def test_retired_card_stubs_move_between_sentence_and_facts(engine: Engine, team
     """A stub stored as a sentence (`released by <@U…>`) becomes facts on upgrade, and back on downgrade."""
     now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
     with teams.begin() as session:
-        lead = take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), now, "test").lead
+        lead = take_lead(session, session.get_one(Team, "east"), LeadIn(name="Jane Doe"), now, "test").lead
         card = current_card(session, lead.id)
+        assert card is not None
         card.retired_at, card.retired_as, card.retired_by, card.retired_reason = now, "released", "U0ALICE", "why"
     stub = text("SELECT retired_reason FROM lead_cards")
     facts = text("SELECT retired_as, retired_by, retired_reason FROM lead_cards")
@@ -68,7 +69,7 @@ def test_the_database_refuses_a_value_outside_its_enum(
 ) -> None:
     """Status, kind, role… columns take only their enum's values once upgraded; before, anything went."""
     with teams.begin() as session:
-        take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), datetime.now(UTC), "test")
+        take_lead(session, session.get_one(Team, "east"), LeadIn(name="Jane Doe"), datetime.now(UTC), "test")
     config = alembic_config(engine)
     command.downgrade(config, BEFORE_ENUM_CHECKS)
     with engine.connect() as connection:
@@ -84,7 +85,7 @@ def test_outbox_rows_of_a_kind_no_longer_queued_survive_the_upgrade(
 ) -> None:
     """A chart upload queued by an earlier release passes the new check and still loads."""
     with teams.begin() as session:
-        take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), datetime.now(UTC), "test")
+        take_lead(session, session.get_one(Team, "east"), LeadIn(name="Jane Doe"), datetime.now(UTC), "test")
     command.downgrade(alembic_config(engine), BEFORE_ENUM_CHECKS)
     with engine.begin() as connection:
         connection.execute(text("UPDATE outbox_messages SET kind = 'upload'"))

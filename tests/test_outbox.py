@@ -18,11 +18,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import cards, outbox
-from bot.db import session_factory
 from bot.intake import LeadIn, take_lead
 from handlers.delivery import Deliverer
 from handlers.metrics import Metrics
 from handlers.server import BackgroundLoop
+from infra.db import session_factory
 from models import Lead, LeadCard, OutboxMessage, Team
 from sandbox.slack_web import SlackStandIn
 from tests.fixtures_app import eventually
@@ -230,11 +230,11 @@ def test_card_updates_fail_with_a_refused_announcement_at_once(
     worker = deliverer(slack, teams, clock)
     slack.fail_next("chat.postMessage", error="channel_not_found")
     with teams.begin() as session:
-        lead = take_lead(session, session.get(Team, "east"), LeadIn(name="Jane Doe"), clock(), "test").lead
+        lead = take_lead(session, session.get_one(Team, "east"), LeadIn(name="Jane Doe"), clock(), "test").lead
         cards.refresh(session, lead, clock())
     assert worker.tick()
     with teams.begin() as session:
-        cards.refresh(session, session.get(Lead, 1), clock())  # a change after the announcement failed
+        cards.refresh(session, session.get_one(Lead, 1), clock())  # a change after the announcement failed
     assert worker.tick()
     with teams() as session:
         rows = [(row.kind, row.status, row.last_error) for row in session.scalars(select(OutboxMessage).order_by("id"))]

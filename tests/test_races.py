@@ -19,9 +19,9 @@ from sqlalchemy import Engine, func, select
 
 from bot.claiming import claim_lead
 from bot.config import parse_config
-from bot.db import session_factory
 from bot.intake import LeadIn, take_lead
 from bot.teams import apply_config
+from infra.db import session_factory
 from models import OWNING_CLAIM_STATUSES, Claim, Dispute, Member, Team
 from sandbox.signing import block_actions_body, signed_headers
 from sandbox.slack_web import SlackStandIn
@@ -53,6 +53,7 @@ def _wait_healthy(port: int, process: subprocess.Popen, timeout: float = 60) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            assert process.stderr is not None
             raise AssertionError(f"dibs serve exited: {process.stderr.read().decode()[-2000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
@@ -130,7 +131,7 @@ def _everyone_clicks(slack: SlackStandIn, replicas: list[int], lead_id: int) -> 
 
 def _new_lead(pg_engine: Engine, name: str) -> int:
     with session_factory(pg_engine).begin() as session:
-        return take_lead(session, session.get(Team, "race"), LeadIn(name=name), datetime.now(UTC), "test").lead.id
+        return take_lead(session, session.get_one(Team, "race"), LeadIn(name=name), datetime.now(UTC), "test").lead.id
 
 
 def test_fifty_clicks_over_two_replicas_make_one_owner(
@@ -154,7 +155,7 @@ def test_fifty_clicks_inside_the_contest_window_make_one_dispute(
     pg_engine: Engine, replicas: list[int], slack: SlackStandIn
 ) -> None:
     with session_factory(pg_engine).begin() as session:
-        session.get(Team, "race").limit_overrides = {"contest_window_minutes": 10}
+        session.get_one(Team, "race").limit_overrides = {"contest_window_minutes": 10}
     lead_id = _new_lead(pg_engine, "Everyone wants this")
     assert set(_everyone_clicks(slack, replicas, lead_id)) == {200}
     with session_factory(pg_engine)() as session:
@@ -194,7 +195,9 @@ def test_a_rep_at_the_edge_of_the_limit_clicking_two_leads_at_once_gets_one(
                 .join(Claim, Claim.member_id == Member.id)
                 .where(Claim.status == "active")
                 .group_by(Member.slack_user_id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     assert held == dict.fromkeys(reps, 1), "max_active_claims = 1 holds under simultaneous clicks"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from bot.db import make_engine
 from handlers.metrics import Metrics
 from handlers.web import create_web_app
+from infra.db import make_engine
 from tests.fixtures_app import AppDriver
 
 
@@ -73,10 +73,10 @@ def test_a_body_changed_after_signing_gets_401(dibs: AppDriver) -> None:
 
 
 def test_socket_mode_keeps_health_and_intake_but_not_the_slack_endpoint(
-    database_url: str, engine, slack, tmp_path
+    database_url: str, engine, slack, clock, tmp_path
 ) -> None:
     from app import build_runtime
-    from bot.settings import Settings
+    from infra.settings import Settings
 
     settings = Settings(
         _env_file=None,
@@ -90,7 +90,7 @@ def test_socket_mode_keeps_health_and_intake_but_not_the_slack_endpoint(
     runtime = build_runtime(settings)
     runtime.http.start()  # HTTP only: the socket itself needs Slack's websocket service
     try:
-        driver = AppDriver(f"http://127.0.0.1:{runtime.http.port}", slack, None, runtime)  # type: ignore[arg-type]
+        driver = AppDriver(f"http://127.0.0.1:{runtime.http.port}", slack, clock, runtime)
         assert driver.request("GET", "/healthz").status == 200
         assert driver.request("POST", "/slack/events", b"x").status == 404, "Slack comes over the socket instead"
         assert driver.post_lead({"name": "x"}).status == 401, "no intake token configured"

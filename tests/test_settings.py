@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import SettingsError
-from bot.settings import load_settings
+from infra.settings import load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +49,7 @@ def test_dotenv_file_is_read(tmp_path) -> None:
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-dotenv\nPORT=4000\n")
     settings = load_settings()
     assert settings.port == 4000
+    assert settings.slack_bot_token is not None
     assert settings.slack_bot_token.get_secret_value() == "xoxb-from-dotenv"
     assert "xoxb-from-dotenv" not in repr(settings)
 

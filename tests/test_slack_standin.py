@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -128,6 +129,7 @@ def test_scripted_slack_error_answers_ok_false(slack: SlackStandIn, slack_client
 
 
 def test_a_hung_call_times_the_client_out_and_is_still_recorded(slack: SlackStandIn) -> None:
+    # slack_sdk annotates timeout as int; urllib takes float seconds
     client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=0.2)  # type: ignore[arg-type]
     slack.hang_next("chat.postMessage", seconds=5)
 
@@ -348,7 +350,7 @@ def test_private_channels_and_dms_between_people_the_bot_is_not_in_are_channel_n
     people_dm = slack.add_dm("U0ALICE", "U0BOB")
     assert people_dm.startswith("D") and slack.add_dm("U0BOB", "U0ALICE") == people_dm
     for channel in (PRIVATE_CHANNEL, people_dm):
-        assert refused(lambda c=channel: slack_client.chat_postMessage(channel=c, text="x"))["error"] == (
+        assert refused(partial(slack_client.chat_postMessage, channel=channel, text="x"))["error"] == (
             "channel_not_found"
         )
     slack.add_channel("C0INVITED", "invited", private=True, members=["U0ALICE"], bot_member=True)
@@ -406,7 +408,7 @@ def test_an_ephemeral_needs_the_bot_and_the_user_in_the_channel(slack: SlackStan
 
 
 def test_sharing_a_file_needs_the_bot_in_the_channel(slack_client: WebClient) -> None:
-    share = {"channel": "C0EAST", "file": b"\x89PNG chart", "filename": "chart.png"}
+    share: dict[str, Any] = {"channel": "C0EAST", "file": b"\x89PNG chart", "filename": "chart.png"}
     assert refused(lambda: slack_client.files_upload_v2(**share))["error"] == "not_in_channel"
     assert refused(lambda: slack_client.files_upload_v2(**share | {"channel": PRIVATE_CHANNEL}))["error"] == (
         "channel_not_found"
@@ -418,7 +420,7 @@ def test_sharing_a_file_needs_the_bot_in_the_channel(slack_client: WebClient) ->
 
 def test_alt_text_over_1000_characters_is_alt_txt_too_large(slack_client: WebClient) -> None:
     slack_client.conversations_join(channel="C0EAST")
-    upload = {"channel": "C0EAST", "file": b"chart", "filename": "chart.png"}
+    upload: dict[str, Any] = {"channel": "C0EAST", "file": b"chart", "filename": "chart.png"}
     assert refused(lambda: slack_client.files_upload_v2(**upload, alt_txt="a" * 1001))["error"] == "alt_txt_too_large"
     assert slack_client.files_upload_v2(**upload, alt_txt="a" * 1000)["ok"]
 
@@ -433,7 +435,7 @@ def test_conversations_join_works_for_public_channels_only(slack: SlackStandIn, 
     assert slack.bot_is_member("C0EAST")
     assert slack_client.conversations_join(channel="C0EAST")["warning"] == "already_in_channel"
     for channel in (PRIVATE_CHANNEL, slack.add_dm("U0ALICE", "U0BOB")):
-        assert refused(lambda c=channel: slack_client.conversations_join(channel=c))["error"] == (
+        assert refused(partial(slack_client.conversations_join, channel=channel))["error"] == (
             "method_not_supported_for_channel_type"
         )
     assert refused(lambda: slack_client.conversations_join(channel="C0NOWHERE"))["error"] == "channel_not_found"

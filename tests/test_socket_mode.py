@@ -83,7 +83,10 @@ def test_the_app_connects_with_its_app_token_and_keeps_http_for_the_rest(
     [opened] = dibs_socket.slack.calls_to("apps.connections.open")
     assert opened.ok
     assert socket_mode.connections == 1
-    session = dibs_socket.runtime.socket_mode.client.current_session  # type: ignore[attr-defined]
+    handler = dibs_socket.runtime.socket_mode
+    assert handler is not None
+    session = handler.client.current_session
+    assert session is not None, "connected"
     assert eventually(lambda: session.last_ping_pong_time is not None), "slack_sdk's ping got its pong"
     assert dibs_socket.request("GET", "/healthz").status == 200
     assert dibs_socket.request("POST", "/slack/events", b"x").status == 404, "Slack comes over the socket"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from enum import Enum
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,7 @@ def test_bot_defines_no_mention_or_escape() -> None:
     ("reasons", "sentences"),
     [(Missing, NOT_FOUND), (Forbidden, NOT_ALLOWED), (Invalid, INVALID), (Limit, LIMITS), (Clash, CONFLICTS)],
 )
-def test_every_refusal_has_a_sentence(reasons: type, sentences: dict) -> None:
+def test_every_refusal_has_a_sentence(reasons: type[Enum], sentences: dict) -> None:
     assert set(sentences) == set(reasons)
 
 

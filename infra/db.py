@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,7 +59,7 @@ def why_unavailable(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine that gives up on an unreachable database in seconds, not minutes.
 
     PostgreSQL gets connect, statement and TCP timeouts and a short pool timeout; SQLite gets
@@ -72,19 +73,19 @@ def make_engine(url: str, **kwargs: object) -> Engine:
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
             "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
-        } | dict(kwargs.pop("connect_args", {}))  # type: ignore[call-overload]
+        } | dict(kwargs.pop("connect_args", {}))
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")
-    def _sqlite_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy own transactions so BEGIN IMMEDIATE serializes writers instead
         # of failing with "database is locked" when two readers both upgrade to writers.
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
     @event.listens_for(engine, "begin")
-    def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
+    def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
