@@ -200,18 +200,28 @@ class Deliverer:
             return None
         ticket = Ticket([taken.row.id for taken in leased])
         with self._lock:
-            self._seq += 1
-            for taken in leased:
-                self._held[taken.row.id] = ticket
-                key = lane_of(taken.row)
-                if key not in self._lanes:
-                    self._lanes[key] = deque()
-                    self._pool.submit(self._run_lane, key)
-                self._lanes[key].append(Job(taken.row, taken.unsure_since, self._seq))
-            if self._keeper is None:
-                self._keeper = threading.Thread(target=self._keep_leases, name="outbox-leases", daemon=True)
-                self._keeper.start()
+            closing = self._closed.is_set()
+            if not closing:
+                self._take_into_lanes(leased, ticket)
+        if closing:  # closed while leasing: give the rows back
+            jobs = [Job(taken.row, taken.unsure_since, 0) for taken in leased]
+            self._settle(jobs, {job.row.id: Outcome("postpone") for job in jobs})
+            return None
         return ticket
+
+    def _take_into_lanes(self, leased: list[outbox.Leased], ticket: Ticket) -> None:
+        """Queue the rows in their lanes, starting a thread on each new lane; under the lock."""
+        self._seq += 1
+        for taken in leased:
+            self._held[taken.row.id] = ticket
+            key = lane_of(taken.row)
+            if key not in self._lanes:
+                self._lanes[key] = deque()
+                self._pool.submit(self._run_lane, key)
+            self._lanes[key].append(Job(taken.row, taken.unsure_since, self._seq))
+        if self._keeper is None:
+            self._keeper = threading.Thread(target=self._keep_leases, name="outbox-leases", daemon=True)
+            self._keeper.start()
 
     def _keep_leases(self) -> None:
         """Renew the leases of rows still held, until none is."""

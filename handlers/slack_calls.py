@@ -157,7 +157,8 @@ class SlackCalls:
         return Outcome("sent", result={k: data[k] for k in ("channel", "ts", "message_ts") if k in data})
 
     def failure(self, method: str, channel: str | None, exc: SlackApiError) -> Outcome:
-        """Slack answered, so nothing was posted: rate limited, refused for good, or a retry."""
+        """Slack answered, so nothing was posted: rate limited, refused for good, or a retry
+        (a 5xx is Slack saying it failed, taken as not posted)."""
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
         if status == 429 or error == "ratelimited":
@@ -207,8 +208,8 @@ class SlackCalls:
             for message in messages:
                 for row in metadata_rows(message) & wanted:
                     found.setdefault(row, {"channel": conversation, "ts": message["ts"], "adopted": True})
-            if not more or not messages or found.keys() == wanted:
-                break
+            if not more or not messages or thread_ts or found.keys() == wanted:
+                break  # (a thread's replies come oldest first: its first 200 after `oldest` suffice)
             latest = min(messages, key=lambda m: float(m["ts"]))["ts"]
         return found
 
