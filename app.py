@@ -23,14 +23,14 @@ from tqdm import tqdm
 from bot import scheduler
 from bot.config import load_config
 from bot.digest import compute_digest
-from bot.digest_post import queue_digest
+from bot.digest_post import DigestState, digest_state, queue_digest
 from bot.errors import DibsError
 from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
 from handlers.channels import join_team_channels
-from handlers.delivery import Deliverer
+from handlers.delivery import DATABASE_CONNECTIONS, Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
 from handlers.intake_routes import register_intake
@@ -122,7 +122,7 @@ def wait_for_slack(client: WebClient, sleep: Callable[[float], None] = time.slee
             delay = min(delay * 2, 60.0)
 
 
-BACKGROUND_CONNECTIONS = 4  # the outbox worker, the scheduler, bolt's lazy listeners, spare
+BACKGROUND_CONNECTIONS = DATABASE_CONNECTIONS + 3  # the outbox worker's, the scheduler, bolt's lazy listeners, spare
 
 
 def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16) -> Runtime:
@@ -150,7 +150,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     )
     for problem in join_team_channels(client, sessions):
         log.warning("%s", problem)  # start goes on: the other channels work
-    metrics = Metrics(sessions)
+    metrics = Metrics(sessions, clock)
     web = create_web_app(
         engine, metrics, None if settings.socket_mode else bolt_app, secret.get_secret_value() if secret else None
     )
@@ -158,7 +158,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
     deliverer = Deliverer(client, sessions, metrics, clock)
     loops = [
-        BackgroundLoop("outbox", deliverer.tick, interval=0.2),
+        BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
         BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),
     ]
     return Runtime(settings, engine, sessions, client, bolt_app, metrics, http, loops)
@@ -242,31 +242,45 @@ def cmd_digest(args: argparse.Namespace) -> int:
         return 0
     settings.require_bot_token()
     with sessions.begin() as session:
-        queued = queue_digest(session, get_team(session, args.team), year, week, now)
-    if not queued:
+        state = queue_digest(session, get_team(session, args.team), year, week, now)
+    if state == DigestState.POSTED:
         print(f"the digest for {args.team} {digest.label} was already posted; not posting it again")
         return 0
     client = slack_client(settings)
     deliverer = Deliverer(client, sessions, Metrics(sessions), utc_now)
-    if not deliverer.drain(lambda: not _digest_pending(sessions, args.team)):
+    if state == DigestState.POSTING:  # queued before (another replica, an earlier send): help it along
+        print(f"the digest for {args.team} {digest.label} was queued already; not queueing it again")
+    delivered = deliverer.drain(lambda: _digest_state(sessions, args.team, year, week) != DigestState.POSTING)
+    deliverer.close()
+    if not delivered:
         raise DibsError("Slack did not take the digest within 2 minutes; `dibs serve` will keep trying")
+    if _digest_state(sessions, args.team, year, week) != DigestState.POSTED:
+        raise DibsError(
+            f"Slack refused the digest for {args.team} {digest.label}: {_digest_error(sessions, args.team)}"
+        )
     print(f"posted the digest for {args.team} {digest.label} to {team.channel}")
     return 0
 
 
-def _digest_pending(sessions: sessionmaker[Session], team_id: str) -> bool:
+def _digest_state(sessions: sessionmaker[Session], team_id: str, year: int, week: int) -> DigestState:
     with sessions() as session:
-        return (
+        return digest_state(session, team_id, year, week)
+
+
+def _digest_error(sessions: sessionmaker[Session], team_id: str) -> str:
+    """What Slack said to the team's last failed digest."""
+    with sessions() as session:
+        return str(
             session.scalar(
-                select(OutboxMessage.id)
+                select(OutboxMessage.last_error)
                 .where(
                     OutboxMessage.team_id == team_id,
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.kind.in_((Kind.DIGEST, Kind.DIGEST_CHART)),
+                    OutboxMessage.status == OutboxStatus.FAILED,
+                    OutboxMessage.kind == Kind.DIGEST,
                 )
+                .order_by(OutboxMessage.id.desc())
                 .limit(1)
             )
-            is not None
         )
 
 

@@ -1,25 +1,33 @@
 """The outbox (DESIGN §8): Slack messages written with the change that causes them.
 
-Rows are taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers
-(threads or replicas) deliver each row once. Delivery itself lives in handlers/delivery.py.
+A worker leases due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of workers,
+threads or replicas, never take the same row), sends them outside any transaction, renews its
+leases while they are in flight, and settles each row as soon as Slack answered. A worker that
+dies leaves its rows due again when their short lease runs out. A row whose send may have reached
+Slack without an answer (a timeout, a dead worker) is marked `unsure_since`, so whoever sends it
+next looks for it in Slack first. Transient failures are retried with capped backoff until the
+row is `MAX_AGE` old. Delivery itself lives in handlers/delivery.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from models import OutboxKind as Kind  # callers write outbox.Kind.NOTICE
 from models import OutboxMessage, OutboxStatus
 
-MAX_ATTEMPTS = 6
-LEASE_SECONDS = 300  # a taken row is due again after this if its worker died mid-send
+LEASE_SECONDS = 30.0  # a taken row is due again after this unless its worker renews the lease
+RENEW_SECONDS = 5.0  # how often a worker renews the leases of rows it is still sending
 BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 300.0
+BACKOFF_MAX_SECONDS = 30.0  # DESIGN §8: a message goes out within about this long of Slack coming back
+MAX_AGE = timedelta(hours=24)  # a row failing for this long (transient errors) is given up, loudly
 
 
 # A row of the key's kind needs the message of a row of the value's kind posted first
@@ -90,45 +98,107 @@ def notify(session: Session, now: datetime, channel: str, notice: Notice, /, **f
     return enqueue(session, Kind.NOTICE, now, channel=channel, notice=notice, facts=facts)
 
 
-def lease_due(session: Session, now: datetime, limit: int = 100) -> list[OutboxMessage]:
-    """Take due rows for sending, oldest first, skipping rows another worker holds.
+@dataclass(frozen=True)
+class Leased:
+    """A row taken for sending, and whether an earlier send of it may have reached Slack (since when)."""
 
-    Taking pushes `available_at` a lease ahead, so once the caller commits no other worker
-    sees these rows while they are sent outside any transaction; a worker that dies
-    mid-send leaves them due again when the lease runs out.
+    row: OutboxMessage
+    unsure_since: datetime | None
+
+
+def lease_due(
+    session: Session,
+    now: datetime,
+    worker: str,
+    *,
+    limit: int = 100,
+    lease_seconds: float = LEASE_SECONDS,
+    only: Collection[int] | None = None,
+    skip: Collection[int] = (),
+) -> list[Leased]:
+    """Take due rows for `worker`, oldest first, skipping rows another worker holds (and `skip`);
+    with `only`, just those rows.
+
+    Taking pushes `available_at` a lease ahead, so once the caller commits no other worker sees
+    these rows while they are sent outside any transaction. It also marks them unsure from now:
+    settling a row clears that, so a worker that dies mid-send leaves its rows due again when
+    the lease runs out, marked as possibly sent.
     """
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.available_at <= now)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.available_at <= now)
+    if only is not None:
+        query = query.where(OutboxMessage.id.in_(only))
+    if skip:
+        query = query.where(OutboxMessage.id.not_in(skip))
+    query = query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+    taken = []
+    for row in session.scalars(query):
+        taken.append(Leased(row, row.unsure_since))
+        row.available_at = now + timedelta(seconds=lease_seconds)
+        row.leased_by = worker
+        row.unsure_since = row.unsure_since or now
+    return taken
+
+
+def renew(
+    session: Session, row_ids: Collection[int], worker: str, now: datetime, lease_seconds: float = LEASE_SECONDS
+) -> None:
+    """Push the leases `worker` still holds on these rows a lease ahead (rows in flight)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(row_ids),
+            OutboxMessage.leased_by == worker,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(available_at=now + timedelta(seconds=lease_seconds))
     )
-    rows = list(session.scalars(query))
-    for row in rows:
-        row.available_at = now + timedelta(seconds=LEASE_SECONDS)
-    return rows
+
+
+def held(session: Session, row_id: int, worker: str) -> OutboxMessage | None:
+    """The row, locked for settling, if `worker` still holds its lease; None if it lost it
+    (the lease ran out and another worker took the row) or the row is settled already."""
+    row = session.get(OutboxMessage, row_id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != OutboxStatus.PENDING or row.leased_by != worker:
+        return None
+    return row
 
 
 def mark_sent(row: OutboxMessage, now: datetime, result: dict[str, Any] | None = None) -> None:
     row.status, row.sent_at, row.result = OutboxStatus.SENT, now, result
     row.attempts += 1
+    row.leased_by = row.unsure_since = None
 
 
-def postpone(row: OutboxMessage, now: datetime, seconds: float) -> None:
-    """Try again later without using up an attempt (rate limits, a card not posted yet)."""
+def postpone(row: OutboxMessage, now: datetime, seconds: float, unsure_since: datetime | None) -> None:
+    """Try again later without using up an attempt (rate limits, a card not posted yet); nothing
+    reached Slack this time, so the row is as unsure as it was before it was taken."""
     row.available_at = now + timedelta(seconds=seconds)
+    row.leased_by, row.unsure_since = None, unsure_since
 
 
-def mark_failed_attempt(row: OutboxMessage, now: datetime, error: str, *, permanent: bool = False) -> None:
-    """Back off exponentially; after the last attempt (or a permanent error) the row is failed."""
+def backoff_seconds(attempts: int) -> float:
+    """2 s doubling, capped at 30 s (DESIGN §8)."""
+    return min(BACKOFF_BASE_SECONDS * 2 ** min(attempts - 1, 16), BACKOFF_MAX_SECONDS)
+
+
+def mark_failed_attempt(
+    row: OutboxMessage, now: datetime, error: str, unsure_since: datetime | None, *, permanent: bool = False
+) -> None:
+    """Back off and try again; a permanent error, or a row `MAX_AGE` old, fails for good.
+
+    `unsure_since`: since when a send may have reached Slack (None: Slack surely has not got it).
+    """
     row.attempts += 1
     row.last_error = error[:2000]
-    if permanent or row.attempts >= MAX_ATTEMPTS:
+    row.leased_by, row.unsure_since = None, unsure_since
+    if permanent:
         row.status = OutboxStatus.FAILED
-        return
-    delay = min(BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1), BACKOFF_MAX_SECONDS)
-    row.available_at = now + timedelta(seconds=delay)
+    elif now - row.created_at >= MAX_AGE:
+        row.status = OutboxStatus.FAILED
+        hours = MAX_AGE.total_seconds() / 3600
+        row.last_error = f"gave up after {hours:g} h and {row.attempts} attempts; last: {error}"[:2000]
+    else:
+        row.available_at = now + timedelta(seconds=backoff_seconds(row.attempts))
 
 
 def _message_key(needed: Kind, row: OutboxMessage) -> ColumnElement[bool]:
@@ -168,5 +238,5 @@ def fail_dependents(session: Session, failed: OutboxMessage, error: str) -> list
     )
     dependents = [row for row in waiting if _same_message(failed, row)]
     for row in dependents:
-        row.status, row.last_error = OutboxStatus.FAILED, error[:2000]
+        row.status, row.last_error, row.leased_by = OutboxStatus.FAILED, error[:2000], None
     return dependents

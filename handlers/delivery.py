@@ -1,83 +1,111 @@
-"""The outbox worker: renders queued messages and delivers them with slack_sdk (DESIGN §8).
+"""The outbox worker (DESIGN §8): leases due rows, sends them concurrently across channels and
+users, and settles each row as soon as Slack answered.
 
-Waiting lead announcements for a channel go out together (up to 10 cards a message),
-posts to a channel are paced to one a second, 429s are honoured with `Retry-After`, and
-other failures back off until the row is marked failed (visible in /metrics).
+Rows go into lanes, one per channel (per user for App Home, per click for its private answer,
+per dispute for its case and thread): a lane sends its rows one after another, in order and at the channel's
+pace (one message a second), while a small pool of threads works on different lanes at once.
+A channel's waiting lead cards go out together (up to 10 cards a message). 429s are honoured
+with `Retry-After`; other failures back off (bot/outbox.py) and are retried until the row is a
+day old. Leases are renewed while rows are in flight; a row whose send may have reached Slack is
+looked for before it is sent again (handlers/slack_calls.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
+import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
-from bot.digest import compute_digest
-from bot.leads import lead_state
-from bot.mediation import case_facts
-from bot.teams import effective_limits
-from handlers.chart import chart_alt_text, fairness_chart
-from handlers.digest_view import digest_message
-from handlers.dispute_views import dispute_case
-from handlers.home import home_view
+from bot.digest_post import digest_accepted
 from handlers.metrics import Metrics
-from handlers.notices import notice_text
-from handlers.people import Directory
-from handlers.views import CARDS_PER_MESSAGE, cards_message, lead_card, retired_card
-from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus
+from handlers.outage import OUTAGE
+from handlers.senders import Job, Senders, never_posted
+from handlers.slack_calls import PACE_WAIT_SECONDS, Outcome, SlackCalls
+from handlers.views import CARDS_PER_MESSAGE
+from infra.db import database_unavailable
+from models import Dispute, LeadCard, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_blocks",
-        "invalid_arguments",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "msg_too_long",
-        "no_text",
-        "user_not_found",
-        "user_not_in_channel",
-        "cant_update_message",
-        "message_not_found",
-        "unknown_method",
-        "missing_scope",
-        "restricted_action",
-    }
-)
-NOT_POSTED_YET_SECONDS = 2.0  # a card update or thread post waits this long for its message
-RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack takes 5 posts to a response_url within 30 minutes
-RESPONSE_URL_GONE = frozenset({404, 410})  # expired, used up or unknown: Slack answers 404 "Expired url"
+DELIVERY_THREADS = 32  # lanes sent at once by one worker (threads mostly wait for Slack)
+DATABASE_CONNECTIONS = 4  # of the pool the worker's threads use at once (requests need theirs)
+LEASE_BATCH = 100  # rows taken by one lease
+MAX_HELD = 400  # rows one worker holds at most (leased, not yet settled)
+DISPUTE_KINDS = (outbox.Kind.DISPUTE_CASE, outbox.Kind.DISPUTE_REFRESH, outbox.Kind.THREAD_POST)
 
 
-@dataclass
-class Outcome:
-    """What became of one row: sent, retry later (not an attempt), failed attempt, or given up."""
+def lane_of(row: OutboxMessage) -> str:
+    """Rows of one lane are sent one after another, in order; lanes run side by side. A click's
+    answer has a lane of its own (its interaction's response_url): answers to different clicks
+    are independent messages, so one rep's quick clicks are answered side by side too."""
+    if row.kind == outbox.Kind.RESPOND:
+        return str(row.payload["response_url"])
+    if row.kind == outbox.Kind.PUBLISH_HOME:
+        return str(row.payload["user"])
+    if row.kind in DISPUTE_KINDS:
+        return f"dispute:{row.dispute_id}"
+    return row.channel or ""
 
-    kind: str  # sent | postpone | retry | failed
-    seconds: float = 0.0
-    error: str = ""
-    result: dict[str, Any] | None = None
+
+class BoundedSessions:
+    """Sessions for the worker's threads, at most `limit` open at once, so a busy worker cannot
+    take the connections the server's request threads need. Nothing opens one inside another."""
+
+    def __init__(self, sessions: sessionmaker[Session], limit: int):
+        self._sessions = sessions
+        self._slots = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        with self._slots, self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with self._slots, self._sessions.begin() as session:
+            yield session
+
+
+class Ticket:
+    """Rows taken together; `wait` until each of them is settled."""
+
+    def __init__(self, row_ids: Collection[int]):
+        self._pending = set(row_ids)
+        self._done = threading.Condition()
+        self.kinds: dict[int, str] = {}  # row id -> the kind of outcome it was settled with
+
+    def settled(self, row_id: int, kind: str) -> None:
+        with self._done:
+            self._pending.discard(row_id)
+            self.kinds[row_id] = kind
+            self._done.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._done:
+            return self._done.wait_for(lambda: not self._pending, timeout)
 
 
 class Deliverer:
-    """The one outbox worker, able to send every kind of row, whoever runs it (`serve`, `digest
-    send`, the demo); several (threads or replicas) may run, the outbox lease keeps them apart."""
+    """The outbox worker, able to send every kind of row, whoever runs it (`serve`, `digest send`,
+    the demo); several (threads or replicas) may run, the outbox lease keeps them apart.
+
+    `pump` (the serve loop) leases and returns at once; `tick` waits until what it took is
+    settled; `deliver_now` sends given rows at once (right after the transaction that queued
+    them commits).
+    """
 
     def __init__(
         self,
@@ -86,57 +114,50 @@ class Deliverer:
         metrics: Metrics,
         clock: Callable[[], datetime],
         channel_interval: float = 1.0,
+        *,
+        threads: int = DELIVERY_THREADS,
+        lease_seconds: float = outbox.LEASE_SECONDS,
+        renew_seconds: float = outbox.RENEW_SECONDS,
+        database_connections: int = DATABASE_CONNECTIONS,
+        worker: str | None = None,
     ):
-        self._client = client
-        self._sessions = sessions
-        self._metrics = metrics
+        self._sessions = BoundedSessions(sessions, database_connections)
         self._clock = clock
-        self._channel_interval = channel_interval
-        self._directory = Directory(client, sessions, metrics, clock)
-        self._next_post: dict[str, float] = {}
+        self._calls = SlackCalls(client, metrics, channel_interval)
+        self._senders = Senders(self._calls, self._sessions, sessions, metrics, clock)
+        self._lease_seconds = lease_seconds
+        self._renew_seconds = renew_seconds
+        self.worker = worker or f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox")
+        self._lock = threading.Lock()
+        self._lanes: dict[str, deque[Job]] = {}  # lanes with a thread on them, and their waiting rows
+        self._held: dict[int, Ticket] = {}  # rows leased and not yet settled
+        self._seq = 0  # leases taken so far
+        self._keeper: threading.Thread | None = None
+        self._closed = threading.Event()
 
-    # ---- the loop ----------------------------------------------------------------------
+    # ---- taking rows -------------------------------------------------------------------
+
+    def pump(self) -> bool:
+        """Lease what is due and start sending it without waiting for Slack; True if rows were
+        taken (the serve loop then runs again at once)."""
+        room = min(LEASE_BATCH, MAX_HELD - len(self._held))
+        return room > 0 and self._take(room) is not None
 
     def tick(self) -> bool:
-        """Deliver what is due; True if anything was sent or settled (so the loop runs again at
-        once), False if there was nothing to do or everything had to wait for its channel."""
-        with self._sessions.begin() as session:
-            rows = outbox.lease_due(session, self._clock())
-        if not rows:
+        """Deliver what is due and wait until it is settled; True if anything was sent or failed,
+        False if there was nothing to do or everything had to wait (rate limits, pacing)."""
+        ticket = self._take(LEASE_BATCH)
+        if ticket is None:
             return False
-        outcomes: dict[int, Outcome] = {}
-        announcements: dict[str, list[OutboxMessage]] = defaultdict(list)
-        for row in rows:
-            if row.kind == outbox.Kind.ANNOUNCE_LEAD:
-                announcements[row.channel or ""].append(row)
-        for channel, batch in announcements.items():
-            wait = self._wait_for(channel)
-            if wait > 0:  # not this channel's turn yet: don't render cards that cannot be sent
-                for i, row in enumerate(batch):
-                    outcomes[row.id] = Outcome("postpone", wait + (i // CARDS_PER_MESSAGE) * self._channel_interval)
-                continue
-            first = self._guarded(batch, self._announce, channel, batch[:CARDS_PER_MESSAGE])
-            outcomes |= first
-            # The rest take the slot after the first batch's: a batch that was posted (or rate
-            # limited) has already moved the channel's next slot; a postponed one is yet to take it.
-            after = self._channel_interval if first[batch[0].id].kind == "postpone" else 0.0
-            for extra in batch[CARDS_PER_MESSAGE:]:
-                outcomes[extra.id] = Outcome("postpone", self._wait_for(channel) + after)
-        refreshed: set[tuple[str, str]] = set()
-        for row in rows:
-            if row.id not in outcomes:
-                outcomes |= self._guarded([row], self._deliver_one, row, refreshed)
-        self._settle(outcomes)
-        return any(outcome.kind != "postpone" for outcome in outcomes.values())
+        ticket.wait()
+        return any(kind != "postpone" for kind in ticket.kinds.values())
 
-    @staticmethod
-    def _guarded(rows: list[OutboxMessage], send: Callable[..., dict[int, Outcome]], *args: Any) -> dict[int, Outcome]:
-        """A bug rendering one message must not hold up the others: count it as a failed try."""
-        try:
-            return send(*args)
-        except Exception as exc:
-            log.exception("delivering outbox rows %s failed", [row.id for row in rows])
-            return {row.id: Outcome("retry", error=f"{type(exc).__name__}: {exc}") for row in rows}
+    def deliver_now(self, row_ids: Collection[int]) -> Ticket | None:
+        """Send these rows now if they are due and no worker holds them, without waiting; the
+        ticket to wait on, or None if none was taken. For the request pipeline: a click's answer
+        goes out right after its transaction commits, the outbox loop being the fallback."""
+        return self._take(len(row_ids), only=row_ids) if row_ids else None
 
     def drain(self, done: Callable[[], bool], timeout: float = 120.0) -> bool:
         """Deliver until `done()` (for commands that must send before they return)."""
@@ -148,248 +169,214 @@ class Deliverer:
                 time.sleep(0.2)
         return True
 
-    def _settle(self, outcomes: dict[int, Outcome]) -> None:
-        now = self._clock()
+    def close(self) -> None:
+        """Stop taking rows; rows taken but not started are given back at once (due now, as
+        unsure as before), rows being sent are finished."""
+        self._closed.set()
+        with self._lock:
+            waiting = [job for lane in self._lanes.values() for job in lane]
+            for lane in self._lanes.values():
+                lane.clear()
+        if waiting:
+            self._settle(waiting, {job.row.id: Outcome("postpone") for job in waiting})
+        self._pool.shutdown(wait=True)
+
+    def _take(self, limit: int, only: Collection[int] | None = None) -> Ticket | None:
+        if self._closed.is_set():
+            return None
+        with self._lock:
+            skip = list(self._held)  # rows still being sent here, should the clock jump past their lease
         with self._sessions.begin() as session:
-            query = select(OutboxMessage).where(OutboxMessage.id.in_(outcomes)).order_by(OutboxMessage.id)
-            rows = list(session.scalars(query))
-            for row in rows:
-                outcome = outcomes[row.id]
-                if outcome.kind == "sent":
-                    outbox.mark_sent(row, now, outcome.result)
-                elif outcome.kind == "postpone":
-                    outbox.postpone(row, now, outcome.seconds)
-                else:
-                    outbox.mark_failed_attempt(row, now, outcome.error, permanent=outcome.kind == "failed")
-                    if row.status == "failed":
-                        log.warning("outbox row %s (%s) failed: %s", row.id, row.kind, outcome.error)
-                        self._fail_dependents(session, row)
+            leased = outbox.lease_due(
+                session,
+                self._clock(),
+                self.worker,
+                limit=limit,
+                lease_seconds=self._lease_seconds,
+                only=only,
+                skip=skip,
+            )
+        if not leased:
+            return None
+        ticket = Ticket([taken.row.id for taken in leased])
+        with self._lock:
+            closing = self._closed.is_set()
+            if not closing:
+                self._take_into_lanes(leased, ticket)
+        if closing:  # closed while leasing: give the rows back
+            jobs = [Job(taken.row, taken.unsure_since, 0) for taken in leased]
+            self._settle(jobs, {job.row.id: Outcome("postpone") for job in jobs})
+            return None
+        return ticket
+
+    def _take_into_lanes(self, leased: list[outbox.Leased], ticket: Ticket) -> None:
+        """Queue the rows in their lanes, starting a thread on each new lane; under the lock."""
+        self._seq += 1
+        for taken in leased:
+            self._held[taken.row.id] = ticket
+            key = lane_of(taken.row)
+            if key not in self._lanes:
+                self._lanes[key] = deque()
+                self._pool.submit(self._run_lane, key)
+            self._lanes[key].append(Job(taken.row, taken.unsure_since, self._seq))
+        if self._keeper is None:
+            self._keeper = threading.Thread(target=self._keep_leases, name="outbox-leases", daemon=True)
+            self._keeper.start()
+
+    def _keep_leases(self) -> None:
+        """Renew the leases of rows still held, until none is."""
+        while not self._closed.wait(self._renew_seconds):
+            with self._lock:
+                held = list(self._held)
+                if not held:
+                    self._keeper = None
+                    return
+            try:
+                with self._sessions.begin() as session:
+                    outbox.renew(session, held, self.worker, self._clock(), self._lease_seconds)
+            except Exception as exc:
+                self._log_failure(exc, "renewing outbox leases")
+        with self._lock:
+            self._keeper = None
+
+    # ---- lanes -------------------------------------------------------------------------
+
+    def _run_lane(self, key: str) -> None:
+        while True:
+            with self._lock:
+                lane = self._lanes[key]
+                if not lane:
+                    del self._lanes[key]
+                    return
+                head = lane[0].row
+            if head.kind == outbox.Kind.ANNOUNCE_LEAD:  # cards arriving meanwhile join the message
+                wait = self._calls.wait_for(head.channel or "")
+                time.sleep(wait if wait <= PACE_WAIT_SECONDS else 0.0)
+            with self._lock:
+                batch = _next_batch(lane)
+                seq_now = self._seq
+            self._deliver(batch, seq_now)
+
+    def _deliver(self, batch: list[Job], seq_now: int) -> None:
+        first = batch[0].row
+        try:
+            if first.kind == outbox.Kind.ANNOUNCE_LEAD:
+                outcomes = self._senders.announce(first.channel or "", batch)
+            else:
+                outcomes = {first.id: self._senders.send(batch[0], seq_now)}
+        except Exception as exc:  # a bug rendering one message must not hold up the others
+            log.exception("delivering outbox rows %s failed", [job.row.id for job in batch])
+            outcomes = {job.row.id: Outcome("retry", error=f"{type(exc).__name__}: {exc}") for job in batch}
+        self._settle(batch, outcomes)
+
+    # ---- settling ----------------------------------------------------------------------
+
+    def _settle(self, jobs: list[Job], outcomes: dict[int, Outcome]) -> None:
+        """Record what each send did, in one transaction, for the rows this worker still holds
+        (a row whose lease another worker took is theirs now: they look for the message first)."""
+        now = self._clock()
+        try:
+            with self._sessions.begin() as session:
+                self._record_posted(session, jobs, outcomes, now)
+                for job in jobs:
+                    row = outbox.held(session, job.row.id, self.worker)
+                    if row is None:  # failed with its message meanwhile, or its lease ran out: not ours
+                        log.info("outbox row %s was settled or taken over meanwhile; leaving it", job.row.id)
+                    else:
+                        self._apply(session, row, job, outcomes[job.row.id], now)
+        except Exception as exc:  # the rows stay leased and unsure: whoever takes them next looks first
+            self._log_failure(exc, f"settling outbox rows {[job.row.id for job in jobs]}")
+        with self._lock:
+            tickets = [(job.row.id, self._held.pop(job.row.id, None)) for job in jobs]
+        for row_id, ticket in tickets:
+            if ticket is not None:
+                ticket.settled(row_id, outcomes[row_id].kind)
+
+    def _apply(self, session: Session, row: OutboxMessage, job: Job, outcome: Outcome, now: datetime) -> None:
+        if outcome.kind == "sent":
+            outbox.mark_sent(row, now, outcome.result)
+            return
+        if outcome.kind == "postpone":
+            outbox.postpone(row, now, outcome.seconds, job.unsure_since)
+            return
+        unsure_since = job.unsure_since or (row.unsure_since if outcome.unsure else None)
+        outbox.mark_failed_attempt(row, now, outcome.error, unsure_since, permanent=outcome.kind == "failed")
+        if row.status == OutboxStatus.FAILED:
+            log.error("outbox row %s (%s) failed: %s", row.id, row.kind, row.last_error)
+            self._fail_dependents(session, row)
 
     @staticmethod
     def _fail_dependents(session: Session, failed: OutboxMessage) -> None:
         """Updates of and replies to a message that will never exist fail with it, at once."""
         if failed.kind not in outbox.NEEDS_POSTED.values():
             return
-        for row in outbox.fail_dependents(session, failed, _never_posted(session, failed)):
-            log.warning("outbox row %s (%s) failed: %s", row.id, row.kind, row.last_error)
+        for row in outbox.fail_dependents(session, failed, never_posted(session, failed)):
+            log.error("outbox row %s (%s) failed: %s", row.id, row.kind, row.last_error)
 
-    # ---- calling Slack ------------------------------------------------------------------
+    def _record_posted(self, session: Session, jobs: list[Job], outcomes: dict[int, Outcome], now: datetime) -> None:
+        """What a posted message means beyond its row: a card's or case's message ts, a digest
+        week posted. Recorded even if the lease was lost meanwhile: the first copy recorded is
+        the live one, a later copy of the same card or case becomes a stub."""
+        cards: dict[tuple[str, str], list[int]] = {}
+        for job in jobs:
+            outcome = outcomes[job.row.id]
+            if outcome.kind != "sent" or not outcome.result or "ts" not in outcome.result:
+                continue
+            posted = (str(outcome.result["channel"]), str(outcome.result["ts"]))
+            if job.row.kind == outbox.Kind.ANNOUNCE_LEAD:
+                cards.setdefault(posted, []).append(job.row.payload["card_id"])
+            elif job.row.kind == outbox.Kind.DISPUTE_CASE:
+                _record_case(session, job.row, posted, now)
+            elif job.row.kind == outbox.Kind.DIGEST:
+                digest_accepted(session, job.row, now)
+        for posted, card_ids in cards.items():
+            _record_cards(session, card_ids, posted, now)
 
-    def _wait_for(self, channel: str) -> float:
-        return max(0.0, self._next_post.get(channel, 0.0) - time.monotonic())
-
-    def _call(self, method: str, pace_channel: str | None, **kwargs: Any) -> Outcome:
-        """Call a WebClient method; `pace_channel` holds posts to one channel to Slack's pace."""
-        if pace_channel:
-            wait = self._wait_for(pace_channel)
-            if wait > 0:
-                return Outcome("postpone", wait)
-            self._next_post[pace_channel] = time.monotonic() + self._channel_interval
-        try:
-            response = getattr(self._client, method)(**kwargs)
-        except SlackApiError as exc:
-            return self._failure(method, pace_channel, exc)
-        except Exception as exc:  # network: timeouts, refused connections
-            self._metrics.slack_calls.labels(method, "error").inc()
-            return Outcome("retry", error=f"{type(exc).__name__}: {exc}")
-        self._metrics.slack_calls.labels(method, "ok").inc()
-        data = response.data if isinstance(response.data, dict) else {}
-        return Outcome("sent", result={k: data[k] for k in ("channel", "ts", "message_ts") if k in data})
-
-    def _failure(self, method: str, channel: str | None, exc: SlackApiError) -> Outcome:
-        status = exc.response.status_code
-        error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
-        if status == 429 or error == "ratelimited":
-            retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-            self._metrics.slack_calls.labels(method, "ratelimited").inc()
-            if channel:
-                self._next_post[channel] = time.monotonic() + retry_after
-            return Outcome("postpone", retry_after)
-        self._metrics.slack_calls.labels(method, "error").inc()
-        kind = "failed" if error in PERMANENT_ERRORS else "retry"
-        return Outcome(kind, error=f"{method}: HTTP {status} {error or exc}")
-
-    # ---- each kind ----------------------------------------------------------------------
-
-    def _announce(self, channel: str, rows: list[OutboxMessage]) -> dict[int, Outcome]:
-        card_ids = [row.payload["card_id"] for row in rows]
-        with self._sessions() as session:
-            cards = list(
-                session.scalars(
-                    select(LeadCard)
-                    .where(LeadCard.id.in_(card_ids), LeadCard.retired_at.is_(None))
-                    .order_by(LeadCard.id)
-                )
-            )
-            if not cards:  # re-announced before it was ever shown: nothing to post
-                return {row.id: Outcome("sent") for row in rows}
-            payload = self._render_cards(session, cards)
-        outcome = self._call("chat_postMessage", channel, channel=channel, **payload)
-        if outcome.kind == "sent" and outcome.result:
-            with self._sessions.begin() as session:
-                for card in session.scalars(select(LeadCard).where(LeadCard.id.in_(card_ids))):
-                    card.ts = outcome.result["ts"]
-        return {row.id: outcome for row in rows}
-
-    def _render_cards(self, session: Session, cards: list[LeadCard]) -> dict:
-        rendered, refs = [], []
-        for card in cards:
-            lead = card.lead
-            team = lead.team
-            if card.retired_at is not None:
-                rendered.append(retired_card(card))
-            else:
-                rendered.append(lead_card(lead_state(session, lead), team.timezone, effective_limits(team).hot_score))
-            refs.append(lead.ref)
-        return cards_message(rendered, refs)
-
-    def _refresh(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
-        with self._sessions() as session:
-            card = session.get(LeadCard, row.payload["card_id"])
-            if card is None or (card.ts is None and card.retired_at is not None):
-                return Outcome("sent")  # never shown, so nothing to update
-            if card.ts is None:
-                return _wait_for_message(session, row)
-            message_key = (card.channel, card.ts)
-            if message_key in refreshed:
-                return Outcome("sent")
-            cards = list(
-                session.scalars(
-                    select(LeadCard)
-                    .where(LeadCard.channel == card.channel, LeadCard.ts == card.ts)
-                    .order_by(LeadCard.id)
-                )
-            )
-            payload = self._render_cards(session, cards)
-        refreshed.add(message_key)
-        return self._call("chat_update", None, channel=card.channel, ts=card.ts, **payload)
-
-    def _dispute_message(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
-        """The case message (its ts becomes the thread), its updates, and posts in its thread."""
-        names = self._directory.names(self._parties(row)) if row.kind != outbox.Kind.THREAD_POST else {}
-        with self._sessions() as session:
-            dispute = session.get(Dispute, row.dispute_id)
-            if dispute is None:
-                return Outcome("failed", error=f"dispute {row.dispute_id} is gone")
-            if row.kind != outbox.Kind.DISPUTE_CASE and dispute.thread_ts is None:
-                return _wait_for_message(session, row)
-            channel, ts = dispute.thread_channel or row.channel, dispute.thread_ts
-            if row.kind == outbox.Kind.DISPUTE_REFRESH and (channel, ts) in refreshed:
-                return Outcome("sent")  # several changes in one tick: one update shows them all
-            if row.kind == outbox.Kind.THREAD_POST:
-                return self._call(
-                    "chat_postMessage", channel, channel=channel, thread_ts=ts, text=notice_text(row.payload)
-                )
-            payload = dispute_case(case_facts(session, dispute, self._clock()), names)
-        if row.kind == outbox.Kind.DISPUTE_REFRESH:
-            refreshed.add((channel or "", ts or ""))
-            return self._call("chat_update", None, channel=channel, ts=ts, **payload)
-        outcome = self._call("chat_postMessage", channel, channel=channel, **payload)
-        if outcome.kind == "sent" and outcome.result:
-            with self._sessions.begin() as session:
-                posted = session.get_one(Dispute, row.dispute_id)
-                posted.thread_channel, posted.thread_ts = outcome.result["channel"], outcome.result["ts"]
-        return outcome
-
-    def _parties(self, row: OutboxMessage) -> list[str]:
-        with self._sessions() as session:
-            dispute = session.get(Dispute, row.dispute_id)
-            return [party.member.slack_user_id for party in dispute.parties] if dispute else []
-
-    def _digest_chart(self, row: OutboxMessage) -> Outcome:
-        """Draw the digest's chart with each rep's name as Slack has it now, and share it."""
-        with self._sessions() as session:
-            digest = compute_digest(session, row.team_id or "", row.payload["year"], row.payload["week"], self._clock())
-        names = self._directory.names(rep.slack_user_id for rep in digest.reps)
-        return self._call(
-            "files_upload_v2",
-            row.channel,
-            channel=row.channel,
-            file=fairness_chart(digest, names),
-            filename=f"dibs-{digest.team_id}-{digest.label}.png",
-            title=f"{digest.team_name} fairness, {digest.label}",
-            alt_txt=chart_alt_text(digest, names),
-        )
-
-    def _respond(self, row: OutboxMessage) -> Outcome:
-        """A private answer by the interaction's response_url, or by DM once that has expired."""
-        p = row.payload
-        if self._clock() - row.created_at < RESPONSE_URL_LIFETIME:
-            answered = self._post_to_response_url(p)
-            if answered is not None:
-                return answered
-        extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
-        return self._call("chat_postMessage", p["user"], channel=p["user"], text=p["text"], **extra)
-
-    def _post_to_response_url(self, p: dict[str, Any]) -> Outcome | None:
-        """Ephemeral to the user where they clicked; None when Slack says the URL is gone."""
-        webhook = WebhookClient(p["response_url"], timeout=self._client.timeout)
-        try:
-            response = webhook.send(
-                text=p["text"], blocks=p.get("blocks"), response_type="ephemeral", replace_original=False
-            )
-        except Exception as exc:  # network: timeouts, refused connections
-            self._metrics.slack_calls.labels("response_url", "error").inc()
-            return Outcome("retry", error=f"response_url: {type(exc).__name__}: {exc}")
-        status = response.status_code
-        if status == 200:
-            self._metrics.slack_calls.labels("response_url", "ok").inc()
-            return Outcome("sent")
-        if status == 429:
-            self._metrics.slack_calls.labels("response_url", "ratelimited").inc()
-            retry_after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), 1)
-            return Outcome("postpone", float(retry_after))
-        self._metrics.slack_calls.labels("response_url", "error").inc()
-        if status in RESPONSE_URL_GONE:
-            return None
-        kind = "retry" if status >= 500 else "failed"
-        return Outcome(kind, error=f"response_url: HTTP {status} {response.body}"[:500])
-
-    def _deliver_one(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> dict[int, Outcome]:
-        return {row.id: self._deliver(row, refreshed)}
-
-    def _deliver(self, row: OutboxMessage, refreshed: set[tuple[str, str]]) -> Outcome:
-        p = row.payload
-        if row.kind == outbox.Kind.REFRESH_CARD:
-            return self._refresh(row, refreshed)
-        if row.kind == outbox.Kind.POST:
-            extra = {k: p[k] for k in ("thread_ts", "blocks") if p.get(k)}
-            return self._call("chat_postMessage", row.channel, channel=row.channel, text=p["text"], **extra)
-        if row.kind == outbox.Kind.NOTICE:
-            return self._call("chat_postMessage", row.channel, channel=row.channel, text=notice_text(p))
-        if row.kind == outbox.Kind.RESPOND:
-            return self._respond(row)
-        if row.kind == outbox.Kind.PUBLISH_HOME:
-            with self._sessions() as session:
-                view = home_view(session, p["user"], self._clock())
-            return self._call("views_publish", None, user_id=p["user"], view=view)
-        if row.kind in (outbox.Kind.DISPUTE_CASE, outbox.Kind.DISPUTE_REFRESH, outbox.Kind.THREAD_POST):
-            return self._dispute_message(row, refreshed)
-        if row.kind == outbox.Kind.DIGEST:
-            with self._sessions() as session:
-                digest = compute_digest(session, row.team_id or "", p["year"], p["week"], self._clock())
-            return self._call("chat_postMessage", row.channel, channel=row.channel, **digest_message(digest))
-        if row.kind == outbox.Kind.DIGEST_CHART:
-            return self._digest_chart(row)
-        return Outcome("failed", error=f"unknown outbox kind {row.kind}")
+    def _log_failure(self, exc: Exception, doing: str) -> None:
+        if database_unavailable(exc):
+            OUTAGE.failed(exc)  # one line per outage
+        else:
+            log.exception("%s failed", doing)
 
 
-def _wait_for_message(session: Session, row: OutboxMessage) -> Outcome:
-    """A card update or thread post whose message is not posted yet: wait, unless it never will be."""
-    needed = outbox.needed_row(session, row)
-    if needed is not None and needed.status == OutboxStatus.PENDING:
-        return Outcome("postpone", NOT_POSTED_YET_SECONDS)
-    if needed is None:
-        return Outcome("failed", error=f"nothing was queued to post the message outbox row {row.id} needs")
-    return Outcome("failed", error=_never_posted(session, needed))
+def _next_batch(lane: deque[Job]) -> list[Job]:
+    """The lane's next send: its first row, or with a card all the lane's waiting cards (up to 10)."""
+    first = lane.popleft()
+    if first.row.kind != outbox.Kind.ANNOUNCE_LEAD:
+        return [first]
+    batch = [first]
+    for job in list(lane):
+        if len(batch) == CARDS_PER_MESSAGE:
+            break
+        if job.row.kind == outbox.Kind.ANNOUNCE_LEAD:
+            lane.remove(job)
+            batch.append(job)
+    return batch
 
 
-def _never_posted(session: Session, failed: OutboxMessage) -> str:
-    """Why rows depending on `failed` cannot be sent, naming the lead's card or the dispute's case."""
-    if failed.kind == outbox.Kind.ANNOUNCE_LEAD:
-        lead = session.get(Lead, failed.lead_id)
-        what = f"the card of {lead.ref if lead else 'a deleted lead'}"
+def _record_cards(session: Session, card_ids: list[int], posted: tuple[str, str], now: datetime) -> None:
+    """The posted message holds these cards, unless another copy of a card was recorded first:
+    a copy holding none of its cards any more becomes a stub, one holding some is re-rendered."""
+    channel, ts = posted
+    cards = list(session.scalars(select(LeadCard).where(LeadCard.id.in_(card_ids)).order_by(LeadCard.id)))
+    for card in cards:
+        if card.ts is None:
+            card.ts = ts
+    kept = [card for card in cards if card.ts == ts]
+    if len(kept) == len(cards):
+        return
+    if kept:
+        card = kept[0]
+        outbox.enqueue(session, outbox.Kind.REFRESH_CARD, now, channel=channel, lead_id=card.lead_id, card_id=card.id)
     else:
-        dispute = session.get(Dispute, failed.dispute_id)
-        what = f"the case message of {dispute.ref if dispute else 'a deleted dispute'}"
-    return f"{what} was never posted ({failed.last_error})"
+        outbox.enqueue(session, outbox.Kind.RETIRE_COPY, now, channel=channel, ts=ts)
+
+
+def _record_case(session: Session, row: OutboxMessage, posted: tuple[str, str], now: datetime) -> None:
+    dispute = session.get(Dispute, row.dispute_id)
+    if dispute is None:
+        return
+    if dispute.thread_ts is None:
+        dispute.thread_channel, dispute.thread_ts = posted
+    elif (dispute.thread_channel, dispute.thread_ts) != posted:
+        outbox.enqueue(session, outbox.Kind.RETIRE_COPY, now, channel=posted[0], ts=posted[1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.digest import compute_digest
-from bot.digest_post import queue_digest
+from bot.digest_post import DigestState, queue_digest
 from bot.fairness import parse_week, previous_week, week_containing, week_label
 from handlers.commands import Caller, Subcommand, UsageError
 from handlers.digest_view import digest_message
@@ -25,8 +25,11 @@ def digest(caller: Caller, args: list[str]) -> Reply:
     if args[0].lower() == "preview":
         shown = digest_message(compute_digest(caller.session, team.id, year, week, caller.now))
         return reply(shown["text"], shown["blocks"])
-    if not queue_digest(caller.session, team, year, week, caller.now):
+    state = queue_digest(caller.session, team, year, week, caller.now)
+    if state == DigestState.POSTED:
         return reply(f"The digest for {week_label(year, week)} was already posted; not posting it again.")
+    if state == DigestState.POSTING:
+        return reply(f"The digest for {week_label(year, week)} is on its way to <#{team.channel}> already.")
     return reply(f"Posting the digest for {week_label(year, week)} in <#{team.channel}>.")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -10,20 +11,24 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.outbox import MAX_AGE
 from infra.db import DATABASE_UNAVAILABLE
 from models import OutboxMessage, OutboxStatus
 
+MAX_AGE_HOURS = MAX_AGE.total_seconds() / 3600
+
 
 class OutboxCollector(Collector):
-    """Outbox rows by status, and failed rows by kind, read at scrape time so every replica
-    reports the same truth.
+    """Outbox rows by status, failed rows by kind and the age of the oldest waiting row, read at
+    scrape time so every replica reports the same truth.
 
     With the database unreachable the outbox gauges are left out and `dibs_database_up` is 0,
     so a scrape still answers.
     """
 
-    def __init__(self, sessions: sessionmaker[Session]):
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]):
         self._sessions = sessions
+        self._clock = clock
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily("dibs_database_up", "1 when the last scrape could read the database")
@@ -37,6 +42,9 @@ class OutboxCollector(Collector):
                     .group_by(OutboxMessage.kind)
                     .order_by(OutboxMessage.kind)
                 ).all()
+                oldest = session.scalar(
+                    select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
+                )
         except DATABASE_UNAVAILABLE:
             up.add_metric([], 0)
             yield up
@@ -56,14 +64,21 @@ class OutboxCollector(Collector):
         for kind, n in failed_by_kind:
             failed.add_metric([kind], n)
         yield failed
+        waiting = GaugeMetricFamily(
+            "dibs_outbox_oldest_pending_seconds",
+            f"Age of the oldest message not yet delivered (0: none); Slack is retried until {MAX_AGE_HOURS:g} h",
+        )
+        age = (self._clock() - oldest).total_seconds() if oldest is not None else 0.0
+        waiting.add_metric([], max(age, 0.0))
+        yield waiting
 
 
 class Metrics:
     """The app's metrics registry (one per app, so tests can run several side by side)."""
 
-    def __init__(self, sessions: sessionmaker[Session]):
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.registry = CollectorRegistry()
-        self.registry.register(OutboxCollector(sessions))
+        self.registry.register(OutboxCollector(sessions, clock))
         self.slack_calls = Counter(
             "dibs_slack_calls",
             "Slack Web API calls by method and outcome",

@@ -21,13 +21,15 @@ class BackgroundLoop:
     """Runs `tick` every `interval` seconds in a daemon thread until stopped.
 
     `tick` returns True when it did work, in which case it runs again at once (draining
-    a backlog without waiting a whole interval). Errors are logged, never fatal.
+    a backlog without waiting a whole interval). Errors are logged, never fatal. `on_stop`
+    runs once the loop has stopped (the outbox worker finishes what it is sending).
     """
 
-    def __init__(self, name: str, tick: Callable[[], bool], interval: float):
+    def __init__(self, name: str, tick: Callable[[], bool], interval: float, on_stop: Callable[[], None] | None = None):
         self.name = name
         self._tick = tick
         self._interval = interval
+        self._on_stop = on_stop
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -38,6 +40,9 @@ class BackgroundLoop:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self._on_stop is not None:
+            self._on_stop()
+            self._on_stop = None
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -43,6 +43,7 @@ class OutboxKind(StrEnum):
     THREAD_POST = "thread_post"  # a notice in a dispute's thread (rows queued before notices: text)
     DIGEST = "digest"  # the weekly fairness digest, rendered when sent
     DIGEST_CHART = "digest_chart"  # the digest's chart, drawn and shared to the channel when sent
+    RETIRE_COPY = "retire_copy"  # a second copy of a card or case message (payload ts), updated to a stub
     # Kinds no longer queued; rows of earlier releases keep them (delivery fails them as unknown).
     EPHEMERAL = "ephemeral"  # a private answer in a channel, before answers went by response_url
     UPLOAD = "upload"  # the digest chart's bytes, before the chart was drawn when sent
@@ -72,7 +73,9 @@ class OutboxMessage(Base):
     )
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
-    available_at: Mapped[datetime]
+    available_at: Mapped[datetime]  # due then; while leased, when the lease runs out
+    leased_by: Mapped[str | None] = mapped_column(String(64))  # the worker sending it now, if any
+    unsure_since: Mapped[datetime | None]  # a send since then may have reached Slack: look before re-sending
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None]

@@ -5,6 +5,11 @@ records every call, answers with Slack's shapes, can be scripted to fail (429 + 
 `ok: false` errors, hangs), can pace `chat.postMessage` per channel like Slack, and checks each call
 against Slack's Web API reference and Block Kit limits, collecting what is wrong in `problems`.
 
+Faults for the reliability tests: `outage` answers every call 5xx for a window of the stand-in's
+clock, `set_latency` makes every answer slow, `hang_next` holds one answer back after the call
+took effect (a client timeout after Slack accepted). Message `ts` are the stand-in's clock, as
+Slack's are its own: `set_clock` lets a test with a fast clock agree with it.
+
 It is as strict as Slack about the workspace (sandbox/workspace.py): unknown channels and people,
 channel membership, the scopes manifest.yml grants, trigger_ids and response_urls (which it serves
 itself) are refused with Slack's errors. A test populates it with `add_channel`, `add_user`...
@@ -59,6 +64,7 @@ NEWER_ARGUMENTS: dict[str, frozenset[str]] = {
     "views.open": frozenset({"interactivity_pointer"}),  # opening a modal from a workflow step
     "views.push": frozenset({"interactivity_pointer"}),
     "conversations.history": frozenset({"include_all_metadata"}),  # message metadata
+    "conversations.replies": frozenset({"include_all_metadata"}),
 }
 # Methods that take the app-level token (xapp-, scope connections:write) instead of the bot token.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -172,10 +178,15 @@ class SlackStandIn:
         self._workspace = Workspace(self._serial)
         self._calls: list[RecordedCall] = []
         self._problems: list[str] = []
-        self._failures: defaultdict[str, deque[_Answer]] = defaultdict(deque)
+        self._failures: defaultdict[str, deque[tuple[str | None, _Answer]]] = defaultdict(deque)
         self._hangs: defaultdict[str, deque[float]] = defaultdict(deque)
         self._post_interval: float | None = None
         self._last_post: dict[str, float] = {}
+        self._clock: Callable[[], float] = time.time
+        self._last_ts = 0  # microseconds of the workspace's newest message ts
+        self._down_until: float | None = None
+        self._down_status = 500
+        self._latency = 0.0
         self._upload_slots: dict[str, dict[str, Any]] = {}
         self._uploads: dict[str, bytes] = {}
         self._release = threading.Event()
@@ -189,6 +200,7 @@ class SlackStandIn:
             "conversations.join": self._join,
             "conversations.info": lambda args: {"ok": True, "channel": conversation_info(self._visible(args))},
             "conversations.history": self._history,
+            "conversations.replies": self._replies,
             "views.open": self._open_view,
             "views.push": self._open_view,
             "views.update": self._view,
@@ -403,7 +415,8 @@ class SlackStandIn:
     # ----- scripting
 
     def reset(self) -> None:
-        """Forget calls, problems, uploads, scripted failures, pacing and the workspace; release hung calls."""
+        """Forget calls, problems, uploads, scripted failures and faults, pacing, the clock and the
+        workspace; release hung calls."""
         with self._lock:
             self._release.set()
             self._release = threading.Event()
@@ -412,6 +425,7 @@ class SlackStandIn:
             for mapping in (self._last_post, self._upload_slots, self._uploads):
                 mapping.clear()
             self._post_interval = None
+            self._clock, self._last_ts, self._down_until, self._latency = time.time, 0, None, 0.0
             self._workspace = Workspace(self._serial)
 
     def fail_next(
@@ -422,8 +436,10 @@ class SlackStandIn:
         retry_after: int = 1,
         times: int = 1,
         error: str | None = None,
+        channel: str | None = None,
     ) -> None:
-        """Fail the next `times` calls of `method` ("response_url" for posts to response_urls).
+        """Fail the next `times` calls of `method` ("response_url" for posts to response_urls),
+        with `channel` only those to that channel (calls go out side by side, in no set order).
 
         With `error`: HTTP 200 `{"ok": false, "error": error}`. Else status 429 answers
         `ratelimited` with `Retry-After: retry_after`, any other status `fatal_error`.
@@ -435,12 +451,29 @@ class SlackStandIn:
         else:
             answer = _error("fatal_error", status)
         with self._lock:
-            self._failures[method].extend([answer] * times)
+            self._failures[method].extend([(channel, answer)] * times)
 
     def hang_next(self, method: str, seconds: float, times: int = 1) -> None:
-        """Hold the answer to the next `times` calls of `method` back by `seconds`."""
+        """Hold the answer to the next `times` calls of `method` ("response_url" too) back by
+        `seconds`; the call has taken effect, so a client that times out cannot tell."""
         with self._lock:
             self._hangs[method].extend([seconds] * times)
+
+    def set_clock(self, clock: Callable[[], float] | None) -> None:
+        """Seconds since the epoch for message `ts` and outage windows (None: the real time)."""
+        with self._lock:
+            self._clock = clock or time.time
+
+    def outage(self, seconds: float, status: int = 500) -> None:
+        """Answer every Web API call and response_url post HTTP `status` for the next `seconds`
+        of the stand-in's clock (Slack down); the calls are recorded and change nothing."""
+        with self._lock:
+            self._down_until, self._down_status = self._clock() + seconds, status
+
+    def set_latency(self, seconds: float) -> None:
+        """Answer every call `seconds` late (after it took effect), like a slow Slack; 0 for none."""
+        with self._lock:
+            self._latency = seconds
 
     def limit_channel_rate(self, per_second: float | None = 1.0) -> None:
         """Answer 429 to chat.postMessage coming faster than `per_second` to one channel."""
@@ -492,7 +525,9 @@ class SlackStandIn:
     def _answer(self, method: str, authorization: str, args: dict[str, Any]) -> _Answer:
         """Decide Slack's answer and note problems; called under the lock."""
         self._problems += self._reference_problems(method, args) + block_kit_problems(method, args)
-        delay = self._hangs[method].popleft() if self._hangs[method] else 0.0
+        delay = self._hangs[method].popleft() if self._hangs[method] else self._latency
+        if self._is_down():
+            return replace(_error("fatal_error", self._down_status), delay=delay)
         if not self._is_known(method):
             return replace(_error("unknown_method"), delay=delay)
         if not authorization.startswith("Bearer "):
@@ -501,8 +536,8 @@ class SlackStandIn:
         if refusal := _token_refusal(method, authorization.removeprefix("Bearer ")):
             self._problems.append(f"{method}: {refusal[1]}")
             return replace(_error(refusal[0]), delay=delay)
-        if self._failures[method]:
-            answer = self._failures[method].popleft()
+        if failure := self._scripted_failure(method, args):
+            answer = failure
         elif needed := self._missing_scopes(method, args):
             answer = _error("missing_scope", needed=",".join(sorted(needed)), provided=",".join(sorted(self._granted)))
         elif refusals := layout_problems(method, args):
@@ -516,6 +551,18 @@ class SlackStandIn:
         # Slack names the token's scopes on every answer to an authenticated call.
         headers = answer.headers | {"X-OAuth-Scopes": ",".join(sorted(self._granted))}
         return replace(answer, delay=delay, headers=headers)
+
+    def _scripted_failure(self, method: str, args: dict[str, Any]) -> _Answer | None:
+        """The first failure scripted for this call (its method, and its channel if one was named)."""
+        channel = args.get("channel") or args.get("channel_id")
+        for scripted in self._failures[method]:
+            if scripted[0] in (None, channel):
+                self._failures[method].remove(scripted)
+                return scripted[1]
+        return None
+
+    def _is_down(self) -> bool:
+        return self._down_until is not None and self._clock() < self._down_until
 
     def _method_answer(self, method: str, args: dict[str, Any]) -> _Answer:
         try:
@@ -574,13 +621,19 @@ class SlackStandIn:
             url = self._workspace.response_urls.get(key)
             owner = {"channel": url.channel, "user": url.user} if url else {}
             answer, error = self._response_answer(key, payload)
+            hung = self._hangs["response_url"]
+            answer = replace(answer, delay=hung.popleft() if hung else self._latency)
             self._record("response_url", payload | owner, answer, error)
+            release = self._release
+        if answer.delay:
+            release.wait(answer.delay)
         return answer
 
     def _response_answer(self, key: str, payload: dict[str, Any]) -> tuple[_Answer, str | None]:
-        if self._failures["response_url"]:
-            answer = self._failures["response_url"].popleft()
-            return answer, answer.error or "fatal_error"
+        if self._is_down():
+            return _Answer(self._down_status, "fatal_error"), "fatal_error"
+        if failure := self._scripted_failure("response_url", {}):
+            return failure, failure.error or "fatal_error"
         try:
             self._workspace.use_response_url(key)
         except Refused as refused:
@@ -617,7 +670,7 @@ class SlackStandIn:
             raise Refused("is_archived")
         if not conversation.bot_is_member and "chat:write.public" not in self._granted:
             raise Refused("not_in_channel")
-        ts = self._workspace.next_ts()
+        ts = self._message_ts()
         message = Message(
             conversation.id,
             ts,
@@ -629,6 +682,11 @@ class SlackStandIn:
         )
         self._workspace.messages[(conversation.id, ts)] = message
         return {"ok": True, "channel": conversation.id, "ts": ts, "message": self._message(message)}
+
+    def _message_ts(self) -> str:
+        """The stand-in's clock in microseconds, as Slack stamps a message; never the same twice."""
+        self._last_ts = max(int(self._clock() * 1_000_000), self._last_ts + 1)
+        return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
     def _update_message(self, args: dict[str, Any]) -> dict[str, Any]:
         """Only a message the bot posted, addressed by its conversation id (a `D…`, never a user id)."""
@@ -706,6 +764,28 @@ class SlackStandIn:
         with_metadata = _flag(args.get("include_all_metadata"))
         messages = [self._message(m, with_metadata=with_metadata) for m in found[:limit]]
         return {"ok": True, "messages": messages, "has_more": len(found) > limit, "pin_count": 0}
+
+    def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread oldest first: its parent `ts`, then the replies between `oldest` and `latest`."""
+        conversation = self._workspace.joined(str(args.get("channel") or ""))
+        parent = self._workspace.messages.get((conversation.id, str(args.get("ts"))))
+        if parent is None:
+            raise Refused("thread_not_found")
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or time.time() + 1e9)
+        inclusive = _flag(args.get("inclusive"))
+        thread = sorted(
+            (
+                m
+                for (channel, _), m in self._workspace.messages.items()
+                if channel == conversation.id and m.thread_ts == parent.ts and m.is_reply
+                if (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
+            ),
+            key=lambda m: float(m.ts),
+        )
+        limit = min(int(args.get("limit") or 1000), 1000)
+        with_metadata = _flag(args.get("include_all_metadata"))
+        messages = [self._message(m, with_metadata=with_metadata) for m in [parent, *thread][:limit]]
+        return {"ok": True, "messages": messages, "has_more": len(thread) + 1 > limit}
 
     def _open_view(self, args: dict[str, Any]) -> dict[str, Any]:
         self._workspace.use_trigger_id(str(args.get("trigger_id") or ""))

@@ -6,12 +6,13 @@ time; channel pacing (real seconds) is switched off where it is not what the tes
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,50 +26,7 @@ from infra.db import session_factory
 from models import Lead, LeadCard, OutboxMessage, Team
 from sandbox.slack_web import SlackStandIn
 from tests.fixtures_app import eventually
-
-
-class FakeClock:
-    """The worker's clock: still until the test moves it."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-def deliverer(
-    slack: SlackStandIn,
-    sessions: sessionmaker[Session],
-    clock: Callable[[], datetime],
-    *,
-    paced: bool = False,
-    timeout: float = 10,
-) -> Deliverer:
-    # slack_sdk annotates timeout as int; urllib takes float seconds
-    client = WebClient(token="xoxb-test", base_url=slack.api_url, timeout=timeout)  # type: ignore[arg-type]
-    interval = 1.0 if paced else 0.0
-    return Deliverer(client, sessions, Metrics(sessions), clock, channel_interval=interval)
-
-
-def post(
-    sessions: sessionmaker[Session], clock: FakeClock | Callable[[], datetime], text: str, channel: str = "C0EAST"
-) -> int:
-    with sessions.begin() as session:
-        row = outbox.post(session, clock(), channel, text)
-        session.flush()
-        return row.id
-
-
-def row(sessions: sessionmaker[Session], row_id: int) -> OutboxMessage:
-    with sessions() as session:
-        found = session.get(OutboxMessage, row_id)
-        assert found is not None
-        session.expunge(found)
-        return found
+from tests.outbox_helpers import FakeClock, deliverer, post, row
 
 
 def test_a_429_is_honoured_and_the_message_sent_once(slack: SlackStandIn, sessions: sessionmaker[Session]) -> None:
@@ -125,27 +83,44 @@ def test_a_permanent_error_fails_at_once(slack: SlackStandIn, sessions: sessionm
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
-def test_slack_down_for_good_fails_after_the_last_attempt_and_shows_in_metrics(
-    slack: SlackStandIn, sessions: sessionmaker[Session]
+def test_transient_errors_are_retried_with_capped_backoff_until_the_row_is_a_day_old(
+    slack: SlackStandIn, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Slack down for over a day: the row keeps being tried (backoff capped at 30 s), then fails
+    loudly (log, /metrics) once it is `MAX_AGE` old. Before: failed for good after 6 tries (~62 s)."""
     clock = FakeClock()
     metrics = Metrics(sessions)
-    client = WebClient(token="xoxb-test", base_url=slack.api_url)
-    worker = Deliverer(client, sessions, metrics, clock, channel_interval=0.0)
-    slack.fail_next("chat.postMessage", 500, times=outbox.MAX_ATTEMPTS + 5)
+    worker = Deliverer(WebClient(token="xoxb-test", base_url=slack.api_url), sessions, metrics, clock, 0.0)
+    slack.fail_next("chat.postMessage", 500, times=1000)
     row_id = post(sessions, clock, "never")
+    created = clock()
 
-    for _ in range(outbox.MAX_ATTEMPTS):
-        assert 'dibs_outbox_messages{status="failed"} 0.0' in metrics.render().decode()
+    delays = []
+    for _ in range(8):
         assert worker.tick()
-        clock.advance(outbox.BACKOFF_MAX_SECONDS)
-    assert not worker.tick()
+        waiting = row(sessions, row_id)
+        assert waiting.status == "pending"
+        delays.append((waiting.available_at - clock()).total_seconds())
+        clock.now = waiting.available_at
+    assert delays == [2, 4, 8, 16, 30, 30, 30, 30]
+
+    clock.now = created + outbox.MAX_AGE - timedelta(seconds=1)
+    assert worker.tick()
+    assert row(sessions, row_id).status == "pending", "a day old less a second: still tried"
+    assert 'dibs_outbox_messages{status="failed"} 0.0' in metrics.render().decode()
+    clock.advance(outbox.BACKOFF_MAX_SECONDS)
+    with caplog.at_level(logging.ERROR, logger="handlers.delivery"):
+        assert worker.tick()
 
     failed = row(sessions, row_id)
-    assert (failed.status, failed.attempts) == ("failed", outbox.MAX_ATTEMPTS)
-    assert "HTTP 500" in (failed.last_error or "")
-    assert len(slack.calls_to("chat.postMessage")) == outbox.MAX_ATTEMPTS
+    assert (failed.status, failed.attempts) == ("failed", 10)
+    assert failed.last_error == "gave up after 24 h and 10 attempts; last: chat_postMessage: HTTP 500 fatal_error"
+    assert f"outbox row {row_id} (post) failed: gave up after 24 h" in caplog.text
     assert 'dibs_outbox_messages{status="failed"} 1.0' in metrics.render().decode()
+    assert 'dibs_outbox_failed_messages{kind="post"} 1.0' in metrics.render().decode()
+    clock.advance(3600)
+    assert not worker.tick()
+    assert len(slack.calls_to("chat.postMessage")) == 10
 
 
 def test_a_hung_call_times_out_and_is_retried_not_lost(slack: SlackStandIn, sessions: sessionmaker[Session]) -> None:

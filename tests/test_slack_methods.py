@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # files_upload_v2 is slack_sdk's wrapper of these newer methods (not in the 2020 spec).
 WRAPPERS = {"files_upload_v2": ["files.getUploadURLExternal", "files.completeUploadExternal"]}
 NEWER_METHODS = {"files.getUploadURLExternal", "files.completeUploadExternal"}
-_CALL = re.compile(r"""(?:_call\(\s*"|client\.)([a-z]+_[A-Za-z_0-9]+)\b""")
+_CALL = re.compile(r"""(?:call\(\s*"|client\.)([a-z]+_[A-Za-z_0-9]+)\b""")
 
 
 def called_methods() -> set[str]:
-    """WebClient methods named in the app's code (`client.views_open(…)`, `_call("chat_update", …)`)."""
+    """WebClient methods named in the app's code (`client.views_open(…)`, `calls.call("chat_update", …)`)."""
     names: set[str] = set()
     for path in [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py"), ROOT / "app.py"]:
         if path.name == "slack_web.py":
