@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.digest_post import DigestState, digest_state
 from infra.db import alembic_config, migrate
 
-BEFORE = "8e3b5d0c7f21"  # the revision before digest weeks counted as posted only once Slack took them
+BEFORE = "5b1e9c3d7a42"  # the revision before digest weeks counted as posted only once Slack took them
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 _outbox = sa.table(

@@ -12,8 +12,8 @@ sent (or no row is left to tell), else left open with their rows named, so a fai
 sent again.
 
 Revision ID: 5b1e9a7c3d42
-Revises: 8e3b5d0c7f21
-Create Date: 2026-12-09 09:00:00.000000
+Revises: 5b1e9c3d7a42
+Create Date: 2026-12-01 01:50:00.000000
 """
 
 from collections.abc import Sequence
@@ -24,7 +24,7 @@ from alembic import op
 from models.types import UTCDateTime
 
 revision: str = "5b1e9a7c3d42"
-down_revision: str | None = "8e3b5d0c7f21"
+down_revision: str | None = "5b1e9c3d7a42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
