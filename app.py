@@ -141,22 +141,23 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
             _apply_config_file(sessions, settings.dibs_config, clock)
     client = slack_client(settings)
     secret = None if settings.socket_mode else settings.slack_signing_secret
+    metrics = Metrics(sessions, clock)
+    deliverer = Deliverer(client, sessions, metrics, clock)
     bolt_app = build_bolt_app(
         client,
         sessions,
         identity=wait_for_slack(client),
         signing_secret=secret.get_secret_value() if secret else None,
         clock=clock,
+        deliver_now=deliverer.deliver_now,
     )
     for problem in join_team_channels(client, sessions):
         log.warning("%s", problem)  # start goes on: the other channels work
-    metrics = Metrics(sessions, clock)
     web = create_web_app(
         engine, metrics, None if settings.socket_mode else bolt_app, secret.get_secret_value() if secret else None
     )
     register_intake(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
-    deliverer = Deliverer(client, sessions, metrics, clock)
     loops = [
         BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
         BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),

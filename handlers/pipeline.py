@@ -37,7 +37,7 @@ from bot.teams import find_member
 from handlers.outage import OUTAGE, bolt_answer
 from handlers.refusals import refusal_text
 from infra.db import DATABASE_UNAVAILABLE, database_unavailable
-from models import SeenEvent
+from models import OutboxMessage, SeenEvent
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,13 @@ Clock = Callable[[], datetime]
 Reply = dict[str, Any]
 Tell = Callable[[Reply], None]
 UsageFor = Callable[[str, DibsError], str | None]
+DeliverNow = Callable[[list[int]], object]  # the worker's deliver_now: send these committed rows at once
 
 UNEXPECTED = "Something went wrong (ref {ref}); the team can look it up in the log."
 FORM_ERROR_MAX = 300  # characters shown under a modal's input
 _FORM = "form"  # context key: the modal a listener asked to open once the request is answered
-_UNIT_OF_WORK = ("session", "member", "tell_privately")  # context keys that live as long as the listener
+_ANSWERS = "answer_rows"  # context key: outbox rows of private answers queued by the listener
+_UNIT_OF_WORK = ("session", "member", "tell_privately", _ANSWERS)  # context keys that live as long as the listener
 
 
 def reply(text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:
@@ -60,7 +62,9 @@ def reply(text: str, blocks: list[dict[str, Any]] | None = None) -> Reply:
     return answer
 
 
-def tell_privately(session: Session, now: datetime, user: str, response_url: str | None, answer: Reply) -> None:
+def tell_privately(
+    session: Session, now: datetime, user: str, response_url: str | None, answer: Reply
+) -> OutboxMessage:
     """Queue a private answer: by the interaction's response_url, else a direct message.
 
     The response_url lets Dibs answer wherever the click happened, even in channels and DMs
@@ -68,11 +72,10 @@ def tell_privately(session: Session, now: datetime, user: str, response_url: str
     """
     blocks = answer.get("blocks")
     if response_url:
-        outbox.enqueue(
+        return outbox.enqueue(
             session, outbox.Kind.RESPOND, now, response_url=response_url, user=user, text=answer["text"], blocks=blocks
         )
-    else:
-        outbox.post(session, now, user, answer["text"], blocks)
+    return outbox.post(session, now, user, answer["text"], blocks)
 
 
 def open_after_ack(context: BoltContext, view: dict[str, Any]) -> None:
@@ -115,23 +118,34 @@ class _OpenUnitOfWork(ListenerStartHandler):
 
 
 class _EndUnitOfWork(ListenerCompletionHandler):
-    """Bolt's hook after a listener (and the error handler): commit, close, forget the session.
+    """Bolt's hook after a listener (and the error handler): commit, close, forget the session;
+    then hand the private answers it queued to the worker, so they leave without waiting for
+    its next round (the outbox loop stays the fallback).
 
     The keys leave the context before bolt copies it for lazy listeners, which run later.
     """
 
+    def __init__(self, deliver_now: DeliverNow | None):
+        self._deliver_now = deliver_now
+
     def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
         session: Session | None = request.context.get("session")
+        answers: list[OutboxMessage] = request.context.get(_ANSWERS) or []
         for key in _UNIT_OF_WORK:
             request.context.pop(key, None)
-        if session is not None:
-            with session:
-                session.commit()
+        if session is None:
+            return
+        with session:
+            session.commit()
+        if self._deliver_now is not None and answers:
+            self._deliver_now([row.id for row in answers])
 
 
 def _teller(session: Session, context: BoltContext) -> Tell:
+    queued: list[OutboxMessage] = context.setdefault(_ANSWERS, [])
+
     def tell(answer: Reply) -> None:
-        tell_privately(session, context["now"], context.user_id or "", context.response_url, answer)
+        queued.append(tell_privately(session, context["now"], context.user_id or "", context.response_url, answer))
 
     return tell
 
@@ -143,12 +157,13 @@ def install(
     *,
     usage_for: UsageFor,
     form_error_blocks: Mapping[str, str],
+    deliver_now: DeliverNow | None = None,
 ) -> None:
     """Put the pipeline around every listener of `app` (call it before registering any middleware).
 
     `usage_for` gives the usage line to show with a refused slash command; `form_error_blocks`
     names, per modal callback_id, the input under which a refusal shows (other modals close
-    and answer privately).
+    and answer privately). `deliver_now` sends a listener's private answers once it committed.
     """
 
     @app.middleware
@@ -157,7 +172,7 @@ def install(
         next()
 
     app.listener_runner.listener_start_handler = _OpenUnitOfWork(sessions)
-    app.listener_runner.listener_completion_handler = _EndUnitOfWork()
+    app.listener_runner.listener_completion_handler = _EndUnitOfWork(deliver_now)
 
     def tell(context: BoltContext, answer: Reply) -> None:
         if "tell_privately" in context:  # in the listener's unit of work, committed after it

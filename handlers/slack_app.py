@@ -75,6 +75,7 @@ def build_bolt_app(
     identity: AuthorizeResult,
     signing_secret: str | None,
     clock: Clock = utc_now,
+    deliver_now: pipeline.DeliverNow | None = None,
 ) -> App:
     """A bolt App whose listeners only touch the database; Slack calls leave via the outbox.
 
@@ -91,7 +92,14 @@ def build_bolt_app(
         request_verification_enabled=signing_secret is not None,
         process_before_response=True,
     )
-    pipeline.install(app, sessions, clock, usage_for=COMMANDS.usage_for, form_error_blocks=FORM_ERROR_BLOCKS)
+    pipeline.install(
+        app,
+        sessions,
+        clock,
+        usage_for=COMMANDS.usage_for,
+        form_error_blocks=FORM_ERROR_BLOCKS,
+        deliver_now=deliver_now,
+    )
     payload_checks.register(app)
     commands.register(app, COMMANDS)
     lead_commands.register(app)

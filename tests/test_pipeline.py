@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import claiming
 from handlers.dispute_views import CONTEST_CALLBACK
+from handlers.views import CLAIM_ACTION
 from models import Lead, Member, SeenEvent
 from tests.fixtures_app import AppDriver, eventually
 from tests.test_claims_e2e import announce
@@ -137,3 +138,17 @@ def test_work_the_database_refuses_at_commit_is_answered_too(
     [answer] = dibs.answers_to("U0ALICE")
     ref = reference_in(answer)
     assert [r for r in errors_logged.records if f"ref {ref}" in r.getMessage() and r.exc_info]
+
+
+def test_a_clicks_answer_leaves_as_soon_as_its_work_commits(dibs: AppDriver) -> None:
+    ref = announce(dibs)
+    dibs.slack.wait_for("chat.postMessage")  # the card is out
+    worker = next(loop for loop in dibs.runtime.loops if loop.name == "outbox")
+    worker._on_stop = None  # stop the loop's rounds but keep its worker taking rows when asked
+    worker.stop()
+
+    assert dibs.click("U0ALICE", CLAIM_ACTION, ref.removeprefix("L-"), "C0EAST").status == 200
+
+    [answer] = dibs.answers_to("U0ALICE")
+    assert answer.startswith(f"{ref} is yours.")
+    assert dibs.slack.calls_to("chat.update") == [], "the card's refresh waits for the outbox loop"
