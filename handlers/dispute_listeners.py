@@ -33,7 +33,7 @@ from handlers.dispute_views import (
     split_form,
 )
 from handlers.pipeline import Tell, open_after_ack, open_requested_form, reply
-from models import Dispute, Member
+from models import Member
 
 Payload = dict[str, Any]
 
@@ -51,10 +51,10 @@ def split_shares(view: Payload) -> list[tuple[str, int]]:
     return sorted(shares, key=lambda s: -s[1])
 
 
-def _parties_form(session: Session, dispute_id: int) -> Payload:
-    dispute = session.get(Dispute, dispute_id)
-    parties = [p.member.slack_user_id for p in dispute.parties if p.withdrawn_at is None] if dispute else []
-    return split_form(dispute_id, parties)
+def _parties_form(session: Session, member: Member, dispute_id: int) -> Payload:
+    """The split form of a dispute of the caller's team (another team's is not found)."""
+    dispute = mediation.get_dispute(session, member.team_id, dispute_id)
+    return split_form(dispute_id, [p.member.slack_user_id for p in dispute.parties if p.withdrawn_at is None])
 
 
 def register(app: App) -> None:
@@ -79,8 +79,8 @@ def register(app: App) -> None:
         tell_privately(reply(f"You withdrew from {dispute.ref}."))
         ack()
 
-    def ask_split(ack: Ack, action: Payload, context: BoltContext, session: Session) -> None:
-        open_after_ack(context, _parties_form(session, int(action["value"])))
+    def ask_split(ack: Ack, action: Payload, context: BoltContext, session: Session, member: Member | None) -> None:
+        open_after_ack(context, _parties_form(session, team_member(member), int(action["value"])))
         ack()
 
     def ask_reassign(ack: Ack, action: Payload, context: BoltContext) -> None:

@@ -231,3 +231,9 @@ def test_contest_button_after_the_window(dibs: AppDriver) -> None:
     assert dibs.submit_view("U0BOB", "contest_form", reason, private_metadata="1").status == 200
     dibs.message_to("U0BOB", f"You contested {ref}; D-1 is open and a manager will decide.")
     dibs.message_to("C0EASTMED", "<@U0BOB> says: they called me back")
+
+
+def test_another_teams_split_button_shows_no_parties(dibs: AppDriver, dispute: str) -> None:
+    click(dibs, "U0WMGR", "dispute_split", "1", channel="C0WEST")  # West's manager, East's D-1
+    assert dibs.answers_to("U0WMGR") == ["There is no dispute D-1 in your team. `/dibs disputes` lists the open ones."]
+    assert dibs.slack.calls_to("views.open") == [], "no form naming East's parties"
