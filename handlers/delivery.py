@@ -57,6 +57,8 @@ def lane_of(row: OutboxMessage) -> str:
         return str(row.payload["user"])
     if row.kind in DISPUTE_KINDS:
         return f"dispute:{row.dispute_id}"
+    if row.kind in (outbox.Kind.WEBHOOK, outbox.Kind.HUBSPOT_OWNER):  # in order per lead and receiver
+        return f"{row.kind}:{row.lead_id}:{row.payload.get('url', '')}"
     return row.channel or ""
 
 

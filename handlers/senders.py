@@ -35,6 +35,7 @@ from handlers.notices import notice_text
 from handlers.people import Directory
 from handlers.slack_calls import Outcome, SlackCalls, outbox_metadata
 from handlers.views import cards_message, lead_card, retired_card
+from handlers.webhook_sender import WebhookSender
 from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus
 
 NOT_POSTED_YET_SECONDS = 2.0  # a card update or thread post waits this long for its message
@@ -81,6 +82,7 @@ class Senders:
         self._metrics = metrics
         self._clock = clock
         self._directory = Directory(calls.client, directory_sessions, metrics, clock)
+        self._webhooks = WebhookSender(sessions, clock)
         self._lock = threading.Lock()
         self._rendered: OrderedDict[tuple[str, str], int] = OrderedDict()
 
@@ -291,6 +293,8 @@ class Senders:
             return self._digest_chart(row)
         if row.kind == outbox.Kind.RETIRE_COPY:
             return self._retire_copy(row)
+        if row.kind == outbox.Kind.WEBHOOK:
+            return self._webhooks.send(row)
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")
 
 

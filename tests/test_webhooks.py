@@ -1,0 +1,144 @@
+"""Outgoing CRM webhooks (issue 14): every lead event, signed, in order per lead, through the
+outbox; a receiver that is down gets everything afterwards; nothing a rep does waits for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import assignment, claiming, claims
+from bot.intake import LeadIn, take_lead
+from models import Team
+from sandbox.slack_web import SlackStandIn
+from sandbox.webhook_receiver import WebhookReceiver
+from tests.crm_helpers import SECRET, apply_crm, check_schema, crm_toml, rows_of, secret_env
+from tests.outbox_helpers import FakeClock, deliverer
+from tests.test_claims import member
+
+__all__ = ["secret_env"]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def receiver(clock: FakeClock) -> Iterator[WebhookReceiver]:
+    with WebhookReceiver(SECRET, clock=clock.epoch) as started:
+        yield started
+    assert started.problems == [], "requests the receiver refused"
+
+
+@pytest.fixture
+def east(
+    sessions: sessionmaker[Session], clock: FakeClock, receiver: WebhookReceiver, secret_env: dict[str, str]
+) -> sessionmaker[Session]:
+    apply_crm(sessions, clock(), crm_toml(receiver.url), secret_env)
+    return sessions
+
+
+def new_lead(sessions: sessionmaker[Session], clock: FakeClock, name: str, **fields: object) -> int:
+    with sessions.begin() as session:
+        return take_lead(session, session.get_one(Team, "east"), LeadIn(name=name, **fields), clock(), "test").lead.id
+
+
+def claim(sessions: sessionmaker[Session], clock: FakeClock, uid: str, lead: int) -> None:
+    with sessions.begin() as session:
+        result = claiming.claim_lead(session, member(session, uid), lead, clock())
+        assert not result.refused
+
+
+def contacted(sessions: sessionmaker[Session], clock: FakeClock, uid: str, lead: int) -> None:
+    with sessions.begin() as session:
+        claims.mark_contacted(session, member(session, uid), lead, clock())
+
+
+def deliver_all(sessions: sessionmaker[Session], slack: SlackStandIn, clock: FakeClock, rounds: int = 40) -> None:
+    """Tick the worker, moving the clock 30 s each time, until no webhook row waits."""
+    worker = deliverer(slack, sessions, clock)
+    try:
+        for _ in range(rounds):
+            worker.tick()
+            if all(row.status != "pending" for row in rows_of(sessions, "webhook")):
+                return
+            clock.advance(30)
+    finally:
+        worker.close()
+    raise AssertionError("webhook rows still pending")
+
+
+def by_lead(receiver: WebhookReceiver) -> dict[int, list[str]]:
+    seen: dict[int, list[str]] = {}
+    for event in receiver.events():
+        seen.setdefault(event["lead"]["id"], []).append(event["type"])
+    return seen
+
+
+def test_a_leads_life_reaches_the_crm_signed_in_order_and_as_the_schema_says(
+    east: sessionmaker[Session], slack: SlackStandIn, clock: FakeClock, receiver: WebhookReceiver
+) -> None:
+    lead = new_lead(east, clock, "Jane Doe", external_id="hs-501", email="jane@acme.example", company="Acme")
+    claim(east, clock, "U0ALICE", lead)
+    contacted(east, clock, "U0ALICE", lead)
+    with east.begin() as session:
+        claims.close_lead(session, member(session, "U0ALICE"), lead, clock(), won=True, amount=Decimal("12500.00"))
+    other = new_lead(east, clock, "John Roe")
+    with east.begin() as session:
+        assignment.manager_assign(session, member(session, "U0MGR1"), other, "U0BOB", clock(), reason="his account")
+    with east.begin() as session:
+        claims.release(session, member(session, "U0BOB"), other, clock(), "wrong region")
+
+    deliver_all(east, slack, clock)
+
+    assert by_lead(receiver) == {
+        lead: ["lead.announced", "lead.claimed", "lead.contacted", "lead.won"],
+        other: ["lead.announced", "lead.assigned", "lead.released"],  # released: open for claims again
+    }
+    for event in receiver.events():
+        check_schema(event)
+    first = {event["type"]: event for event in receiver.events() if event["lead"]["id"] == lead}
+    assert first["lead.claimed"]["owner"] == "U0ALICE" and first["lead.claimed"]["how"] == "claim"
+    assert first["lead.claimed"]["shares"] == [{"slack_user_id": "U0ALICE", "percent": 100}]
+    assert first["lead.claimed"]["lead"]["external_id"] == "hs-501"
+    assert first["lead.won"]["amount"] == "12500.00"
+    assigned = next(event for event in receiver.events() if event["type"] == "lead.assigned")
+    assert (assigned["how"], assigned["owner"], assigned["reason"]) == ("manager", "U0BOB", "his account")
+    released = next(event for event in receiver.events() if event["type"] == "lead.released")
+    assert (released["previous_owner"], released["reason"]) == ("U0BOB", "wrong region")
+
+
+def test_a_receiver_down_for_ten_minutes_gets_every_event_afterwards_in_order_per_lead(
+    east: sessionmaker[Session], slack: SlackStandIn, clock: FakeClock, receiver: WebhookReceiver
+) -> None:
+    receiver.down = True
+    worker = deliverer(slack, east, clock)
+    first, second = new_lead(east, clock, "Ann Lee"), new_lead(east, clock, "Bo Chan")
+    claim(east, clock, "U0ALICE", first)  # a claim is never held up by the CRM
+    worker.tick()
+    claim(east, clock, "U0BOB", second)
+    down_until = clock() + timedelta(minutes=10)
+    while clock() < down_until:
+        clock.advance(30)
+        worker.tick()
+        if clock() - (down_until - timedelta(minutes=10)) == timedelta(minutes=5):
+            contacted(east, clock, "U0ALICE", first)
+    worker.close()
+    assert receiver.events() == [] and receiver.refused_while_down >= 10
+    assert all(row.status == "pending" for row in rows_of(east, "webhook"))
+
+    receiver.down = False
+    contacted(east, clock, "U0BOB", second)  # due at once, while the earlier events wait out their backoff
+    deliver_all(east, slack, clock)
+
+    assert by_lead(receiver) == {
+        first: ["lead.announced", "lead.claimed", "lead.contacted"],
+        second: ["lead.announced", "lead.claimed", "lead.contacted"],
+    }
+    ids = [event["id"] for event in receiver.events()]
+    assert len(ids) == len(set(ids)) == 6  # each once
+    assert [row.status for row in rows_of(east, "webhook")] == ["sent"] * 6
