@@ -30,6 +30,7 @@ from bot.outbox import Kind
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
 from handlers.channels import join_team_channels
+from handlers.crm_health import check_crm
 from handlers.delivery import DATABASE_CONNECTIONS, Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
@@ -294,6 +295,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     findings += doctor.check_slack(slack_client(settings), sessions)
     if sessions is not None:
         findings += doctor.check_deliveries(sessions)
+        findings += check_crm(sessions, utc_now())
     engine.dispose()
     for finding in findings:
         print(finding)

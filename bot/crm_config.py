@@ -17,7 +17,7 @@ Preset = Literal["generic", "hubspot", "salesforce"]
 
 def _env_ref(value: str) -> str:
     if not _ENV_REF.match(value):
-        raise ValueError(f"{value!r} must name an environment variable as env:NAME (secrets stay out of files)")
+        raise ValueError("must name an environment variable as env:NAME (secrets stay out of files)")
     return value
 
 

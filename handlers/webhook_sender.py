@@ -3,9 +3,10 @@ team's URL; in order per lead and URL (a later event waits until the earlier one
 
 Signature: `X-Dibs-Signature: v1=` + hex HMAC-SHA256 of `v1:{timestamp}:{body}` with the team's
 secret, `X-Dibs-Request-Timestamp: {timestamp}` (Unix seconds). A 2xx answer delivers the event;
-429 waits as long as `Retry-After` says; 408, 5xx and network errors are retried with backoff
-until the row is a day old (bot/outbox.py MAX_AGE); any other 4xx means the receiver refused this
-event for good, so it fails at once (visible in /metrics and `dibs doctor`) and the next goes on.
+429 waits as long as `Retry-After` says; 400, 410, 413, 415 and 422 mean the receiver judged this
+event and refused it for good, so it fails at once (visible in /metrics and `dibs doctor`) and the
+lead's next event goes on; anything else (5xx, 401/403/404 of a receiver being set up, network
+errors) is retried with backoff until the row is a day old (bot/outbox.py MAX_AGE).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ SIGNATURE_HEADER = "X-Dibs-Signature"
 TIMESTAMP_HEADER = "X-Dibs-Request-Timestamp"
 TIMEOUT_SECONDS = 10.0
 WAIT_FOR_EARLIER_SECONDS = 2.0  # a later event for a lead looks again this soon
-RETRIED_STATUSES = frozenset({408, 425})
+REFUSED_FOR_GOOD = frozenset({400, 410, 413, 415, 422})
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -94,7 +95,7 @@ class WebhookSender:
             status, text = err.code, err.read(300).decode("utf-8", "replace")
             if status == 429:
                 return Outcome("postpone", _retry_after(err.headers.get("Retry-After")))
-            kind = "retry" if status >= 500 or status in RETRIED_STATUSES else "failed"
+            kind = "failed" if status in REFUSED_FOR_GOOD else "retry"
             return Outcome(kind, error=f"webhook {url}: HTTP {status} {text}"[:500])
         except (OSError, ValueError) as exc:  # refused, unreachable, timed out
             return Outcome("retry", error=f"webhook {url}: {type(exc).__name__}: {exc}"[:500])

@@ -41,6 +41,7 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self.problems: list[str] = []
         self.down = False
+        self.refuse_with: int | None = None  # answer this status to every request (as a CRM that rejects it)
         self.refused_while_down = 0
         self._server: ThreadingHTTPServer | None = None
 
@@ -105,6 +106,8 @@ def _handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
             if receiver.down:
                 receiver.refused_while_down += 1
                 status, reason = 503, "down"
+            elif receiver.refuse_with is not None:
+                status, reason = receiver.refuse_with, "refused by the test"
             else:
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 status, reason = receiver.check(self.command, headers, body)

@@ -8,16 +8,19 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import assignment, claiming, claims
+from bot import assignment, claiming, claims, mediation
 from bot.intake import LeadIn, take_lead
-from models import Team
+from handlers.crm_health import check_crm
+from handlers.metrics import Metrics
+from models import Dispute, Team
 from sandbox.slack_web import SlackStandIn
 from sandbox.webhook_receiver import WebhookReceiver
 from tests.crm_helpers import SECRET, apply_crm, check_schema, crm_toml, rows_of, secret_env
 from tests.outbox_helpers import FakeClock, deliverer
-from tests.test_claims import member
+from tests.test_claims import member, set_limits
 
 __all__ = ["secret_env"]
 
@@ -142,3 +145,65 @@ def test_a_receiver_down_for_ten_minutes_gets_every_event_afterwards_in_order_pe
     ids = [event["id"] for event in receiver.events()]
     assert len(ids) == len(set(ids)) == 6  # each once
     assert [row.status for row in rows_of(east, "webhook")] == ["sent"] * 6
+
+
+def test_a_split_names_the_partners_and_their_percentages(
+    east: sessionmaker[Session], slack: SlackStandIn, clock: FakeClock, receiver: WebhookReceiver
+) -> None:
+    set_limits(east, contest_window_minutes=10)
+    lead = new_lead(east, clock, "Split Co")
+    claim(east, clock, "U0ALICE", lead)
+    with east.begin() as session:
+        claiming.claim_lead(session, member(session, "U0BOB"), lead, clock())  # opens a dispute
+        dispute = session.scalars(select(Dispute).where(Dispute.lead_id == lead)).one()
+        mediation.resolve(
+            session,
+            member(session, "U0MGR1"),
+            dispute.id,
+            clock(),
+            outcome="split",
+            shares=[("U0ALICE", 60), ("U0BOB", 40)],
+            reason="both worked it",
+        )
+    deliver_all(east, slack, clock)
+    split = next(event for event in receiver.events() if event["type"] == "lead.split")
+    check_schema(split)
+    assert split["how"] == "dispute" and split["owner"] == "U0ALICE" and split["reason"] == "both worked it"
+    assert split["shares"] == [{"slack_user_id": "U0ALICE", "percent": 60}, {"slack_user_id": "U0BOB", "percent": 40}]
+
+
+def test_an_event_the_receiver_refuses_fails_visibly_and_the_leads_next_events_go_on(
+    east: sessionmaker[Session], slack: SlackStandIn, clock: FakeClock, receiver: WebhookReceiver
+) -> None:
+    lead = new_lead(east, clock, "Refused Inc")
+    receiver.refuse_with = 422
+    deliver_all(east, slack, clock)
+    receiver.refuse_with = None
+    claim(east, clock, "U0ALICE", lead)
+    deliver_all(east, slack, clock)
+
+    assert [event["type"] for event in receiver.events()] == ["lead.claimed"]
+    assert [row.status for row in rows_of(east, "webhook")] == ["failed", "sent"]
+    scrape = Metrics(east, clock).render().decode()
+    assert 'dibs_crm_events{receiver="127.0.0.1:' in scrape and 'status="failed",team="east"} 1.0' in scrape
+    findings = list(check_crm(east, clock()))
+    assert [finding.ok for finding in findings] == [False]
+    assert "1 CRM event(s) to 127.0.0.1" in findings[0].text and "HTTP 422" in findings[0].text
+
+
+def test_a_receiver_down_for_ten_minutes_shows_in_doctor_and_metrics(
+    east: sessionmaker[Session], slack: SlackStandIn, clock: FakeClock, receiver: WebhookReceiver
+) -> None:
+    receiver.down = True
+    new_lead(east, clock, "Waiting Ltd")
+    worker = deliverer(slack, east, clock)
+    worker.tick()
+    assert [finding.ok for finding in check_crm(east, clock())] == [True]
+    clock.advance(11 * 60)
+    worker.tick()
+    worker.close()
+    findings = list(check_crm(east, clock()))
+    assert [finding.ok for finding in findings] == [False]
+    assert "waiting for 11 min" in findings[0].text and "HTTP 503" in findings[0].text
+    scrape = Metrics(east, clock).render().decode()
+    assert 'dibs_crm_oldest_pending_seconds{receiver="127.0.0.1:' in scrape and "} 660.0" in scrape
