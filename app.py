@@ -31,6 +31,7 @@ from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
 from handlers.channels import join_team_channels
 from handlers.crm_health import check_crm
+from handlers.crm_routes import register_crm_routes
 from handlers.delivery import DATABASE_CONNECTIONS, Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
@@ -158,6 +159,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
         engine, metrics, None if settings.socket_mode else bolt_app, secret.get_secret_value() if secret else None
     )
     register_intake(web, sessions, metrics, clock)
+    register_crm_routes(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
     loops = [
         BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
