@@ -110,7 +110,6 @@ def record_outcome(session: Session, team: Team, external_id: str, event: CrmOut
         kind=event.type,
         received_at=now,
         answer={},
-        status=200,
     )
     try:
         with session.begin_nested():

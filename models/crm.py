@@ -24,5 +24,4 @@ class CrmEventIn(Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime]
-    answer: Mapped[dict[str, Any]]  # what the first delivery was answered, sent again to a replay
-    status: Mapped[int]
+    answer: Mapped[dict[str, Any]]  # what the first delivery was answered (200), sent again to a replay

@@ -81,7 +81,7 @@ def test_an_owner_changed_in_the_crm_moves_the_lead_and_an_echo_changes_nothing(
 def test_bad_events_are_refused_by_field_and_change_nothing(dibs: AppDriver) -> None:
     claimed_lead(dibs)
     before = changes(dibs)
-    cases = [
+    cases: list[tuple[dict[str, Any], int, dict[str, str] | None]] = [
         ({"type": "won"}, 422, {"event_id": "Field required"}),
         ({"event_id": "x", "type": "sold"}, 422, None),
         ({"event_id": "x", "type": "lost", "amount": 5}, 422, {"body": "amount is only for won"}),

@@ -57,7 +57,6 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("received_at", models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("answer", sa.JSON(), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_crm_events_in_lead_id_leads")),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_crm_events_in_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crm_events_in")),
