@@ -7,12 +7,29 @@ import os
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 _ENV_REF = re.compile(r"^env:[A-Za-z_][A-Za-z0-9_]*$")
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
 
+_SEGMENT = re.compile(r"^[A-Za-z0-9_$-]+$")
+
 Preset = Literal["generic", "hubspot", "salesforce"]
+# The fields of bot/intake.py LeadIn (a test keeps them equal; imported here, it would be a cycle).
+LEAD_FIELDS: tuple[str, ...] = (
+    "external_id",
+    "name",
+    "email",
+    "company",
+    "website",
+    "phone",
+    "territory",
+    "tags",
+    "source",
+    "score",
+    "value",
+    "notes",
+)
 
 
 def _env_ref(value: str) -> str:
@@ -44,6 +61,23 @@ class CrmConfig(BaseModel):
     hubspot_token: EnvRef | None = None
     intake: Preset = "generic"
     fields: dict[str, FieldSource] = Field(default_factory=dict)
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields_and_paths(cls, fields: dict[str, FieldSource]) -> dict[str, FieldSource]:
+        for name, source in fields.items():
+            if name not in LEAD_FIELDS:
+                raise ValueError(f"{name} is not a lead field (known: {', '.join(LEAD_FIELDS)})")
+            paths = source_paths(source)
+            if not paths or not all(path and all(map(_SEGMENT.match, path.split("."))) for path in paths):
+                raise ValueError(f"{name}: {source!r} is not a path like properties.email (or several joined by +)")
+        return fields
+
+
+def source_paths(source: str | list[str]) -> list[str]:
+    """The paths of a field's source: a list of them, or one string joined with `+`."""
+    parts = source if isinstance(source, list) else source.split("+")
+    return [part.strip() for part in parts]
 
 
 def env_name(ref: str) -> str:
