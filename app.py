@@ -144,7 +144,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     client = slack_client(settings)
     secret = None if settings.socket_mode else settings.slack_signing_secret
     metrics = Metrics(sessions, clock)
-    deliverer = Deliverer(client, sessions, metrics, clock)
+    deliverer = Deliverer(client, sessions, metrics, clock, hubspot_url=settings.hubspot_api_url)
     bolt_app = build_bolt_app(
         client,
         sessions,
