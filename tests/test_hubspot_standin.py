@@ -50,7 +50,7 @@ def test_calls_hubspot_would_refuse_are_refused_and_change_nothing(hub: HubSpotS
     to_contact = [
         {"to": {"id": "501"}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 202}]}
     ]
-    cases = {
+    cases: dict[str, tuple[str, str, Any, dict[str, str]]] = {
         "no token": ("PATCH", "/crm/v3/objects/contacts/501", {"properties": {}}, {"Authorization": ""}),
         "wrong token": ("GET", "/crm/v3/owners?email=a@b.c", None, {"Authorization": "Bearer other"}),
         "form body": ("PATCH", "/crm/v3/objects/contacts/501", {"properties": {}}, {"Content-Type": "text/plain"}),
