@@ -11,6 +11,7 @@ naming the path it came from.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -82,7 +83,7 @@ def _read(payload: Any, field: str, source: str | list[str]) -> Any:
         value = " ".join(str(part) for part in present if not isinstance(part, dict | list)) or None
     if field == "tags" and isinstance(value, str):  # HubSpot's multiple checkboxes: a;b;c
         value = [tag for tag in value.split(";") if tag.strip()]
-    elif field in ("external_id", "phone") and isinstance(value, int | float) and not isinstance(value, bool):
+    elif field in ("external_id", "phone") and isinstance(value, int | Decimal) and not isinstance(value, bool):
         value = str(value)
     return value
 
