@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import parse_config
 from bot.errors import ConfigError
+from bot.teams import apply_config, show_config
 from tests.conftest import TEAM_TOML
 
 
@@ -46,3 +50,20 @@ def test_mistakes_are_named_by_key_path() -> None:
         "teams.east.crm.webhooks[0]: 'ftp://crm.example/h' is not an http(s) URL"
     ]
     assert problems('intake = "pipedrive"\n')[0].startswith("teams.east.crm.intake: Input should be 'generic'")
+
+
+def test_config_show_gives_the_crm_table_back_naming_secrets_only_by_variable(
+    sessions: sessionmaker[Session], now: datetime
+) -> None:
+    env = {"HOOK": "hook-secret-value", "HS": "pat-na1-secret"}
+    crm = (
+        'intake = "hubspot"\nwebhooks = ["https://crm.example/h"]\nwebhook_secret = "env:HOOK"\n'
+        'hubspot_token = "env:HS"\nfields = { territory = "properties.region", name = ["a", "b"] }\n'
+    )
+    with sessions.begin() as session:
+        apply_config(session, parse_config(TEAM_TOML + "\n[teams.east.crm]\n" + crm, env), now, env)
+    with sessions() as session:
+        shown = show_config(session, "east")
+    assert shown.endswith("\n[teams.east.crm]\n" + crm.rstrip("\n"))
+    assert "hook-secret-value" not in shown and "pat-na1-secret" not in shown
+    assert parse_config(shown, env).teams["east"].crm.webhooks == ["https://crm.example/h"]
