@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import assignment, claiming, claims, mediation
+from bot import assignment, claiming, claims, mediation, scheduler
 from bot.intake import LeadIn, take_lead
 from handlers.crm_health import check_crm
 from handlers.metrics import Metrics
@@ -207,3 +207,22 @@ def test_a_receiver_down_for_ten_minutes_shows_in_doctor_and_metrics(
     assert "waiting for 11 min" in findings[0].text and "HTTP 503" in findings[0].text
     scrape = Metrics(east, clock).render().decode()
     assert 'dibs_crm_oldest_pending_seconds{receiver="127.0.0.1:' in scrape and "} 660.0" in scrape
+
+
+def test_the_bots_own_changes_reach_the_crm_auto_assign_and_expiry(
+    east: sessionmaker[Session], slack: SlackStandIn, clock: FakeClock, receiver: WebhookReceiver
+) -> None:
+    set_limits(east, auto_assign_after_minutes=30, contact_sla_minutes=60)
+    lead = new_lead(east, clock, "Nobody Claims Ltd")
+    clock.advance(31 * 60)
+    scheduler.run_due(east, clock())  # nobody claimed it: auto-assigned
+    clock.advance(61 * 60)
+    scheduler.run_due(east, clock())  # its holder never made contact: expired
+    deliver_all(east, slack, clock)
+
+    events = [event for event in receiver.events() if event["lead"]["id"] == lead]
+    assert [event["type"] for event in events][:3] == ["lead.announced", "lead.assigned", "lead.expired"]
+    for event in events:
+        check_schema(event)
+    assert events[1]["how"] == "auto" and events[1]["actor"] == events[1]["owner"]
+    assert events[2]["previous_owner"] == events[1]["owner"]
