@@ -30,6 +30,8 @@ from bot.outbox import Kind
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
 from handlers.channels import join_team_channels
+from handlers.crm_health import check_crm
+from handlers.crm_routes import register_crm_routes
 from handlers.delivery import DATABASE_CONNECTIONS, Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
@@ -142,7 +144,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     client = slack_client(settings)
     secret = None if settings.socket_mode else settings.slack_signing_secret
     metrics = Metrics(sessions, clock)
-    deliverer = Deliverer(client, sessions, metrics, clock)
+    deliverer = Deliverer(client, sessions, metrics, clock, hubspot_url=settings.hubspot_api_url)
     bolt_app = build_bolt_app(
         client,
         sessions,
@@ -157,6 +159,7 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
         engine, metrics, None if settings.socket_mode else bolt_app, secret.get_secret_value() if secret else None
     )
     register_intake(web, sessions, metrics, clock)
+    register_crm_routes(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
     loops = [
         BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
@@ -294,6 +297,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     findings += doctor.check_slack(slack_client(settings), sessions)
     if sessions is not None:
         findings += doctor.check_deliveries(sessions)
+        findings += check_crm(sessions, utc_now())
     engine.dispose()
     for finding in findings:
         print(finding)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.crm_events import queue_for_crm
 from models import AuditEvent
 
 BOT_ACTOR = "dibs"
@@ -23,7 +24,8 @@ def record(
     dispute_id: int | None = None,
     **details: Any,
 ) -> AuditEvent:
-    """Add an audit event (who, what, when, why) to the session; the caller commits."""
+    """Add an audit event (who, what, when, why) to the session, and the team's CRM events it
+    makes (bot/crm_events.py); the caller commits."""
     event = AuditEvent(
         team_id=team_id,
         at=at,
@@ -34,4 +36,5 @@ def record(
         details=details,
     )
     session.add(event)
+    queue_for_crm(session, event)
     return event

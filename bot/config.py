@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.crm_config import CrmConfig, crm_problems
 from bot.errors import ConfigError, FileRefused
 from bot.working_time import parse_hours
 
@@ -110,6 +111,7 @@ class TeamConfig(_Strict):
     digest: DigestConfig = DigestConfig()
     hours: Hours | None = None  # every rep's unless they say otherwise; None: around the clock
     holidays: list[IsoDate] = []  # dates nobody works, in each rep's own zone
+    crm: CrmConfig = CrmConfig()  # webhooks out, HubSpot owner sync, the shape of incoming leads
 
 
 class DibsConfig(_Strict):
@@ -181,6 +183,7 @@ def _cross_checks(raw: dict[str, Any], env: dict[str, str] | None) -> list[str]:
                 problems.append(f"{path}: same token as {tokens[token]} (each team needs its own)")
             else:
                 tokens[token] = path
+        problems += crm_problems(slug, team.get("crm"), env)
     return problems
 
 

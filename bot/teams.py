@@ -66,6 +66,7 @@ def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict
         "digest_time": cfg.digest.time,
         "hours": cfg.hours,
         "holidays": list(cfg.holidays),
+        "crm": cfg.crm.model_dump(),
     }
 
 
@@ -171,6 +172,19 @@ def _toml_value(value: object) -> str:
     return str(value)
 
 
+def _crm_lines(team: Team) -> list[str]:
+    """`[teams.<slug>.crm]` when the team has one: its secrets appear as the variables they name."""
+    crm = team.crm or {}
+    shown = [(key, crm[key]) for key in ("intake", "webhooks", "webhook_secret", "hubspot_token") if crm.get(key)]
+    if crm.get("fields"):
+        pairs = ", ".join(f"{name} = {_toml_value(source)}" for name, source in crm["fields"].items())
+        shown.append(("fields", f"{{ {pairs} }}"))
+    if not shown or shown == [("intake", "generic")]:
+        return []
+    values = [f"{key} = {value if key == 'fields' else _toml_value(value)}" for key, value in shown]
+    return ["", f"[teams.{team.id}.crm]", *values]
+
+
 def show_config(session: Session, slug: str | None = None) -> str:
     """The teams as they are now, in the config file's own format; secrets never shown."""
     teams = [get_team(session, slug)] if slug else list(session.scalars(select(Team).order_by(Team.id)))
@@ -219,6 +233,7 @@ def show_config(session: Session, slug: str | None = None) -> str:
             f"day = {_toml_value(team.digest_day)}",
             f"time = {_toml_value(team.digest_time)}",
         ]
+        lines += _crm_lines(team)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
 from bot.digest_post import digest_accepted
+from handlers.hubspot_sync import HUBSPOT_API_URL
 from handlers.metrics import Metrics
 from handlers.outage import OUTAGE
 from handlers.senders import Job, Senders, never_posted
@@ -57,6 +58,8 @@ def lane_of(row: OutboxMessage) -> str:
         return str(row.payload["user"])
     if row.kind in DISPUTE_KINDS:
         return f"dispute:{row.dispute_id}"
+    if row.kind in (outbox.Kind.WEBHOOK, outbox.Kind.HUBSPOT_OWNER):  # in order per lead and receiver
+        return f"{row.kind}:{row.lead_id}:{row.payload.get('url', '')}"
     return row.channel or ""
 
 
@@ -120,11 +123,12 @@ class Deliverer:
         renew_seconds: float = outbox.RENEW_SECONDS,
         database_connections: int = DATABASE_CONNECTIONS,
         worker: str | None = None,
+        hubspot_url: str = HUBSPOT_API_URL,
     ):
         self._sessions = BoundedSessions(sessions, database_connections)
         self._clock = clock
         self._calls = SlackCalls(client, metrics, channel_interval)
-        self._senders = Senders(self._calls, self._sessions, sessions, metrics, clock)
+        self._senders = Senders(self._calls, self._sessions, sessions, metrics, clock, hubspot_url)
         self._lease_seconds = lease_seconds
         self._renew_seconds = renew_seconds
         self.worker = worker or f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(4)}"

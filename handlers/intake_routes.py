@@ -12,7 +12,8 @@ from flask import Flask, request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.intake import LeadIn, field_errors, take_lead
+from bot.field_mapping import MappingRefused, lead_from_payload
+from bot.intake import field_errors, take_lead
 from bot.teams import team_for_token
 from handlers.metrics import Metrics
 
@@ -87,7 +88,9 @@ def register_intake(
             if team is None:
                 return refuse(401, "unauthorized", {"authorization": "missing or wrong team intake token"})
             try:
-                data = LeadIn.model_validate(lead_json(body))
+                data = lead_from_payload(team.crm or {}, lead_json(body))  # the team's CRM shape, or ours
+            except MappingRefused as exc:
+                return refuse(422, "invalid", exc.errors)
             except BodyRefused as exc:
                 return refuse(422, "invalid", {"body": str(exc)})
             except ValidationError as exc:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.outbox import MAX_AGE
+from handlers.crm_health import CrmCollector
 from infra.db import DATABASE_UNAVAILABLE
 from models import OutboxMessage, OutboxStatus
 
@@ -79,6 +80,7 @@ class Metrics:
     def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.registry = CollectorRegistry()
         self.registry.register(OutboxCollector(sessions, clock))
+        self.registry.register(CrmCollector(sessions, clock))
         self.slack_calls = Counter(
             "dibs_slack_calls",
             "Slack Web API calls by method and outcome",

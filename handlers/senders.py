@@ -30,11 +30,13 @@ from handlers.chart import chart_alt_text, fairness_chart
 from handlers.digest_view import digest_message
 from handlers.dispute_views import dispute_case
 from handlers.home import home_view
+from handlers.hubspot_sync import HUBSPOT_API_URL, HubSpotSync
 from handlers.metrics import Metrics
 from handlers.notices import notice_text
 from handlers.people import Directory
 from handlers.slack_calls import Outcome, SlackCalls, outbox_metadata
 from handlers.views import cards_message, lead_card, retired_card
+from handlers.webhook_sender import WebhookSender
 from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus
 
 NOT_POSTED_YET_SECONDS = 2.0  # a card update or thread post waits this long for its message
@@ -75,12 +77,15 @@ class Senders:
         directory_sessions: sessionmaker[Session],
         metrics: Metrics,
         clock: Callable[[], datetime],
+        hubspot_url: str = HUBSPOT_API_URL,
     ):
         self._calls = calls
         self._sessions = sessions
         self._metrics = metrics
         self._clock = clock
         self._directory = Directory(calls.client, directory_sessions, metrics, clock)
+        self._webhooks = WebhookSender(sessions, clock)
+        self._hubspot = HubSpotSync(calls.client, sessions, clock, hubspot_url)
         self._lock = threading.Lock()
         self._rendered: OrderedDict[tuple[str, str], int] = OrderedDict()
 
@@ -291,6 +296,10 @@ class Senders:
             return self._digest_chart(row)
         if row.kind == outbox.Kind.RETIRE_COPY:
             return self._retire_copy(row)
+        if row.kind == outbox.Kind.WEBHOOK:
+            return self._webhooks.send(row)
+        if row.kind == outbox.Kind.HUBSPOT_OWNER:
+            return self._hubspot.send(row)
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")
 
 

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    hubspot_api_url: str = "https://api.hubapi.com"  # the owner sync's HubSpot (a stand-in in tests)
     dibs_config: Path | None = None
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port

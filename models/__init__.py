@@ -1,6 +1,7 @@
 """ORM models; importing this package registers every table on `Base.metadata`."""
 
 from models.base import Base
+from models.crm import CrmEventIn
 from models.dispute import Dispute, DisputeKind, DisputeOutcome, DisputeParty, DisputeStatus
 from models.lead import (
     OWNING_CLAIM_STATUSES,
@@ -24,6 +25,7 @@ __all__ = [
     "Claim",
     "ClaimStatus",
     "CreditShare",
+    "CrmEventIn",
     "Dispute",
     "DisputeKind",
     "DisputeOutcome",

@@ -163,5 +163,6 @@ def test_show_never_prints_the_token_and_marks_overrides(teams) -> None:
 
 def test_the_documented_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parent.parent / "docs" / "teams.example.toml"
-    config = parse_config(example.read_text(), env={"DIBS_EAST_TOKEN": "secret"})
+    env = {"DIBS_EAST_TOKEN": "secret", "DIBS_EAST_WEBHOOK_SECRET": "s" * 32, "DIBS_EAST_HUBSPOT_TOKEN": "pat-na1-x"}
+    config = parse_config(example.read_text(), env=env)
     assert config.teams["east"].limits.model_dump() == Limits().model_dump(), "the example shows the defaults"

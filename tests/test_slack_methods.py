@@ -59,6 +59,7 @@ NOT_FOR_A_METHOD = {
     "commands": "the /dibs slash command",
     "chat:write.public": "chat.postMessage into a team's public channel Dibs is not in (before it joined, or "
     "after someone removed it): Slack refuses not_in_channel without it",
+    "users:read.email": "the email in users.info's profile, which the HubSpot owner sync matches owners by",
 }
 
 

@@ -60,6 +60,15 @@ def granting(*extra: str) -> Iterator[tuple[SlackStandIn, WebClient]]:
         assert standin.problems == []
 
 
+@contextmanager
+def withholding(*scopes: str) -> Iterator[tuple[SlackStandIn, WebClient]]:
+    """A populated stand-in whose token has manifest.yml's scopes but `scopes`."""
+    with SlackStandIn(scopes=manifest_bot_scopes() - set(scopes)) as standin:
+        populate(standin)
+        yield standin, WebClient(token="xoxb-test", base_url=standin.api_url)
+        assert standin.problems == []
+
+
 def test_every_supported_method_answers_legit_calls_without_problems() -> None:
     modal = {"type": "modal", "title": {"type": "plain_text", "text": "Split credit"}, "blocks": []}
     with granting("im:write", "mpim:write", "users:read", "channels:history") as (slack, slack_client):
@@ -482,7 +491,7 @@ def test_conversations_history_lists_top_level_messages_newest_first() -> None:
 
 
 def test_users_info_answers_from_the_directory() -> None:
-    with granting("users:read") as (slack, slack_client):
+    with withholding("users:read.email") as (slack, slack_client):
         slack.add_user(
             "U0ZOE",
             display_name="Zoe",
