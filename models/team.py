@@ -35,6 +35,9 @@ class Team(Base):
     digest_time: Mapped[str] = mapped_column(String(5))
     hours: Mapped[str | None] = mapped_column(String(100))  # the reps' default; None: around the clock
     holidays: Mapped[list[str]] = mapped_column(default=list, server_default="[]")  # ISO dates
+    # Where a lead goes when no eligible rep can take it: "managers", "wait", or a Slack user id.
+    fallback: Mapped[str] = mapped_column(String(32), default="wait", server_default="wait")
+    away_statuses: Mapped[list[str] | None]  # Slack statuses that mean away; None: the defaults
     updated_at: Mapped[datetime]
 
     members: Mapped[list[Member]] = relationship(back_populates="team", order_by="Member.id")
@@ -91,3 +94,4 @@ class AwayPeriod(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(16), default="command", server_default="command")  # or slack_status

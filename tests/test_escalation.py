@@ -111,7 +111,12 @@ def test_a_rep_who_keeps_missing_is_paused_from_auto_assign_until_resumed(teams)
     assert owner_of(teams, first) is None and owner_of(teams, second) is None
     with teams() as session:
         why = why_text(explain(session.get_one(Lead, first)))
-    assert why == f"L-{first} has no owner yet; it is open."
+    assert why == (
+        f"L-{first} has no owner: no rep could take it when auto-assign tried.\n"
+        "• <@U0BOB>: Paused from auto-assign since Mon 23 Nov 12:00 EST after missed contact SLAs; "
+        "`/dibs resume` (or a manager) takes leads again.\n"
+        "It waits in the channel: auto-assign tries again every 15m, and anyone may claim it."
+    )
     with teams.begin() as session:
         bob = member(session, "U0BOB")
         assert resume(session, bob, bob, START + SLA + timedelta(minutes=40))
