@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit, cards, ownership
 from bot.availability import current_away
+from bot.away_status import FROM_STATUS
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Limit, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
@@ -113,7 +114,7 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
     away = current_away(session, member.id, now)
     if away is not None:
         until = away.ends_at.isoformat() if away.ends_at else None
-        raise LimitReached(Limit.AWAY, until=until, timezone=tz)
+        raise LimitReached(Limit.AWAY, until=until, timezone=tz, by_status=away.source == FROM_STATUS)
     missed = _missed_lately(session, member, lead, limits, now)
     if missed is not None:
         excluded_until = missed + timedelta(hours=limits.exclude_past_holders_hours)

@@ -178,5 +178,4 @@ def test_escalation_reaches_the_managers_by_dm_and_in_the_cards_thread(dibs: App
     assert eventually(lambda: bool(replies()), timeout=10), "no reply in the card's thread"
     [reply] = replies()
     assert reply.startswith(f"{ref} missed its contact SLA 1 times (<@U0ALICE>), so it comes to the managers")
-    for manager in ("U0MGR1", "U0MGR2"):
-        assert eventually(lambda m=manager: dibs.slack.dm_with(m) is not None), manager
+    assert eventually(lambda: all(dibs.slack.dm_with(m) is not None for m in ("U0MGR1", "U0MGR2"))), "a DM each"
