@@ -44,9 +44,9 @@ def _iso_date(value: str) -> str:
 
 
 def _fallback(value: str) -> str:
-    if value in ("managers", "wait") or re.fullmatch(r"<@[UW][A-Z0-9]{2,}>", value):
+    if value in ("managers", "wait") or re.fullmatch(r"[UW][A-Z0-9]{2,}", value):
         return value
-    raise ValueError(f'{value!r} is not a fallback: say "managers", "wait" or a person as "<@U0123ABC>"')
+    raise ValueError(f'{value!r} is not a fallback: say "managers", "wait" or a person\'s Slack user id')
 
 
 Zone = Annotated[str, AfterValidator(_known_zone)]

@@ -1,7 +1,7 @@
 """The team's fallback (issue 13): where a lead goes when auto-assign finds no eligible rep.
 
 `fallback = "managers"` sends it to the managers at once (a DM each and a reply in the card's
-thread), `"<@U…>"` to that one person, `"wait"` keeps it in the channel and tries again every
+thread), a Slack user id (`"U0123ABC"`) to that one person, `"wait"` keeps it in the channel and tries again every
 `RETRY`. Either way `/dibs why` says who was passed over and why (`Lead.fallback`).
 """
 
@@ -41,7 +41,7 @@ def fallback_people(session: Session, lead: Lead) -> list[str]:
         return []
     if fallback == MANAGERS:
         return [manager.slack_user_id for manager in managers_of(session, lead.team_id)]
-    return [fallback.removeprefix("<@").removesuffix(">")]
+    return [fallback]
 
 
 def tell(

@@ -110,7 +110,7 @@ def test_a_friday_night_lead_goes_to_the_managers_at_once_and_says_why(sessions)
 
 
 def test_the_fallback_may_be_one_person(sessions) -> None:
-    teams = coast(sessions, "<@U0OPS>")
+    teams = coast(sessions, "U0OPS")
     lead = new_lead(teams, ny(12, 25, 11))  # Christmas: a holiday for both
     scheduler.run_due(teams, ny(12, 25, 11, 30))
     assert notices(teams, "U0BOSS") == []
@@ -141,7 +141,7 @@ def test_wait_keeps_trying_and_the_first_rep_at_work_gets_it(sessions) -> None:
     ("setting", "problem"),
     [
         ('fallback = "everyone"', "teams.coast.fallback: 'everyone' is not a fallback"),
-        ('fallback = "<@nobody>"', "teams.coast.fallback: '<@nobody>' is not a fallback"),
+        ('fallback = "<@U0OPS>"', "teams.coast.fallback: '<@U0OPS>' is not a fallback"),
         ('away_statuses = [":palm_tree:", ""]', "teams.coast.away_statuses[1]: String should have at least 1"),
     ],
 )
