@@ -129,7 +129,18 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
     ratios = week_to_date_ratios(session, team, now)
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
     ranked = sorted(eligible, key=lambda m: (round(_ratio(ratios, m.id), 9), m.last_assigned_at or epoch, m.id))
-    chosen = lock_member(session, ranked[0].id)
+    chosen = None
+    for candidate in ranked:  # the row lock decides: a pause committed since the ranking wins
+        locked = lock_member(session, candidate.id)
+        block = auto_assign_block(locked, now)
+        if block is None:
+            chosen = locked
+            break
+        skipped.append((locked.slack_user_id, block))
+    if chosen is None:
+        nobody_eligible(session, lead, skipped, now)
+        return None
+    ranked = [m for m in ranked if m.slack_user_id not in dict(skipped)]
     choice = AutoAssigned(
         chosen.slack_user_id,
         limits.auto_assign_after_minutes,

@@ -102,8 +102,10 @@ def _missed_lately(session: Session, member: Member, lead: Lead, limits: Limits,
 
 
 def lock_member(session: Session, member_id: int) -> Member:
-    """Serialize one rep's claims so two at once cannot both pass a limit."""
-    return session.scalars(select(Member).where(Member.id == member_id).with_for_update()).one()
+    """Serialize one rep's claims so two at once cannot both pass a limit; the row as committed
+    by whoever held the lock before (a pause, a removal), not as this session first read it."""
+    query = select(Member).where(Member.id == member_id).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> None:

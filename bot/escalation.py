@@ -64,9 +64,10 @@ def contact_missed(session: Session, lead: Lead, claim: Claim, now: datetime) ->
     outbox.notify(session, now, holder.slack_user_id, Notice.CLAIM_EXPIRED, lead=lead.ref)
     if escalate:
         _escalate(session, lead, now)
-    if limits.pause_after_misses and holder.paused_at is None:
+    if limits.pause_after_misses:
+        holder = lock_member(session, holder.id)  # one rep's misses expiring at once are counted in turn
         today = _misses_today(session, holder, now)
-        if today >= limits.pause_after_misses:
+        if holder.paused_at is None and today >= limits.pause_after_misses:
             pause(session, holder, now, today)
 
 
