@@ -196,7 +196,8 @@ def release(
         holder=claim.member.slack_user_id,
         reason=reason,
     )
-    cards.retire(session, lead, now, retired_as=verb, by=claim.member.slack_user_id, reason=reason)
+    retired_as = verb if reannounce else "escalated"  # not re-announced: it goes up to the managers
+    cards.retire(session, lead, now, retired_as=retired_as, by=claim.member.slack_user_id, reason=reason)
     ownership.open_for_claims(lead, effective_limits(member.team), now)
     if reannounce:
         cards.announce(session, member.team, lead, now)

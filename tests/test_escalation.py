@@ -13,7 +13,8 @@ from bot.intake import LeadIn, take_lead
 from bot.leads import owning_claim
 from bot.ownership import explain
 from handlers.answers import claim_text, why_text
-from models import Lead, LeadStatus, Member, OutboxMessage, Team
+from handlers.views import retired_card
+from models import Lead, LeadCard, LeadStatus, Member, OutboxMessage, Team
 from tests.wording import sent_text
 
 START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
@@ -80,6 +81,13 @@ def test_a_lead_missed_by_three_reps_reaches_the_managers(teams) -> None:
         assert why_text(explain(stored)) == (
             f"L-{lead} has no owner: its contact SLA was missed 3 times (<@U0ALICE>, <@U0BOB>, <@U0CAROL>), "
             "so it went to the managers instead of the channel."
+        )
+    with teams() as session:
+        card = session.scalars(select(LeadCard).where(LeadCard.lead_id == lead).order_by(LeadCard.id.desc())).first()
+        assert card is not None
+        [stub] = retired_card(card)[0]["elements"]
+        assert (
+            stub["text"] == f"*L-{lead}* expired by <@U0CAROL> \u2014 sent to the managers. Reason: contact SLA missed"
         )
     scheduler.run_due(teams, at + timedelta(hours=3))
     assert owner_of(teams, lead) is None, "no round robin once the managers have it"
