@@ -52,7 +52,7 @@ def tell(
         outbox.notify(session, now, user_id, notice, **facts)
     card = cards.posted_card(session, lead.id)
     if card is not None and card.ts is not None:
-        outbox.notify_thread(session, now, card.channel, card.ts, notice, **facts)
+        outbox.notify_thread(session, now, card.channel, card.ts, notice, **facts, in_thread=True)
 
 
 def nobody_eligible(session: Session, lead: Lead, skipped: list[tuple[str, LimitReached]], now: datetime) -> None:
@@ -66,7 +66,7 @@ def nobody_eligible(session: Session, lead: Lead, skipped: list[tuple[str, Limit
     lead.auto_assign_at = now + RETRY if went_to == WAIT else None
     if people:
         reasons = {rep: refusal.as_record() for rep, refusal in skipped}
-        tell(session, lead, people, now, Notice.NO_ELIGIBLE_REP, lead=lead.ref, skipped=reasons)
+        tell(session, lead, people, now, Notice.NO_ELIGIBLE_REP, lead=lead.ref, skipped=reasons, went_to=went_to)
     audit.record(
         session,
         at=now,

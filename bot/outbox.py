@@ -79,7 +79,7 @@ class Notice(StrEnum):
     CONTACT_REMINDER = "contact_reminder"  # lead, deadline (ISO or None), timezone
     CLAIM_EXPIRED = "claim_expired"  # lead
     LEAD_ESCALATED = "lead_escalated"  # lead, misses, holders [user ids]; to each manager and the card's thread
-    NO_ELIGIBLE_REP = "no_eligible_rep"  # lead, skipped {user id: refusal record}; to the fallback and the thread
+    NO_ELIGIBLE_REP = "no_eligible_rep"  # lead, skipped {user id: refusal record}, went_to, in_thread
     PAUSED_FOR_MISSES = "paused_for_misses"  # misses (today); to the rep
     PARTY_STATEMENT = "party_statement"  # user, statement
     PARTY_WITHDREW = "party_withdrew"  # user, dispute

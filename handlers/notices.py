@@ -74,8 +74,11 @@ def lead_escalated(f: Facts) -> str:
 
 
 def no_eligible_rep(f: Facts) -> str:
+    """To the fallback (a DM: "to you"), and in the card's thread (`in_thread`: to whom)."""
+    went_to = f.get("went_to", "managers")
+    whom = "you" if not f.get("in_thread") else "the managers" if went_to == "managers" else mention(went_to)
     return (
-        f"No rep can take {f['lead']} now, so it comes to you instead of waiting in the channel:"
+        f"No rep can take {f['lead']} now, so it went to {whom} instead of waiting in the channel:"
         f"{passed_over(f['skipped'])}\nAssign it with `/dibs assign {f['lead']} @rep`."
     )
 

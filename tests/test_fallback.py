@@ -96,11 +96,11 @@ def test_a_friday_night_lead_goes_to_the_managers_at_once_and_says_why(sessions)
     lead = new_lead(teams, ny(11, 27, 21))  # Friday 21:00 New York, 18:00 San Francisco: both gone
     scheduler.run_due(teams, ny(11, 27, 21, 30))
     told = (
-        f"No rep can take L-{lead} now, so it comes to you instead of waiting in the channel:\n{PASSED_OVER}\n"
+        f"No rep can take L-{lead} now, so it went to {{}} instead of waiting in the channel:\n{PASSED_OVER}\n"
         f"Assign it with `/dibs assign L-{lead} @rep`."
     )
-    assert notices(teams, "U0BOSS") == notices(teams, "U0OPS") == [(None, told)]
-    assert notices(teams, "C0COAST") == [(CARD_TS, told)], "and a reply in the card's thread"
+    assert notices(teams, "U0BOSS") == notices(teams, "U0OPS") == [(None, told.format("you"))]
+    assert notices(teams, "C0COAST") == [(CARD_TS, told.format("the managers"))], "and a reply in the card's thread"
     assert why(teams, lead) == (
         f"L-{lead} has no owner: no rep could take it when auto-assign tried.\n{PASSED_OVER}\n"
         "It went to the managers instead of waiting in the channel."
@@ -115,7 +115,9 @@ def test_the_fallback_may_be_one_person(sessions) -> None:
     scheduler.run_due(teams, ny(12, 25, 11, 30))
     assert notices(teams, "U0BOSS") == []
     [(thread, text)] = notices(teams, "U0OPS")
-    assert thread is None and text.startswith(f"No rep can take L-{lead} now")
+    assert thread is None and text.startswith(f"No rep can take L-{lead} now, so it went to you instead")
+    [(thread, text)] = notices(teams, "C0COAST")
+    assert thread == CARD_TS and text.startswith(f"No rep can take L-{lead} now, so it went to <@U0OPS> instead")
     assert why(teams, lead).endswith("It went to <@U0OPS>, the team's fallback.")
 
 
