@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +16,7 @@ from bot.away_status import SlackStatus, status_changed
 from bot.config import parse_config
 from bot.fairness import effective_weights, eligible_reps
 from bot.teams import apply_config
-from handlers.away_statuses import slack_status
+from handlers.away_statuses import read_away_statuses, slack_status
 from models import Member
 from sandbox.clock import SteppingClock
 from sandbox.signing import event_body
@@ -135,3 +136,16 @@ def test_away_until_it_changes_is_shown_from_the_status_expiry(teams: sessionmak
     with teams() as session:
         period = current_away(session, member(session, "U0ALICE").id, START)
         assert period is not None and period.ends_at == back_at and period.source == "slack_status"
+
+
+def test_slack_not_answering_users_info_at_start_does_not_stop_dibs(
+    slack: SlackStandIn, slack_client: WebClient, sessions: sessionmaker[Session], teams: sessionmaker[Session]
+) -> None:
+    slack.set_status("U0BOB", "", ":palm_tree:")
+    slack.fail_next("users.info", error="user_not_found")  # Alice, the first rep asked
+    problems = read_away_statuses(slack_client, teams, lambda: START)
+    assert problems == ["users.info for U0ALICE failed (user_not_found); their status is not read"]
+    assert is_away(teams, "U0BOB", START), "the others are still read"
+    slack.fail_next("users.info", 429, retry_after=30)
+    problems = read_away_statuses(slack_client, teams, lambda: START)
+    assert len(problems) == 1 and "ratelimited" in problems[0], "rate limited: the rest wait for their events"
