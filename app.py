@@ -29,6 +29,7 @@ from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
+from handlers.away_statuses import read_away_statuses
 from handlers.channels import join_team_channels
 from handlers.crm_health import check_crm
 from handlers.crm_routes import register_crm_routes
@@ -155,6 +156,8 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     )
     for problem in join_team_channels(client, sessions):
         log.warning("%s", problem)  # start goes on: the other channels work
+    for problem in read_away_statuses(client, sessions, clock):
+        log.warning("%s", problem)  # start goes on: statuses are read as they change
     web = create_web_app(
         engine, metrics, None if settings.socket_mode else bolt_app, secret.get_secret_value() if secret else None
     )

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import random
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit, outbox, ownership
+from bot import outbox, ownership
 from bot.availability import auto_assign_block
 from bot.claims import check_rules, lock_member, new_claim
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, LimitReached, Missing, NotAllowed, NotFound
 from bot.fairness import ShareRatio, week_to_date_ratios
+from bot.fallback import nobody_eligible
 from bot.leads import get_lead, owning_claim, pending_claims
 from bot.mediation import open_dispute_of, resolve
 from bot.outbox import Notice
@@ -25,7 +26,6 @@ from bot.ownership import AssignedByManager, AutoAssigned, RatioLine, WonDraw
 from bot.teams import effective_limits
 from models import Claim, ClaimStatus, DisputeOutcome, How, Lead, LeadStatus, Member, Team
 
-AUTO_ASSIGN_RETRY = timedelta(minutes=15)
 _TIE = 1e-9
 
 
@@ -118,27 +118,29 @@ def _eligible(
 def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
     """Give an unclaimed lead to the eligible rep furthest below fair share (round robin on ties).
 
-    The caller holds the lead's row lock. With nobody eligible, try again later.
+    The caller holds the lead's row lock. With nobody eligible, the team's fallback (bot/fallback.py).
     """
     team = lead.team
     limits = effective_limits(team)
     eligible, skipped = _eligible(session, team, lead, limits, now)
     if not eligible:
-        lead.auto_assign_at = now + AUTO_ASSIGN_RETRY
-        audit.record(
-            session,
-            at=now,
-            actor=audit.BOT_ACTOR,
-            action="lead.auto_assign_skipped",
-            team_id=team.id,
-            lead_id=lead.id,
-            skipped={rep: refusal.as_record() for rep, refusal in skipped},
-        )
+        nobody_eligible(session, lead, skipped, now)
         return None
     ratios = week_to_date_ratios(session, team, now)
     epoch = datetime.min.replace(tzinfo=now.tzinfo)
     ranked = sorted(eligible, key=lambda m: (round(_ratio(ratios, m.id), 9), m.last_assigned_at or epoch, m.id))
-    chosen = lock_member(session, ranked[0].id)
+    chosen = None
+    for candidate in ranked:  # the row lock decides: a pause committed since the ranking wins
+        locked = lock_member(session, candidate.id)
+        block = auto_assign_block(locked, now)
+        if block is None:
+            chosen = locked
+            break
+        skipped.append((locked.slack_user_id, block))
+    if chosen is None:
+        nobody_eligible(session, lead, skipped, now)
+        return None
+    ranked = [m for m in ranked if m.slack_user_id not in dict(skipped)]
     choice = AutoAssigned(
         chosen.slack_user_id,
         limits.auto_assign_after_minutes,

@@ -60,7 +60,7 @@ def go_away(session: Session, member: Member, now: datetime, until: date | None 
     if period is None:
         period = AwayPeriod(member_id=member.id, starts_at=now)
         session.add(period)
-    period.ends_at = ends_at
+    period.ends_at, period.source = ends_at, "command"  # said in so many words: a status change keeps it
     audit.record(
         session,
         at=now,

@@ -17,6 +17,13 @@ def current_card(session: Session, lead_id: int) -> LeadCard | None:
     )
 
 
+def posted_card(session: Session, lead_id: int) -> LeadCard | None:
+    """The lead's newest card that Slack has shown (live or retired): where its thread is."""
+    return session.scalar(
+        select(LeadCard).where(LeadCard.lead_id == lead_id, LeadCard.ts.is_not(None)).order_by(LeadCard.id.desc())
+    )
+
+
 def announce(session: Session, team: Team, lead: Lead, now: datetime) -> LeadCard:
     """Queue a new card for the lead; waiting cards for a channel are posted together."""
     card = LeadCard(lead_id=lead.id, channel=team.channel, created_at=now)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit, cards, ownership
 from bot.availability import current_away
+from bot.away_status import FROM_STATUS
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Limit, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
@@ -101,8 +102,10 @@ def _missed_lately(session: Session, member: Member, lead: Lead, limits: Limits,
 
 
 def lock_member(session: Session, member_id: int) -> Member:
-    """Serialize one rep's claims so two at once cannot both pass a limit."""
-    return session.scalars(select(Member).where(Member.id == member_id).with_for_update()).one()
+    """Serialize one rep's claims so two at once cannot both pass a limit; the row as committed
+    by whoever held the lock before (a pause, a removal), not as this session first read it."""
+    query = select(Member).where(Member.id == member_id).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> None:
@@ -113,7 +116,7 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
     away = current_away(session, member.id, now)
     if away is not None:
         until = away.ends_at.isoformat() if away.ends_at else None
-        raise LimitReached(Limit.AWAY, until=until, timezone=tz)
+        raise LimitReached(Limit.AWAY, until=until, timezone=tz, by_status=away.source == FROM_STATUS)
     missed = _missed_lately(session, member, lead, limits, now)
     if missed is not None:
         excluded_until = missed + timedelta(hours=limits.exclude_past_holders_hours)
@@ -193,7 +196,8 @@ def release(
         holder=claim.member.slack_user_id,
         reason=reason,
     )
-    cards.retire(session, lead, now, retired_as=verb, by=claim.member.slack_user_id, reason=reason)
+    retired_as = verb if reannounce else "escalated"  # not re-announced: it goes up to the managers
+    cards.retire(session, lead, now, retired_as=retired_as, by=claim.member.slack_user_id, reason=reason)
     ownership.open_for_claims(lead, effective_limits(member.team), now)
     if reannounce:
         cards.announce(session, member.team, lead, now)

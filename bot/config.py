@@ -44,9 +44,18 @@ def _iso_date(value: str) -> str:
     return value
 
 
+def _fallback(value: str) -> str:
+    if value in ("managers", "wait") or re.fullmatch(r"[UW][A-Z0-9]{2,}", value):
+        return value
+    raise ValueError(f'{value!r} is not a fallback: say "managers", "wait" or a person\'s Slack user id')
+
+
 Zone = Annotated[str, AfterValidator(_known_zone)]
 Hours = Annotated[str, AfterValidator(_hours)]
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
+Fallback = Annotated[str, AfterValidator(_fallback)]
+AwayStatus = Annotated[str, Field(min_length=1, max_length=100)]
+DEFAULT_AWAY_STATUSES: tuple[str, ...] = (":palm_tree:", ":face_with_thermometer:", "Out of office", "Vacationing")
 
 
 class _Strict(BaseModel):
@@ -112,6 +121,8 @@ class TeamConfig(_Strict):
     hours: Hours | None = None  # every rep's unless they say otherwise; None: around the clock
     holidays: list[IsoDate] = []  # dates nobody works, in each rep's own zone
     crm: CrmConfig = CrmConfig()  # webhooks out, HubSpot owner sync, the shape of incoming leads
+    fallback: Fallback = "wait"  # where a lead no eligible rep can take goes at once
+    away_statuses: list[AwayStatus] = list(DEFAULT_AWAY_STATUSES)  # Slack statuses (emoji or text) meaning away
 
 
 class DibsConfig(_Strict):

@@ -112,7 +112,7 @@ class InvalidInput(Refusal):
 
 class Limit(StrEnum):
     LEFT_TEAM = "left_team"
-    AWAY = "away"  # until (ISO or None), timezone
+    AWAY = "away"  # until (ISO or None), timezone, by_status (a Slack status says so)
     TERRITORY = "territory"  # lead, territory, yours
     ACTIVE = "max_active_claims"  # held, limit
     DAILY = "max_claims_per_day"  # held, limit, timezone, frees_at, frees_in (seconds)

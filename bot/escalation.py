@@ -17,10 +17,11 @@ from bot import audit, outbox, ownership
 from bot.availability import zone_of
 from bot.claims import lock_member, release
 from bot.errors import Forbidden, NotAllowed
+from bot.fallback import managers_of, tell
 from bot.outbox import Notice
 from bot.ownership import NoRepTookIt
 from bot.teams import effective_limits
-from models import Claim, ClaimStatus, Lead, Member, Role
+from models import Claim, ClaimStatus, Lead, Member
 
 ESCALATED = "escalated"
 
@@ -50,16 +51,6 @@ def _misses_today(session: Session, member: Member, now: datetime) -> int:
     )
 
 
-def managers_of(session: Session, team_id: str) -> list[Member]:
-    return list(
-        session.scalars(
-            select(Member)
-            .where(Member.team_id == team_id, Member.role == Role.MANAGER, Member.active.is_(True))
-            .order_by(Member.id)
-        )
-    )
-
-
 def contact_missed(session: Session, lead: Lead, claim: Claim, now: datetime) -> None:
     """The holder missed the contact SLA: the lead goes back (or up to the managers), the holder may pause.
 
@@ -73,9 +64,10 @@ def contact_missed(session: Session, lead: Lead, claim: Claim, now: datetime) ->
     outbox.notify(session, now, holder.slack_user_id, Notice.CLAIM_EXPIRED, lead=lead.ref)
     if escalate:
         _escalate(session, lead, now)
-    if limits.pause_after_misses and holder.paused_at is None:
+    if limits.pause_after_misses:
+        holder = lock_member(session, holder.id)  # one rep's misses expiring at once are counted in turn
         today = _misses_today(session, holder, now)
-        if today >= limits.pause_after_misses:
+        if holder.paused_at is None and today >= limits.pause_after_misses:
             pause(session, holder, now, today)
 
 
@@ -83,16 +75,8 @@ def _escalate(session: Session, lead: Lead, now: datetime) -> None:
     holders = _missed_by(session, lead)
     lead.auto_assign_at = None  # no more round robin: a manager decides
     lead.fallback = ownership.no_rep_json(NoRepTookIt(ESCALATED, now, tuple(holders)))
-    for manager in managers_of(session, lead.team_id):
-        outbox.notify(
-            session,
-            now,
-            manager.slack_user_id,
-            Notice.LEAD_ESCALATED,
-            lead=lead.ref,
-            misses=len(holders),
-            holders=holders,
-        )
+    managers = [manager.slack_user_id for manager in managers_of(session, lead.team_id)]
+    tell(session, lead, managers, now, Notice.LEAD_ESCALATED, lead=lead.ref, misses=len(holders), holders=holders)
     audit.record(session, at=now, actor=audit.BOT_ACTOR, action="lead.escalated", team_id=lead.team_id, lead_id=lead.id)
 
 

@@ -78,7 +78,8 @@ class Notice(StrEnum):
     ROUTED_TO_ACCOUNT_OWNER = "routed_to_account_owner"  # lead, account_lead
     CONTACT_REMINDER = "contact_reminder"  # lead, deadline (ISO or None), timezone
     CLAIM_EXPIRED = "claim_expired"  # lead
-    LEAD_ESCALATED = "lead_escalated"  # lead, misses, holders [user ids]; to each manager
+    LEAD_ESCALATED = "lead_escalated"  # lead, misses, holders [user ids]; to each manager and the card's thread
+    NO_ELIGIBLE_REP = "no_eligible_rep"  # lead, skipped {user id: refusal record}, went_to, in_thread
     PAUSED_FOR_MISSES = "paused_for_misses"  # misses (today); to the rep
     PARTY_STATEMENT = "party_statement"  # user, statement
     PARTY_WITHDREW = "party_withdrew"  # user, dispute
@@ -96,6 +97,13 @@ def post(
 def notify(session: Session, now: datetime, channel: str, notice: Notice, /, **facts: Any) -> OutboxMessage:
     """Tell a user (by DM) or a channel something; `facts` are JSON (ids, refs, numbers, raw user text)."""
     return enqueue(session, Kind.NOTICE, now, channel=channel, notice=notice, facts=facts)
+
+
+def notify_thread(
+    session: Session, now: datetime, channel: str, thread_ts: str, notice: Notice, /, **facts: Any
+) -> OutboxMessage:
+    """The same as `notify`, as a reply in the thread of the message `thread_ts` (a lead's card)."""
+    return enqueue(session, Kind.NOTICE, now, channel=channel, notice=notice, facts=facts, thread_ts=thread_ts)
 
 
 @dataclass(frozen=True)

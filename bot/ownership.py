@@ -226,9 +226,11 @@ def choice_of(lead: Lead) -> OwnerChoice | None:
 class NoRepTookIt:
     """Where a lead went while no rep could take it, and why (`Lead.fallback`)."""
 
-    kind: str  # "escalated": its contact SLA was missed too often
+    kind: str  # "escalated": its contact SLA was missed too often; "no_eligible": nobody could take it
     at: datetime
     missed_by: tuple[str, ...] = ()  # who missed it, in order
+    went_to: str = "managers"  # "managers", "wait" (tried again later) or a Slack user id
+    skipped: tuple[tuple[str, StoredRefusal], ...] = ()  # each rep, and the rule that passed them over
 
 
 def no_rep_json(record: NoRepTookIt) -> dict[str, Any]:
@@ -237,13 +239,22 @@ def no_rep_json(record: NoRepTookIt) -> dict[str, Any]:
         "kind": record.kind,
         "at": record.at.isoformat(),
         "missed_by": list(record.missed_by),
+        "went_to": record.went_to,
+        "skipped": {rep: _refusal_json(refusal) for rep, refusal in record.skipped},
     }
 
 
 def _no_rep(stored: dict[str, Any] | None) -> NoRepTookIt | None:
     if not stored:
         return None
-    return NoRepTookIt(stored["kind"], datetime.fromisoformat(stored["at"]), tuple(stored.get("missed_by", ())))
+    skipped = tuple((rep, _refusal(why)) for rep, why in stored.get("skipped", {}).items())
+    return NoRepTookIt(
+        stored["kind"],
+        datetime.fromisoformat(stored["at"]),
+        tuple(stored.get("missed_by", ())),
+        stored.get("went_to", "managers"),
+        skipped,
+    )
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict
         "hours": cfg.hours,
         "holidays": list(cfg.holidays),
         "crm": cfg.crm.model_dump(),
+        "fallback": cfg.fallback,
+        "away_statuses": list(cfg.away_statuses),
     }
 
 
@@ -205,6 +207,9 @@ def show_config(session: Session, slug: str | None = None) -> str:
             lines.append(f"hours = {_toml_value(team.hours)}")
         if team.holidays:
             lines.append(f"holidays = {_toml_value(team.holidays)}")
+        lines.append(f"fallback = {_toml_value(team.fallback)}")
+        if team.away_statuses is not None:
+            lines.append(f"away_statuses = {_toml_value(team.away_statuses)}")
         lines.append(f"intake_token = {_toml_value('(set)' if team.intake_token_hash else '(none)')}")
         lines.append(f"managers = {_toml_value([m.slack_user_id for m in members if m.is_manager])}")
         reps = [m for m in members if not m.is_manager]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from bot.claiming import ClaimOutcome, ClaimResult
+from bot.escalation import ESCALATED
+from bot.fallback import MANAGERS, RETRY, WAIT
 from bot.ownership import (
     AssignedByManager,
     AutoAssigned,
@@ -86,11 +88,19 @@ def why_text(why: Explanation) -> str:
 
 
 def _no_rep_text(lead: str, no_rep: NoRepTookIt) -> str:
-    missed = ", ".join(mention(uid) for uid in no_rep.missed_by)
-    return (
-        f"{lead} has no owner: its contact SLA was missed {len(no_rep.missed_by)} times ({missed}), "
-        "so it went to the managers instead of the channel."
-    )
+    if no_rep.kind == ESCALATED:
+        missed = ", ".join(mention(uid) for uid in no_rep.missed_by)
+        return (
+            f"{lead} has no owner: its contact SLA was missed {len(no_rep.missed_by)} times ({missed}), "
+            "so it went to the managers instead of the channel."
+        )
+    skipped = "".join(f"\n• {mention(uid)}: {limit_text(why)}" for uid, why in no_rep.skipped)
+    retry = duration(RETRY.total_seconds())
+    went = {
+        MANAGERS: "It went to the managers instead of waiting in the channel.",
+        WAIT: f"It waits in the channel: auto-assign tries again every {retry}, and anyone may claim it.",
+    }.get(no_rep.went_to, f"It went to {mention(no_rep.went_to)}, the team's fallback.")
+    return f"{lead} has no owner: no rep could take it when auto-assign tried.{skipped}\n{went}"
 
 
 def _how_chosen(why: Explanation) -> str:

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.claims import limit_use
 from bot.leads import active_claims, open_leads
+from bot.rep_hours import rep_hours
 from bot.teams import find_member
 from handlers.blocks import VIEW_BLOCKS_MAX, divider, header, mention, section
+from handlers.hours_commands import hours_text
 from handlers.pipeline import first_delivery
 from handlers.views import claims_section, lead_line
 from models import Dispute, DisputeStatus
@@ -45,6 +47,7 @@ def home_view(session: Session, slack_user_id: str, now: datetime) -> dict[str, 
         leads = open_leads(session, member.team_id, limit=30)
         blocks.append(section("*Open leads*\n" + ("\n".join(lead_line(lead) for lead in leads) or "None.")))
     else:
+        blocks += [section(hours_text(rep_hours(session, member, now))), divider()]
         blocks += claims_section(active_claims(session, member.id), limit_use(session, member, now))
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS_MAX]}
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.errors import LimitReached
 from bot.outbox import Notice
+from handlers.refusals import limit_text
 from handlers.text import escape, local_time, mention
 
 Facts = dict[str, Any]
@@ -71,6 +73,21 @@ def lead_escalated(f: Facts) -> str:
     )
 
 
+def no_eligible_rep(f: Facts) -> str:
+    """To the fallback (a DM: "to you"), and in the card's thread (`in_thread`: to whom)."""
+    went_to = f.get("went_to", "managers")
+    whom = "you" if not f.get("in_thread") else "the managers" if went_to == "managers" else mention(went_to)
+    return (
+        f"No rep can take {f['lead']} now, so it went to {whom} instead of waiting in the channel:"
+        f"{passed_over(f['skipped'])}\nAssign it with `/dibs assign {f['lead']} @rep`."
+    )
+
+
+def passed_over(skipped: dict[str, Any]) -> str:
+    """One line per rep passed over and the rule that said so (refusal records by Slack user id)."""
+    return "".join(f"\n• {mention(uid)}: {limit_text(LimitReached.from_record(why))}" for uid, why in skipped.items())
+
+
 def paused_for_misses(f: Facts) -> str:
     return (
         f"You missed {f['misses']} contact SLAs today, so auto-assign passes you over for now. "
@@ -117,6 +134,7 @@ NOTICES: dict[Notice, Callable[[Facts], str]] = {
     Notice.CONTACT_REMINDER: contact_reminder,
     Notice.CLAIM_EXPIRED: claim_expired,
     Notice.LEAD_ESCALATED: lead_escalated,
+    Notice.NO_ELIGIBLE_REP: no_eligible_rep,
     Notice.PAUSED_FOR_MISSES: paused_for_misses,
     Notice.PARTY_STATEMENT: party_statement,
     Notice.PARTY_WITHDREW: party_withdrew,

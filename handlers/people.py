@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import people
+from handlers.away_statuses import user_status_changed
 from handlers.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ class Directory:
 
 
 def register(app: App) -> None:
-    """Keep cached names current: Slack sends `user_change` when someone edits their profile."""
+    """Keep cached names and away statuses current: Slack sends `user_change` when someone edits their
+    profile or status."""
 
     @app.event("user_change")
     def user_changed(event: dict[str, Any], session: Session, now: datetime) -> None:
@@ -101,3 +103,4 @@ def register(app: App) -> None:
         user_id = user.get("id")
         if user_id and people.is_of_interest(session, user_id):
             people.remember(session, user_id, *profile_names(user), now)
+        user_status_changed(session, user, now)

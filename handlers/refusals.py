@@ -40,6 +40,8 @@ def _frees(f: Facts) -> str:
 
 def _away(f: Facts) -> str:
     until = f" until {local_time(f['until'], f['timezone'])}" if f.get("until") else ""
+    if f.get("by_status"):
+        return f"Your Slack status says you are away{until}; change it (or `/dibs back`) to take leads again."
     return f"You are marked away{until}; `/dibs back` to take leads again."
 
 

@@ -281,7 +281,8 @@ class Senders:
             extra = {k: p[k] for k in ("thread_ts", "blocks") if p.get(k)}
             return self._calls.post([row.id], job.unsure_since, row.channel or "", text=p["text"], **extra)
         if row.kind == outbox.Kind.NOTICE:
-            return self._calls.post([row.id], job.unsure_since, row.channel or "", text=notice_text(p))
+            thread = {"thread_ts": p["thread_ts"]} if p.get("thread_ts") else {}
+            return self._calls.post([row.id], job.unsure_since, row.channel or "", text=notice_text(p), **thread)
         if row.kind == outbox.Kind.RESPOND:
             return self._respond(row)
         if row.kind == outbox.Kind.PUBLISH_HOME:

@@ -17,6 +17,7 @@ from handlers import (
     dispute_commands,
     dispute_listeners,
     home,
+    hours_commands,
     lead_commands,
     lead_form,
     payload_checks,
@@ -34,6 +35,7 @@ COMMANDS = commands.Commands(
         *lead_form.SUBCOMMANDS,
         *team_commands.SUBCOMMANDS,
         *digest_commands.SUBCOMMANDS,
+        *hours_commands.SUBCOMMANDS,
     ]
 )
 

@@ -81,9 +81,12 @@ def lead_card(state: LeadState, tz: str, hot_score: int) -> list[Block]:
 
 
 def retired_card(card: LeadCard) -> list[Block]:
-    """What an old card says after the lead was re-announced: how, by whom, and their reason."""
+    """What an old card says after the lead was re-announced (or sent up to the managers): how, by
+    whom, and their reason."""
     by = f" by {mention(card.retired_by)}" if card.retired_by else ""
     reason = f" Reason: {escape(card.retired_reason)}" if card.retired_reason else ""
+    if card.retired_as == "escalated":  # missed too often: the managers have it now
+        return [context(f"*L-{card.lead_id}* expired{by} — sent to the managers.{reason}")]
     return [context(f"*L-{card.lead_id}* {card.retired_as or 'moved'}{by} — re-announced below.{reason}")]
 
 

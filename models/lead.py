@@ -133,7 +133,7 @@ class LeadCard(Base):
     ts: Mapped[str | None] = mapped_column(String(32))  # set once the message is posted
     created_at: Mapped[datetime]
     retired_at: Mapped[datetime | None]
-    retired_as: Mapped[str | None] = mapped_column(String(16))  # released, expired
+    retired_as: Mapped[str | None] = mapped_column(String(16))  # released, expired, escalated
     retired_by: Mapped[str | None] = mapped_column(String(32))  # Slack user id of who held it
     retired_reason: Mapped[str | None] = mapped_column(String(200))  # the reason they gave (user text)
 

@@ -36,6 +36,9 @@ class Team(Base):
     hours: Mapped[str | None] = mapped_column(String(100))  # the reps' default; None: around the clock
     holidays: Mapped[list[str]] = mapped_column(default=list, server_default="[]")  # ISO dates
     crm: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")  # bot/crm_config.py CrmConfig
+    # Where a lead goes when no eligible rep can take it: "managers", "wait", or a Slack user id.
+    fallback: Mapped[str] = mapped_column(String(32), default="wait", server_default="wait")
+    away_statuses: Mapped[list[str] | None]  # Slack statuses that mean away; None: the defaults
     updated_at: Mapped[datetime]
 
     members: Mapped[list[Member]] = relationship(back_populates="team", order_by="Member.id")
@@ -92,3 +95,4 @@ class AwayPeriod(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(16), default="command", server_default="command")  # or slack_status

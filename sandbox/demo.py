@@ -65,7 +65,7 @@ PEOPLE = {  # display names the stand-in's users.info gives, shown where a menti
     DAVE: "Dave Diaz",
 }
 WEEK_START = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo(TZ))  # a Monday, 09:00 in New York
-MON, WED, THU, NEXT_FRI = 0, 2, 3, 11  # days after WEEK_START
+MON, WED, THU, NEXT_TUE, NEXT_FRI = 0, 2, 3, 8, 11  # days after WEEK_START
 SETTLE_SECONDS = 20.0
 CHART_FILE = "digest-chart.png"
 
@@ -145,6 +145,7 @@ BURST = [
         ("oscorp", "Grace Park", "Oscorp Labs", "NY", 66, "webinar", 16000, "oscorplabs.com"),
     ]
 ]
+MISSED = _lead("umbra", "Olivia Grant", "Umbra Pharma", "NJ", 73, "web", 26000, email="olivia@umbrapharma.com")
 ACME_AGAIN = _lead("acme-cto", "Raj Patel", "Acme Robotics Inc.", "NY", 81, "web", 30000, email="raj@acmerobotics.com")
 LONESTAR = _lead(
     "lonestar", "Carlos Mendez", "Lone Star Energy", "TX", 68, "referral", 20000, website="lonestarenergy.com"
@@ -653,6 +654,28 @@ def weekly_digest(demo: Demo) -> None:
     say(f"📈 The chart Slack received is saved at {path}")
 
 
+def escalation(demo: Demo) -> None:
+    """A lead missed by three reps goes up to the managers"""
+    demo.at(NEXT_TUE, "09:00")
+    demo.command("hours", BOB)
+    ref = demo.post_lead(MISSED)
+    demo.show()
+    for rep, claims_at, missed_at in ((BOB, "09:05", "11:05"), (CAROL, "11:10", "13:10"), (DAVE, "13:15", "15:15")):
+        demo.at(NEXT_TUE, claims_at)
+        demo.click_claim(ref, rep)
+        demo.show()
+        demo.at(NEXT_TUE, missed_at)
+        say(f"» {at(rep)} never marked {ref} contacted: the 2-hour contact SLA runs out.")
+        demo.show()
+    escalated = [
+        c for c in demo.slack.calls_to("chat.postMessage") if c.args.get("thread_ts") and ref in c.args["text"]
+    ]
+    if not escalated:
+        raise DemoError(f"{ref} was missed three times, but no reply reached its card's thread")
+    say("» The third miss sends it to the managers (a DM each and a reply in the card's thread), not the channel.")
+    demo.command(f"why {ref}", MANAGER)
+
+
 Step = Callable[[Demo], None]
 STEPS: list[Step] = [
     dibs_starts,
@@ -671,6 +694,7 @@ STEPS: list[Step] = [
     coming_back,
     dispute_split,
     deals_close,
+    escalation,
     weekly_digest,
 ]
 

@@ -22,6 +22,7 @@ import functools
 import itertools
 import json
 import os
+import re
 import threading
 import time
 import tomllib
@@ -84,6 +85,7 @@ APP_ID = "A0DIBSAPP"
 UPLOAD_PATH = "/upload/v1/"
 RESPONSE_PATH = "/response/"
 MAX_ALT_TEXT = 1000  # files.getUploadURLExternal alt_txt
+MAX_STATUS_TEXT = 100  # users.profile.set status_text
 # What a response_url post may carry (Slack's "responding to interactions").
 RESPONSE_FIELDS = frozenset(
     {"text", "blocks", "attachments", "response_type", "replace_original", "delete_original", "thread_ts", "mrkdwn"}
@@ -298,6 +300,7 @@ class SlackStandIn:
         deleted: bool = False,
         status_text: str = "",
         status_emoji: str = "",
+        status_expiration: int = 0,
         tz: str = "America/New_York",
     ) -> None:
         """A person in the workspace directory (what users.info answers)."""
@@ -311,8 +314,33 @@ class SlackStandIn:
                 deleted=deleted,
                 status_text=status_text,
                 status_emoji=status_emoji,
+                status_expiration=status_expiration,
                 tz=tz,
             )
+
+    def set_status(self, user_id: str, text: str = "", emoji: str = "", expiration: int = 0) -> dict[str, Any]:
+        """A person sets (or, with no text and emoji, clears) their status, as `users.profile.set`
+        does; the `user_change` event Slack then sends to apps subscribed to it (Events API shape:
+        the full user object, `cache_ts`, `event_ts`). An emoji is `:name:`, text at most 100
+        characters, the expiration Unix seconds (0: never), as Slack's profile docs require."""
+        if len(text) > MAX_STATUS_TEXT:
+            raise ValueError(f"Slack refuses a status text over {MAX_STATUS_TEXT} characters")
+        if emoji and not re.fullmatch(r":[a-z0-9_+'-]+:", emoji):
+            raise ValueError(f"{emoji!r} is not an emoji name like :palm_tree:")
+        if expiration < 0:
+            raise ValueError("a status expiration is Unix seconds, 0 for none")
+        with self._lock:
+            person = self._workspace.person(user_id)
+            if not text and not emoji:
+                expiration = 0  # clearing a status clears its expiration too
+            person.status_text, person.status_emoji, person.status_expiration = text, emoji, expiration
+            now = self._clock()
+            return {
+                "type": "user_change",
+                "user": _user_json(person, with_email=False, now=now),
+                "cache_ts": int(now),
+                "event_ts": f"{now:.6f}",
+            }
 
     def add_dm(self, user_a: str, user_b: str) -> str:
         """A DM between two people, which the bot can neither see nor join; its `D…` id."""
@@ -815,7 +843,8 @@ class SlackStandIn:
     def _user_info(self, args: dict[str, Any]) -> dict[str, Any]:
         """From the directory; the email only with `users:read.email`."""
         person = self._workspace.person(str(args.get("user") or ""))
-        return {"ok": True, "user": _user_json(person, with_email="users:read.email" in self._granted)}
+        granted = "users:read.email" in self._granted
+        return {"ok": True, "user": _user_json(person, with_email=granted, now=self._clock())}
 
     def _open_socket_connection(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.socket_mode_url is None:
@@ -876,15 +905,18 @@ def _flag(value: Any) -> bool:
     return value is True or str(value).lower() in ("true", "1")
 
 
-def _user_json(person: Person, *, with_email: bool) -> dict[str, Any]:
-    """A user object as users.info answers it."""
-    now = datetime.now(ZoneInfo(person.tz))
-    offset = now.utcoffset()
+def _user_json(person: Person, *, with_email: bool, now: float) -> dict[str, Any]:
+    """A user object as users.info answers it (a status past its expiration is cleared, as Slack
+    clears it)."""
+    local = datetime.now(ZoneInfo(person.tz))
+    offset = local.utcoffset()
+    expired = 0 < person.status_expiration <= now
     profile = {
         "display_name": person.display_name,
         "real_name": person.real_name,
-        "status_text": person.status_text,
-        "status_emoji": person.status_emoji,
+        "status_text": "" if expired else person.status_text,
+        "status_emoji": "" if expired else person.status_emoji,
+        "status_expiration": 0 if expired else person.status_expiration,
     }
     if with_email and person.email:
         profile["email"] = person.email
@@ -896,7 +928,7 @@ def _user_json(person: Person, *, with_email: bool) -> dict[str, Any]:
         "deleted": person.deleted,
         "is_bot": person.is_bot,
         "tz": person.tz,
-        "tz_label": now.tzname(),
+        "tz_label": local.tzname(),
         "tz_offset": int(offset.total_seconds()) if offset else 0,
         "profile": profile,
     }

@@ -42,6 +42,7 @@ class Person:
     deleted: bool = False
     status_text: str = ""
     status_emoji: str = ""
+    status_expiration: int = 0  # Unix seconds when Slack clears the status; 0: it does not clear
     tz: str = "America/New_York"
 
 

@@ -77,7 +77,8 @@ def test_a_burst_is_grouped_up_to_ten_cards_a_message(week: DemoRun) -> None:
         call.args["text"] for call in week.slack.calls_to("chat.postMessage") if "new lead" in call.args["text"].lower()
     ]
     cards = [len(text.split(":", 1)[1].split(",")) for text in announcements]
-    assert sum(cards) == 17 + 1, "each of the 17 leads announced once, the one whose SLA expired twice"
+    # each of the 18 leads announced once, L-9 again when its SLA expired, L-18 after two of its three misses
+    assert sum(cards) == 18 + 1 + 2
     assert 1 < max(cards) <= 10, "grouped, never more than 10 cards to a message"
 
 
@@ -117,6 +118,18 @@ def test_ends_with_the_digest_and_its_chart(week: DemoRun) -> None:
     chart = week.out_dir / "digest-chart.png"
     assert f"saved at {chart}" in week.out
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_lead_missed_by_three_reps_reaches_the_managers(week: DemoRun) -> None:
+    assert "(only @Bob Brown sees) Your hours: around the clock (the team's), America/New_York" in week.out
+    told = (
+        "L-18 missed its contact SLA 3 times (@Bob Brown, @Carol Chen, @Dave Diaz), so it comes to the managers "
+        "instead of the channel. Assign it with `/dibs assign L-18 @rep`."
+    )
+    for shown in ("✉️  DM to @Maya Patel: ", "✉️  DM to @Omar Haddad: ", "💬 #C0DEMO (in thread) — "):
+        assert shown + told in week.out
+    assert "↻ updated card in #C0DEMO: L-18 expired by @Dave Diaz — sent to the managers." in week.out
+    assert "(only @Maya Patel sees) L-18 has no owner: its contact SLA was missed 3 times" in week.out
 
 
 def test_a_failing_step_is_named_in_one_line_and_everything_stops(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -13,7 +13,8 @@ from bot.intake import LeadIn, take_lead
 from bot.leads import owning_claim
 from bot.ownership import explain
 from handlers.answers import claim_text, why_text
-from models import Lead, LeadStatus, Member, OutboxMessage, Team
+from handlers.views import retired_card
+from models import Lead, LeadCard, LeadStatus, Member, OutboxMessage, Team
 from tests.wording import sent_text
 
 START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
@@ -81,6 +82,13 @@ def test_a_lead_missed_by_three_reps_reaches_the_managers(teams) -> None:
             f"L-{lead} has no owner: its contact SLA was missed 3 times (<@U0ALICE>, <@U0BOB>, <@U0CAROL>), "
             "so it went to the managers instead of the channel."
         )
+    with teams() as session:
+        card = session.scalars(select(LeadCard).where(LeadCard.lead_id == lead).order_by(LeadCard.id.desc())).first()
+        assert card is not None
+        [stub] = retired_card(card)[0]["elements"]
+        assert (
+            stub["text"] == f"*L-{lead}* expired by <@U0CAROL> \u2014 sent to the managers. Reason: contact SLA missed"
+        )
     scheduler.run_due(teams, at + timedelta(hours=3))
     assert owner_of(teams, lead) is None, "no round robin once the managers have it"
 
@@ -111,7 +119,12 @@ def test_a_rep_who_keeps_missing_is_paused_from_auto_assign_until_resumed(teams)
     assert owner_of(teams, first) is None and owner_of(teams, second) is None
     with teams() as session:
         why = why_text(explain(session.get_one(Lead, first)))
-    assert why == f"L-{first} has no owner yet; it is open."
+    assert why == (
+        f"L-{first} has no owner: no rep could take it when auto-assign tried.\n"
+        "• <@U0BOB>: Paused from auto-assign since Mon 23 Nov 12:00 EST after missed contact SLAs; "
+        "`/dibs resume` (or a manager) takes leads again.\n"
+        "It waits in the channel: auto-assign tries again every 15m, and anyone may claim it."
+    )
     with teams.begin() as session:
         bob = member(session, "U0BOB")
         assert resume(session, bob, bob, START + SLA + timedelta(minutes=40))

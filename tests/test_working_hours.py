@@ -168,3 +168,16 @@ def test_the_due_time_is_shown_in_the_holders_own_zone(coast) -> None:
     with coast() as session:
         card = lead_card(lead_state(session, session.get_one(Lead, lead)), "America/New_York", 80)
     assert "contact due Wed 25 Nov 09:30 PST" in json.dumps(card)
+
+
+def test_a_contact_sla_across_the_spring_dst_change_keeps_local_hours(coast) -> None:
+    friday = ny(2027, 3, 12, 17, 0)  # clocks go forward on Sunday 14 March, in both zones
+    lead = new_lead(coast, friday - timedelta(minutes=1))
+    assert "by Mon 15 Mar 10:30 EDT" in claim_at(coast, "U0NYREP", lead, friday)  # 30 min Friday, 90 Monday
+    scheduler.run_due(coast, ny(2027, 3, 15, 10, 29))
+    assert owner_of(coast, lead) == "U0NYREP"
+    scheduler.run_due(coast, ny(2027, 3, 15, 10, 30))
+    assert owner_of(coast, lead) is None
+    other = new_lead(coast, friday)
+    sf_friday = friday + timedelta(hours=3)  # 17:00 in San Francisco
+    assert "by Mon 15 Mar 10:30 PDT" in claim_at(coast, "U0SFREP", other, sf_friday)
