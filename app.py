@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ from handlers.digest_view import digest_text
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.pipeline import Clock
+from handlers.probes import Readiness
 from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_now
@@ -50,6 +52,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("dibs")
 
 
+class Role(StrEnum):
+    """What one `dibs serve` process does; any number of each run on one PostgreSQL."""
+
+    WEB = "web"  # Slack's requests and the intake webhook, behind the load balancer
+    WORKER = "worker"  # the outbox delivery and the scheduler; /healthz and /metrics only
+    ALL = "all"  # both, in one process
+
+    @property
+    def serves_requests(self) -> bool:
+        return self != Role.WORKER
+
+    @property
+    def runs_background(self) -> bool:
+        return self != Role.WEB
+
+
 @dataclass
 class Runtime:
     """Everything `dibs serve` runs, wired together; tests build one against a stand-in Slack."""
@@ -58,11 +76,12 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     client: WebClient
-    bolt_app: App
+    bolt_app: App | None  # None on a worker
     metrics: Metrics
     http: HttpServer
     loops: list[BackgroundLoop] = field(default_factory=list)
     socket_mode: SocketModeHandler | None = None
+    deliverer: Deliverer | None = None
 
     def start(self) -> None:
         """Start everything in threads (tests, the demo)."""
@@ -81,7 +100,7 @@ class Runtime:
     def _start_background(self) -> None:
         for loop in self.loops:
             loop.start()
-        if self.settings.socket_mode:
+        if self.settings.socket_mode and self.bolt_app is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             app_token = self.settings.slack_app_token
@@ -96,6 +115,8 @@ class Runtime:
             self.socket_mode.close()
         for loop in self.loops:
             loop.stop()
+        if self.deliverer is not None:
+            self.deliverer.close()  # a web's deliver_now sends finish
         self.engine.dispose()
 
 
@@ -125,11 +146,15 @@ def wait_for_slack(client: WebClient, sleep: Callable[[float], None] = time.slee
 BACKGROUND_CONNECTIONS = DATABASE_CONNECTIONS + 3  # the outbox worker's, the scheduler, bolt's lazy listeners, spare
 
 
-def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16) -> Runtime:
-    """Migrate, apply the team config and wire the app; nothing is started yet.
+def build_runtime(
+    settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16, role: Role = Role.ALL
+) -> Runtime:
+    """Migrate, apply the team config and wire the app for `role`; nothing is started yet.
 
     The connection pool has a connection for every server thread and background loop, so no
-    request waits for one while the database is healthy.
+    request waits for one while the database is healthy. A web still sends a click's answer
+    right after its transaction commits (`deliver_now`, leased like any outbox row), the
+    workers' loop being the fallback.
     """
     engine = make_engine(
         settings.database_url, pool_size=http_threads + BACKGROUND_CONNECTIONS, max_overflow=BACKGROUND_CONNECTIONS
@@ -143,26 +168,37 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     secret = None if settings.socket_mode else settings.slack_signing_secret
     metrics = Metrics(sessions, clock)
     deliverer = Deliverer(client, sessions, metrics, clock)
-    bolt_app = build_bolt_app(
-        client,
-        sessions,
-        identity=wait_for_slack(client),
-        signing_secret=secret.get_secret_value() if secret else None,
-        clock=clock,
-        deliver_now=deliverer.deliver_now,
-    )
-    for problem in join_team_channels(client, sessions):
-        log.warning("%s", problem)  # start goes on: the other channels work
+    bolt_app = readiness = None
+    if role.serves_requests:
+        bolt_app = build_bolt_app(
+            client,
+            sessions,
+            identity=wait_for_slack(client),
+            signing_secret=secret.get_secret_value() if secret else None,
+            clock=clock,
+            deliver_now=deliverer.deliver_now,
+        )
+        readiness = Readiness(engine, slack_verified=True)  # wait_for_slack returned: auth.test took the token
+    if role.runs_background:
+        for problem in join_team_channels(client, sessions):
+            log.warning("%s", problem)  # start goes on: the other channels work
     web = create_web_app(
-        engine, metrics, None if settings.socket_mode else bolt_app, secret.get_secret_value() if secret else None
+        engine,
+        metrics,
+        None if settings.socket_mode else bolt_app,
+        secret.get_secret_value() if secret else None,
+        readiness=readiness,
     )
-    register_intake(web, sessions, metrics, clock)
+    if role.serves_requests:
+        register_intake(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
-    loops = [
-        BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
-        BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),
-    ]
-    return Runtime(settings, engine, sessions, client, bolt_app, metrics, http, loops)
+    loops = []
+    if role.runs_background:
+        loops = [
+            BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
+            BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),
+        ]
+    return Runtime(settings, engine, sessions, client, bolt_app, metrics, http, loops, deliverer=deliverer)
 
 
 def _apply_config_file(sessions: sessionmaker[Session], path: Path, clock: Clock) -> list[str]:
@@ -176,10 +212,16 @@ def _apply_config_file(sessions: sessionmaker[Session], path: Path, clock: Clock
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
-    settings.require_slack()
-    runtime = build_runtime(settings)
+    role = Role(args.role)
+    if role.serves_requests:
+        settings.require_slack()
+    else:
+        settings.require_bot_token()
+    runtime = build_runtime(settings, role=role)
     mode = "Socket Mode" if settings.socket_mode else "HTTP /slack/events"
-    log.info("dibs serving on %s:%s (%s)", settings.host, runtime.http.port, mode)
+    if not role.serves_requests:
+        mode = "outbox and scheduler; /healthz and /metrics"
+    log.info("dibs %s serving on %s:%s (%s)", role, settings.host, runtime.http.port, mode)
     runtime.serve_forever()
     return 0
 
@@ -317,7 +359,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("serve", cmd_serve, "serve Slack, the intake webhook, health and metrics")
+    serve = add("serve", cmd_serve, "serve Slack, the intake webhook, probes and metrics; deliver and run timers")
+    serve.add_argument(
+        "--role",
+        choices=[role.value for role in Role],
+        default=Role.ALL.value,
+        help="web: HTTP only; worker: outbox delivery and scheduler (with /healthz, /metrics); all: both",
+    )
     add("migrate", cmd_migrate, "bring the database schema up to date")
     config = commands.add_parser("config", help="apply or show the team config")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
