@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from bot import scheduler
-from bot.config import load_config
+from bot.config import load_config, resolve_secret
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
 from bot.errors import DibsError
@@ -43,6 +43,7 @@ from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
 from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
+from infra.logs import REDACT, LogFormat, configure_logging
 from infra.settings import Settings, load_settings
 from models import OutboxMessage, OutboxStatus
 
@@ -203,6 +204,8 @@ def build_runtime(
 
 def _apply_config_file(sessions: sessionmaker[Session], path: Path, clock: Clock) -> list[str]:
     config = load_config(path)
+    for team in config.teams.values():
+        REDACT.register(resolve_secret(team.intake_token) if team.intake_token else None)
     with sessions.begin() as session:
         return apply_config(session, config, clock())
 
@@ -388,11 +391,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_format() -> LogFormat:
+    """LOG_FORMAT, or text while the settings are wrong (the command then says what is)."""
+    try:
+        return load_settings().log_format
+    except DibsError:
+        return "text"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dibs` console script; every expected failure (settings, config, an
     unreachable database, a port in use) prints one line, no traceback."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(_log_format())
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)

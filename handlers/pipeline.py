@@ -36,6 +36,7 @@ from bot.errors import DibsError
 from bot.teams import find_member
 from handlers.outage import OUTAGE, bolt_answer
 from handlers.refusals import refusal_text
+from infra import logs
 from infra.db import DATABASE_UNAVAILABLE, database_unavailable
 from models import OutboxMessage, SeenEvent
 
@@ -114,7 +115,8 @@ class _OpenUnitOfWork(ListenerStartHandler):
         session = self._sessions()
         context["session"] = session  # first: the completion hook closes it even if the look-up fails
         context["tell_privately"] = _teller(session, context)
-        context["member"] = find_member(session, context.user_id) if context.user_id else None
+        context["member"] = member = find_member(session, context.user_id) if context.user_id else None
+        logs.bind(team=member.team_id if member else None)
 
 
 class _EndUnitOfWork(ListenerCompletionHandler):
@@ -169,6 +171,7 @@ def install(
     @app.middleware
     def stamp_time(context: BoltContext, next: Callable[[], None]) -> None:
         context["now"] = clock()
+        logs.bind(user=context.user_id)
         next()
 
     app.listener_runner.listener_start_handler = _OpenUnitOfWork(sessions)

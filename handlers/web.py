@@ -13,6 +13,7 @@ from handlers.edge import SLACK_PATH, ReplayCache, SlackDoor
 from handlers.metrics import Metrics
 from handlers.outage import OUTAGE, webhook_answer
 from handlers.probes import Readiness, register_probes
+from handlers.request_log import RequestLog
 from infra.db import DATABASE_UNAVAILABLE
 
 
@@ -44,6 +45,7 @@ def create_web_app(
         web.wsgi_app = SlackDoor(web.wsgi_app, verifier, ReplayCache(engine) if verifier else None)  # type: ignore[method-assign]
 
     register_probes(web, readiness)
+    web.wsgi_app = RequestLog(web.wsgi_app)  # type: ignore[method-assign]
 
     @web.get("/metrics")
     def prometheus() -> Response:

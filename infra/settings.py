@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.errors import SettingsError
 from infra.db import normalize_database_url
+from infra.logs import REDACT
 from infra.secret_files import secrets_from_files
 
 # Settings that may hold a secret; each can also be read from the file `NAME_FILE` names.
@@ -32,6 +34,7 @@ class Settings(BaseSettings):
     dibs_config: Path | None = None
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    log_format: Literal["json", "text"] = "text"  # json for a log pipeline, one object per line
 
     @field_validator("database_url")
     @classmethod
@@ -65,6 +68,14 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
         return value
+
+    @model_validator(mode="after")
+    def _never_logged(self) -> Settings:
+        """The secrets read are taken out of every log line from now on."""
+        for secret in (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token):
+            REDACT.register(secret.get_secret_value() if secret else None)
+        REDACT.register(make_url(self.database_url).password)
+        return self
 
     @property
     def socket_mode(self) -> bool:
