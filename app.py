@@ -21,7 +21,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from bot import scheduler
 from bot.config import load_config, resolve_secret
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
@@ -178,6 +177,7 @@ def build_runtime(
             signing_secret=secret.get_secret_value() if secret else None,
             clock=clock,
             deliver_now=deliverer.deliver_now,
+            on_refusal=lambda rule: metrics.refusals.labels(rule).inc(),
         )
         readiness = Readiness(engine, slack_verified=True)  # wait_for_slack returned: auth.test took the token
     if role.runs_background:
@@ -197,7 +197,7 @@ def build_runtime(
     if role.runs_background:
         loops = [
             BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
-            BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),
+            BackgroundLoop("scheduler", lambda: metrics.run_scheduler(sessions, clock()), interval=1.0),
         ]
     return Runtime(settings, engine, sessions, client, bolt_app, metrics, http, loops, deliverer=deliverer)
 

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
-from bot.errors import DibsError
+from bot.errors import DibsError, Refusal
 from bot.teams import find_member
 from handlers.outage import OUTAGE, bolt_answer
 from handlers.refusals import refusal_text
@@ -46,6 +46,7 @@ Clock = Callable[[], datetime]
 Reply = dict[str, Any]
 Tell = Callable[[Reply], None]
 UsageFor = Callable[[str, DibsError], str | None]
+OnRefusal = Callable[[str], None]  # told the rule of each refusal answered (the metrics count them)
 DeliverNow = Callable[[list[int]], object]  # the worker's deliver_now: send these committed rows at once
 
 UNEXPECTED = "Something went wrong (ref {ref}); the team can look it up in the log."
@@ -160,12 +161,14 @@ def install(
     usage_for: UsageFor,
     form_error_blocks: Mapping[str, str],
     deliver_now: DeliverNow | None = None,
+    on_refusal: OnRefusal | None = None,
 ) -> None:
     """Put the pipeline around every listener of `app` (call it before registering any middleware).
 
     `usage_for` gives the usage line to show with a refused slash command; `form_error_blocks`
     names, per modal callback_id, the input under which a refusal shows (other modals close
-    and answer privately). `deliver_now` sends a listener's private answers once it committed.
+    and answer privately). `deliver_now` sends a listener's private answers once it committed;
+    `on_refusal` is told the rule of each refusal answered (`LimitReached.max_active_claims`).
     """
 
     @app.middleware
@@ -195,6 +198,11 @@ def install(
             _roll_back(session)
         if database_unavailable(error):
             return bolt_answer(error, body)
+        if isinstance(error, Refusal):
+            rule = f"{type(error).__name__}.{error.why}"
+            log.info("refused: %s", rule, extra={"rule": rule})
+            if on_refusal is not None:
+                on_refusal(rule)
         text = _words_for(error, body, usage_for)
         if "command" in body:
             return _json_answer(reply(text))

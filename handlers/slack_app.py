@@ -76,6 +76,7 @@ def build_bolt_app(
     signing_secret: str | None,
     clock: Clock = utc_now,
     deliver_now: pipeline.DeliverNow | None = None,
+    on_refusal: pipeline.OnRefusal | None = None,
 ) -> App:
     """A bolt App whose listeners only touch the database; Slack calls leave via the outbox.
 
@@ -99,6 +100,7 @@ def build_bolt_app(
         usage_for=COMMANDS.usage_for,
         form_error_blocks=FORM_ERROR_BLOCKS,
         deliver_now=deliver_now,
+        on_refusal=on_refusal,
     )
     payload_checks.register(app)
     commands.register(app, COMMANDS)
