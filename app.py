@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,8 @@ from bot.config import load_config, resolve_secret
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
 from bot.errors import DibsError
+from bot.export import Dataset, Export, Format, count_rows, start_of
+from bot.export import write as write_export
 from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
 from bot.teams import apply_config, get_team, show_config
@@ -330,6 +333,26 @@ def _digest_error(sessions: sessionmaker[Session], team_id: str) -> str:
         )
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Stream a team's dataset to stdout (or --output) with a progress bar on stderr."""
+    sessions = _database()
+    with sessions() as session:
+        team = get_team(session, args.team)
+        since = start_of(args.since, team.timezone) if args.since else None
+        export = Export(Dataset(args.dataset), team.id, since)
+        total = count_rows(session, export)
+        out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+        try:
+            desc = f"exporting {args.dataset} of {team.id}"
+            with tqdm(total=total, unit="row", desc=desc, file=sys.stderr, mininterval=0.5) as bar:
+                written = write_export(session, export, Format(args.format), out, on_row=lambda: bar.update())
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    print(f"{written} row(s) of {args.dataset} exported", file=sys.stderr)
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check token, scopes, channels, database and deliveries; non-zero exit on any problem."""
     settings = load_settings()
@@ -351,6 +374,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo  # the stand-in is loaded only for the demo
 
     return run_demo(Path(args.out), build_runtime)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: write it as YYYY-MM-DD, such as 2026-11-01"
+        ) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -385,6 +417,14 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("action", choices=["preview", "send"])
     digest.add_argument("--team", required=True)
     digest.add_argument("--week", help="ISO week such as 2026-W47 (default: the last complete week)")
+    exporter = add("export", cmd_export, "export a team's leads, claims, disputes or audit trail as CSV or JSON lines")
+    exporter.add_argument("dataset", choices=[d.value for d in Dataset])
+    exporter.add_argument("--team", required=True)
+    exporter.add_argument(
+        "--since", type=_day, help="a date such as 2026-11-01 (from midnight in the team's time zone)"
+    )
+    exporter.add_argument("--format", choices=[f.value for f in Format], default=Format.CSV.value)
+    exporter.add_argument("--output", help="a file to write (default: standard output)")
     add("doctor", cmd_doctor, "check token, scopes, channels, database and deliveries; one line per problem")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
