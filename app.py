@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 import time
@@ -25,6 +26,7 @@ from tqdm import tqdm
 from bot.config import load_config, resolve_secret
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
+from bot.erasure import forget, leads_with_email
 from bot.errors import DibsError
 from bot.export import Dataset, Export, Format, count_rows, start_of
 from bot.export import write as write_export
@@ -47,7 +49,7 @@ from handlers.web import create_web_app
 from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
 from infra.logs import REDACT, LogFormat, configure_logging
 from infra.settings import Settings, load_settings
-from models import OutboxMessage, OutboxStatus
+from models import Lead, OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -353,6 +355,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Erase a person's contact details: every lead with the e-mail address, or one lead."""
+    sessions = _database()
+    with sessions.begin() as session:
+        if args.email:
+            leads = leads_with_email(session, args.email)
+            erased = forget(session, leads, utc_now(), "cli", also=[args.email.strip()])
+        else:
+            lead = session.get(Lead, parse_lead_ref(args.lead), with_for_update=True)
+            if lead is None:
+                raise DibsError(f"no lead {args.lead}: check the reference (dibs export leads lists them)")
+            erased = forget(session, [lead], utc_now(), "cli")
+    if erased == 0:
+        print(f"no lead has the e-mail address {args.email}; any other mention of it was removed")
+    else:
+        print(f"erased the contact details of {erased} lead(s); their cards in Slack show (removed) shortly")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check token, scopes, channels, database and deliveries; non-zero exit on any problem."""
     settings = load_settings()
@@ -383,6 +404,16 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date: write it as YYYY-MM-DD, such as 2026-11-01"
         ) from None
+
+
+def _lead_ref(text: str) -> str:
+    if not re.fullmatch(r"[Ll]-[0-9]{1,10}", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a lead reference: write it as L-42")
+    return text.strip().upper()
+
+
+def parse_lead_ref(ref: str) -> int:
+    return int(ref.removeprefix("L-"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -425,6 +456,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     exporter.add_argument("--format", choices=[f.value for f in Format], default=Format.CSV.value)
     exporter.add_argument("--output", help="a file to write (default: standard output)")
+    forgetter = add("forget", cmd_forget, "erase a person's contact details from leads, audit trail and Slack cards")
+    person = forgetter.add_mutually_exclusive_group(required=True)
+    person.add_argument("--email", help="every lead with this e-mail address")
+    person.add_argument("--lead", type=_lead_ref, help="one lead, such as L-42")
     add("doctor", cmd_doctor, "check token, scopes, channels, database and deliveries; one line per problem")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")

@@ -98,6 +98,10 @@ class DigestConfig(_Strict):
         return value
 
 
+class RetentionConfig(_Strict):
+    contact_days: int | None = Field(None, ge=1, le=36500)  # closed leads' contact details erased after; None: kept
+
+
 class TeamConfig(_Strict):
     name: str = Field(min_length=1, max_length=200)
     channel: SlackChannelId
@@ -110,6 +114,7 @@ class TeamConfig(_Strict):
     digest: DigestConfig = DigestConfig()
     hours: Hours | None = None  # every rep's unless they say otherwise; None: around the clock
     holidays: list[IsoDate] = []  # dates nobody works, in each rep's own zone
+    retention: RetentionConfig = RetentionConfig()
 
 
 class DibsConfig(_Strict):

@@ -18,6 +18,7 @@ from bot import audit, outbox
 from bot.assignment import auto_assign, settle_draw
 from bot.availability import zone_of
 from bot.digest_post import queue_due_digests
+from bot.erasure import erase_expired_contacts
 from bot.escalation import contact_missed
 from bot.mediation import remind
 from bot.outbox import Notice
@@ -128,6 +129,9 @@ def run_due(sessions: sessionmaker[Session], now: datetime, counts: Counter[str]
     counts = Counter() if counts is None else counts
     handled = queue_due_digests(sessions, now)
     counts["digests"] += handled
+    erased = erase_expired_contacts(sessions, now)
+    counts["contact_retention"] += erased
+    handled += erased
     for name, due_query, act in JOBS:
         with sessions() as session:
             lead_ids = list(session.scalars(due_query(now).limit(BATCH)))

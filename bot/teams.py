@@ -66,6 +66,7 @@ def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict
         "digest_time": cfg.digest.time,
         "hours": cfg.hours,
         "holidays": list(cfg.holidays),
+        "contact_retention_days": cfg.retention.contact_days,
     }
 
 

@@ -44,6 +44,7 @@ class OutboxKind(StrEnum):
     DIGEST = "digest"  # the weekly fairness digest, rendered when sent
     DIGEST_CHART = "digest_chart"  # the digest's chart, drawn and shared to the channel when sent
     RETIRE_COPY = "retire_copy"  # a second copy of a card or case message (payload ts), updated to a stub
+    EXPORT_FILE = "export_file"  # a manager's export (payload dataset, since), written and shared to their DM when sent
     # Kinds no longer queued; rows of earlier releases keep them (delivery fails them as unknown).
     EPHEMERAL = "ephemeral"  # a private answer in a channel, before answers went by response_url
     UPLOAD = "upload"  # the digest chart's bytes, before the chart was drawn when sent

@@ -35,6 +35,7 @@ class Team(Base):
     digest_time: Mapped[str] = mapped_column(String(5))
     hours: Mapped[str | None] = mapped_column(String(100))  # the reps' default; None: around the clock
     holidays: Mapped[list[str]] = mapped_column(default=list, server_default="[]")  # ISO dates
+    contact_retention_days: Mapped[int | None]  # closed leads' contact details erased after; None: kept
     updated_at: Mapped[datetime]
 
     members: Mapped[list[Member]] = relationship(back_populates="team", order_by="Member.id")
