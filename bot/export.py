@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
+from bot import audit, outbox
 from models import AuditEvent, Claim, Dispute, Lead, Member
 
 BATCH = 1000  # rows fetched per round trip
@@ -195,3 +196,26 @@ def write(session: Session, export: Export, fmt: Format, out: Sink, on_row: Call
             written += 1
             on_row()
     return written
+
+
+def queue_export(session: Session, manager: Member, dataset: Dataset, since: datetime | None, now: datetime) -> None:
+    """Queue a manager's export to their DM (the worker writes the file when it sends it) and
+    record who asked for what."""
+    outbox.enqueue(
+        session,
+        outbox.Kind.EXPORT_FILE,
+        now,
+        team_id=manager.team_id,
+        channel=manager.slack_user_id,
+        dataset=dataset.value,
+        since=since.isoformat() if since else None,
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=manager.slack_user_id,
+        action="export.requested",
+        team_id=manager.team_id,
+        dataset=dataset.value,
+        since=since.isoformat() if since else None,
+    )

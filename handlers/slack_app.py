@@ -16,6 +16,7 @@ from handlers import (
     digest_commands,
     dispute_commands,
     dispute_listeners,
+    export_commands,
     home,
     lead_commands,
     lead_form,
@@ -34,6 +35,7 @@ COMMANDS = commands.Commands(
         *lead_form.SUBCOMMANDS,
         *team_commands.SUBCOMMANDS,
         *digest_commands.SUBCOMMANDS,
+        *export_commands.SUBCOMMANDS,
     ]
 )
 

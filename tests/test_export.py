@@ -17,6 +17,7 @@ from bot import claiming
 from bot.export import Dataset, Export, Format, write
 from bot.intake import LeadIn, take_lead
 from models import AuditEvent, Team
+from tests.fixtures_app import AppDriver
 from tests.test_escalation import member
 
 START = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -101,3 +102,28 @@ def test_memory_does_not_grow_with_the_rows(engine: Engine, teams: sessionmaker[
     large, large_peak = _peak_export(teams)
     assert large >= 10 * small - 100
     assert large_peak < 1.5 * small_peak, f"peak {small_peak} bytes at {small} rows, {large_peak} at {large}"
+
+
+def test_a_manager_gets_the_export_as_a_csv_file_in_their_dm(dibs: AppDriver) -> None:
+    for i in range(3):
+        dibs.post_lead({"name": f"Lead {i}", "source": "web"})
+    answer = dibs.reply_text("export leads", user="U0MGR1")
+    assert answer == "Exporting Sales East's leads: the CSV file comes to your DM shortly."
+    shared = dibs.slack.wait_for("files.completeUploadExternal", timeout=10)[0]
+    assert shared.args["channel_id"] == dibs.slack.dm_with("U0MGR1"), "in the manager's DM"
+    assert shared.args["initial_comment"] == "Your export: 3 row(s) of leads."
+    (content,) = dibs.slack.uploads.values()
+    rows = list(csv.DictReader(io.StringIO(content.decode())))
+    assert [(r["lead"], r["name"], r["source"]) for r in rows] == [(f"L-{i + 1}", f"Lead {i}", "web") for i in range(3)]
+
+
+def test_export_is_for_managers_and_says_what_it_takes(dibs: AppDriver) -> None:
+    assert "managers" in dibs.reply_text("export", user="U0ALICE").lower()
+    assert dibs.reply_text("export everything", user="U0MGR1").startswith(
+        "everything is neither leads, claims, disputes, audit nor a date like 2026-11-01"
+    )
+    assert dibs.reply_text("export claims 2026-11-20", user="U0MGR1") == (
+        "Exporting Sales East's claims since 2026-11-20: the CSV file comes to your DM shortly."
+    )
+    shared = dibs.slack.wait_for("files.completeUploadExternal", timeout=10)[0]
+    assert shared.args["initial_comment"] == "Your export: 0 row(s) of claims since 2026-11-20."
