@@ -363,9 +363,9 @@ def cmd_forget(args: argparse.Namespace) -> int:
             leads = leads_with_email(session, args.email)
             erased = forget(session, leads, utc_now(), "cli", also=[args.email.strip()])
         else:
-            lead = session.get(Lead, parse_lead_ref(args.lead), with_for_update=True)
+            lead = session.get(Lead, args.lead, with_for_update=True)
             if lead is None:
-                raise DibsError(f"no lead {args.lead}: check the reference (dibs export leads lists them)")
+                raise DibsError(f"no lead L-{args.lead}: check the reference (dibs export leads lists them)")
             erased = forget(session, [lead], utc_now(), "cli")
     if erased == 0:
         print(f"no lead has the e-mail address {args.email}; any other mention of it was removed")
@@ -406,14 +406,10 @@ def _day(text: str) -> date:
         ) from None
 
 
-def _lead_ref(text: str) -> str:
+def _lead_ref(text: str) -> int:
     if not re.fullmatch(r"[Ll]-[0-9]{1,10}", text.strip()):
         raise argparse.ArgumentTypeError(f"{text!r} is not a lead reference: write it as L-42")
-    return text.strip().upper()
-
-
-def parse_lead_ref(ref: str) -> int:
-    return int(ref.removeprefix("L-"))
+    return int(text.strip()[2:])
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -56,6 +56,9 @@ def forget(session: Session, leads: Iterable[Lead], now: datetime, actor: str, *
     for) from every table; queue their cards' re-rendering; returns how many leads were erased."""
     leads = list(leads)
     traces = set(also).union(*(_traces(lead) for lead in leads))
+    # Rows not linked to the leads are looked for by what is the person's alone (an address, a
+    # number, a full name), so a one-word name does not take out every other Sam in the trail.
+    distinctive = {t for t in traces if "@" in t or any(c.isdigit() for c in t) or " " in t}
     if not leads and not traces:
         return 0
     pattern = re.compile("|".join(re.escape(t) for t in sorted(traces, key=len, reverse=True)), re.IGNORECASE)
@@ -64,7 +67,7 @@ def forget(session: Session, leads: Iterable[Lead], now: datetime, actor: str, *
         _erase_lead(session, lead, pattern, now)
 
     def mentioning(column: Any) -> Any:
-        return or_(*(cast(column, String).ilike(f"%{t}%") for t in traces)) if traces else False
+        return or_(*(cast(column, String).ilike(f"%{t}%") for t in distinctive)) if distinctive else False
 
     for event in session.scalars(
         select(AuditEvent).where(or_(AuditEvent.lead_id.in_(ids), mentioning(AuditEvent.details)))

@@ -174,6 +174,8 @@ def install(
     @app.middleware
     def stamp_time(context: BoltContext, next: Callable[[], None]) -> None:
         context["now"] = clock()
+        if "request_id" not in logs.current():  # Socket Mode: no HTTP request around it
+            logs.begin(request_id=secrets.token_hex(8))
         logs.bind(user=context.user_id)
         next()
 

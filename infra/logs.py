@@ -31,6 +31,11 @@ def bind(**fields: object) -> None:
     _context.set(_context.get() | {k: str(v) for k, v in fields.items() if v is not None})
 
 
+def begin(**fields: object) -> None:
+    """A fresh context for work with no scope around it (a Socket Mode event on a reused thread)."""
+    _context.set({k: str(v) for k, v in fields.items() if v is not None})
+
+
 @contextmanager
 def scope(**fields: object) -> Iterator[None]:
     """A fresh context for one request or job; the previous one comes back after."""
