@@ -4,6 +4,7 @@ card posted once by whichever worker took it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -76,6 +77,9 @@ def split(pg_engine: Engine, pg_url: str, slack: SlackStandIn, tmp_path: Path) -
         for process in processes:
             _, stderr = process.communicate(timeout=30)
             assert b"Traceback" not in stderr, stderr.decode()[-3000:]
+            lines = stderr.decode().splitlines()
+            assert lines and all(json.loads(line)["event"] for line in lines), "LOG_FORMAT=json: one object a line"
+            assert not [line for line in lines if SIGNING_SECRET in line or "xoxb-test" in line or "race-token" in line]
 
 
 def test_fifty_clicks_over_two_webs_with_two_workers(pg_engine: Engine, split: list[int], slack: SlackStandIn) -> None:
