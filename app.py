@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +23,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from bot import scheduler
-from bot.config import load_config
+from bot.config import load_config, resolve_secret
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
+from bot.erasure import forget, leads_with_email
 from bot.errors import DibsError
+from bot.export import Dataset, Export, Format, count_rows, start_of
+from bot.export import write as write_export
 from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
 from bot.teams import apply_config, get_team, show_config
@@ -39,18 +44,36 @@ from handlers.digest_view import digest_text
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.pipeline import Clock
+from handlers.probes import Readiness
 from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
 from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
+from infra.logs import REDACT, LogFormat, configure_logging
 from infra.settings import Settings, load_settings
-from models import OutboxMessage, OutboxStatus
+from models import Lead, OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 log = logging.getLogger("dibs")
+
+
+class Role(StrEnum):
+    """What one `dibs serve` process does; any number of each run on one PostgreSQL."""
+
+    WEB = "web"  # Slack's requests and the intake webhook, behind the load balancer
+    WORKER = "worker"  # the outbox delivery and the scheduler; /healthz and /metrics only
+    ALL = "all"  # both, in one process
+
+    @property
+    def serves_requests(self) -> bool:
+        return self != Role.WORKER
+
+    @property
+    def runs_background(self) -> bool:
+        return self != Role.WEB
 
 
 @dataclass
@@ -61,11 +84,12 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     client: WebClient
-    bolt_app: App
+    bolt_app: App | None  # None on a worker
     metrics: Metrics
     http: HttpServer
     loops: list[BackgroundLoop] = field(default_factory=list)
     socket_mode: SocketModeHandler | None = None
+    deliverer: Deliverer | None = None
 
     def start(self) -> None:
         """Start everything in threads (tests, the demo)."""
@@ -84,7 +108,7 @@ class Runtime:
     def _start_background(self) -> None:
         for loop in self.loops:
             loop.start()
-        if self.settings.socket_mode:
+        if self.settings.socket_mode and self.bolt_app is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             app_token = self.settings.slack_app_token
@@ -99,6 +123,8 @@ class Runtime:
             self.socket_mode.close()
         for loop in self.loops:
             loop.stop()
+        if self.deliverer is not None:
+            self.deliverer.close()  # a web's deliver_now sends finish
         self.engine.dispose()
 
 
@@ -128,11 +154,15 @@ def wait_for_slack(client: WebClient, sleep: Callable[[float], None] = time.slee
 BACKGROUND_CONNECTIONS = DATABASE_CONNECTIONS + 3  # the outbox worker's, the scheduler, bolt's lazy listeners, spare
 
 
-def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16) -> Runtime:
-    """Migrate, apply the team config and wire the app; nothing is started yet.
+def build_runtime(
+    settings: Settings, *, clock: Clock = utc_now, http_threads: int = 16, role: Role = Role.ALL
+) -> Runtime:
+    """Migrate, apply the team config and wire the app for `role`; nothing is started yet.
 
     The connection pool has a connection for every server thread and background loop, so no
-    request waits for one while the database is healthy.
+    request waits for one while the database is healthy. A web still sends a click's answer
+    right after its transaction commits (`deliver_now`, leased like any outbox row), the
+    workers' loop being the fallback.
     """
     engine = make_engine(
         settings.database_url, pool_size=http_threads + BACKGROUND_CONNECTIONS, max_overflow=BACKGROUND_CONNECTIONS
@@ -146,33 +176,47 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now, http_threads: i
     secret = None if settings.socket_mode else settings.slack_signing_secret
     metrics = Metrics(sessions, clock)
     deliverer = Deliverer(client, sessions, metrics, clock, hubspot_url=settings.hubspot_api_url)
-    bolt_app = build_bolt_app(
-        client,
-        sessions,
-        identity=wait_for_slack(client),
-        signing_secret=secret.get_secret_value() if secret else None,
-        clock=clock,
-        deliver_now=deliverer.deliver_now,
-    )
-    for problem in join_team_channels(client, sessions):
-        log.warning("%s", problem)  # start goes on: the other channels work
-    for problem in read_away_statuses(client, sessions, clock):
-        log.warning("%s", problem)  # start goes on: statuses are read as they change
+    bolt_app = readiness = None
+    if role.serves_requests:
+        bolt_app = build_bolt_app(
+            client,
+            sessions,
+            identity=wait_for_slack(client),
+            signing_secret=secret.get_secret_value() if secret else None,
+            clock=clock,
+            deliver_now=deliverer.deliver_now,
+            on_refusal=lambda rule: metrics.refusals.labels(rule).inc(),
+        )
+        readiness = Readiness(engine, slack_verified=True)  # wait_for_slack returned: auth.test took the token
+    if role.runs_background:
+        for problem in join_team_channels(client, sessions):
+            log.warning("%s", problem)  # start goes on: the other channels work
+        for problem in read_away_statuses(client, sessions, clock):
+            log.warning("%s", problem)  # start goes on: statuses are read as they change
     web = create_web_app(
-        engine, metrics, None if settings.socket_mode else bolt_app, secret.get_secret_value() if secret else None
+        engine,
+        metrics,
+        None if settings.socket_mode else bolt_app,
+        secret.get_secret_value() if secret else None,
+        readiness=readiness,
     )
-    register_intake(web, sessions, metrics, clock)
-    register_crm_routes(web, sessions, metrics, clock)
+    if role.serves_requests:
+        register_intake(web, sessions, metrics, clock)
+        register_crm_routes(web, sessions, metrics, clock)
     http = HttpServer(web, settings.host, settings.port, threads=http_threads)
-    loops = [
-        BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
-        BackgroundLoop("scheduler", lambda: scheduler.run_due(sessions, clock()) > 0, interval=1.0),
-    ]
-    return Runtime(settings, engine, sessions, client, bolt_app, metrics, http, loops)
+    loops = []
+    if role.runs_background:
+        loops = [
+            BackgroundLoop("outbox", deliverer.pump, interval=0.1, on_stop=deliverer.close),
+            BackgroundLoop("scheduler", lambda: metrics.run_scheduler(sessions, clock()), interval=1.0),
+        ]
+    return Runtime(settings, engine, sessions, client, bolt_app, metrics, http, loops, deliverer=deliverer)
 
 
 def _apply_config_file(sessions: sessionmaker[Session], path: Path, clock: Clock) -> list[str]:
     config = load_config(path)
+    for team in config.teams.values():
+        REDACT.register(resolve_secret(team.intake_token) if team.intake_token else None)
     with sessions.begin() as session:
         return apply_config(session, config, clock())
 
@@ -182,10 +226,16 @@ def _apply_config_file(sessions: sessionmaker[Session], path: Path, clock: Clock
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings()
-    settings.require_slack()
-    runtime = build_runtime(settings)
+    role = Role(args.role)
+    if role.serves_requests:
+        settings.require_slack()
+    else:
+        settings.require_bot_token()
+    runtime = build_runtime(settings, role=role)
     mode = "Socket Mode" if settings.socket_mode else "HTTP /slack/events"
-    log.info("dibs serving on %s:%s (%s)", settings.host, runtime.http.port, mode)
+    if not role.serves_requests:
+        mode = "outbox and scheduler; /healthz and /metrics"
+    log.info("dibs %s serving on %s:%s (%s)", role, settings.host, runtime.http.port, mode)
     runtime.serve_forever()
     return 0
 
@@ -291,6 +341,45 @@ def _digest_error(sessions: sessionmaker[Session], team_id: str) -> str:
         )
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Stream a team's dataset to stdout (or --output) with a progress bar on stderr."""
+    sessions = _database()
+    with sessions() as session:
+        team = get_team(session, args.team)
+        since = start_of(args.since, team.timezone) if args.since else None
+        export = Export(Dataset(args.dataset), team.id, since)
+        total = count_rows(session, export)
+        out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+        try:
+            desc = f"exporting {args.dataset} of {team.id}"
+            with tqdm(total=total, unit="row", desc=desc, file=sys.stderr, mininterval=0.5) as bar:
+                written = write_export(session, export, Format(args.format), out, on_row=lambda: bar.update())
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    print(f"{written} row(s) of {args.dataset} exported", file=sys.stderr)
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Erase a person's contact details: every lead with the e-mail address, or one lead."""
+    sessions = _database()
+    with sessions.begin() as session:
+        if args.email:
+            leads = leads_with_email(session, args.email)
+            erased = forget(session, leads, utc_now(), "cli", also=[args.email.strip()])
+        else:
+            lead = session.get(Lead, args.lead, with_for_update=True)
+            if lead is None:
+                raise DibsError(f"no lead L-{args.lead}: check the reference (dibs export leads lists them)")
+            erased = forget(session, [lead], utc_now(), "cli")
+    if erased == 0:
+        print(f"no lead has the e-mail address {args.email}; any other mention of it was removed")
+    else:
+        print(f"erased the contact details of {erased} lead(s); their cards in Slack show (removed) shortly")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check token, scopes, channels, database and deliveries; non-zero exit on any problem."""
     settings = load_settings()
@@ -315,6 +404,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), build_runtime)
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: write it as YYYY-MM-DD, such as 2026-11-01"
+        ) from None
+
+
+def _lead_ref(text: str) -> int:
+    if not re.fullmatch(r"[Ll]-[0-9]{1,10}", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a lead reference: write it as L-42")
+    return int(text.strip()[2:])
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dibs", description="Hands sales leads to reps fairly.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -324,7 +428,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("serve", cmd_serve, "serve Slack, the intake webhook, health and metrics")
+    serve = add("serve", cmd_serve, "serve Slack, the intake webhook, probes and metrics; deliver and run timers")
+    serve.add_argument(
+        "--role",
+        choices=[role.value for role in Role],
+        default=Role.ALL.value,
+        help="web: HTTP only; worker: outbox delivery and scheduler (with /healthz, /metrics); all: both",
+    )
     add("migrate", cmd_migrate, "bring the database schema up to date")
     config = commands.add_parser("config", help="apply or show the team config")
     config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
@@ -341,17 +451,36 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("action", choices=["preview", "send"])
     digest.add_argument("--team", required=True)
     digest.add_argument("--week", help="ISO week such as 2026-W47 (default: the last complete week)")
+    exporter = add("export", cmd_export, "export a team's leads, claims, disputes or audit trail as CSV or JSON lines")
+    exporter.add_argument("dataset", choices=[d.value for d in Dataset])
+    exporter.add_argument("--team", required=True)
+    exporter.add_argument(
+        "--since", type=_day, help="a date such as 2026-11-01 (from midnight in the team's time zone)"
+    )
+    exporter.add_argument("--format", choices=[f.value for f in Format], default=Format.CSV.value)
+    exporter.add_argument("--output", help="a file to write (default: standard output)")
+    forgetter = add("forget", cmd_forget, "erase a person's contact details from leads, audit trail and Slack cards")
+    person = forgetter.add_mutually_exclusive_group(required=True)
+    person.add_argument("--email", help="every lead with this e-mail address")
+    person.add_argument("--lead", type=_lead_ref, help="one lead, such as L-42")
     add("doctor", cmd_doctor, "check token, scopes, channels, database and deliveries; one line per problem")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
     return parser
 
 
+def _log_format() -> LogFormat:
+    """LOG_FORMAT, or text while the settings are wrong (the command then says what is)."""
+    try:
+        return load_settings().log_format
+    except DibsError:
+        return "text"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dibs` console script; every expected failure (settings, config, an
     unreachable database, a port in use) prints one line, no traceback."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(_log_format())
     args = _parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -108,6 +108,10 @@ class DigestConfig(_Strict):
         return value
 
 
+class RetentionConfig(_Strict):
+    contact_days: int | None = Field(None, ge=1, le=36500)  # closed leads' contact details erased after; None: kept
+
+
 class TeamConfig(_Strict):
     name: str = Field(min_length=1, max_length=200)
     channel: SlackChannelId
@@ -123,6 +127,7 @@ class TeamConfig(_Strict):
     crm: CrmConfig = CrmConfig()  # webhooks out, HubSpot owner sync, the shape of incoming leads
     fallback: Fallback = "wait"  # where a lead no eligible rep can take goes at once
     away_statuses: list[AwayStatus] = list(DEFAULT_AWAY_STATUSES)  # Slack statuses (emoji or text) meaning away
+    retention: RetentionConfig = RetentionConfig()
 
 
 class DibsConfig(_Strict):

@@ -203,6 +203,7 @@ def give(
         team_id=lead.team_id,
         lead_id=lead.id,
         how=claim.how,
+        way=choice.kind,  # first_claim, draw, auto, manager, dispute, route: the claims metric counts these
         over_limit=claim.over_limit,
     )
     cards.refresh(session, lead, now)

@@ -7,6 +7,7 @@ busy with it is left alone). Anything that came due while no replica ran is simp
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from bot import audit, outbox
 from bot.assignment import auto_assign, settle_draw
 from bot.availability import zone_of
 from bot.digest_post import queue_due_digests
+from bot.erasure import erase_expired_contacts
 from bot.escalation import contact_missed
 from bot.mediation import remind
 from bot.outbox import Notice
@@ -121,10 +123,16 @@ JOBS: list[Job] = [
 ]
 
 
-def run_due(sessions: sessionmaker[Session], now: datetime) -> int:
-    """Handle everything due at `now`; returns how many items were handled."""
+def run_due(sessions: sessionmaker[Session], now: datetime, counts: Counter[str] | None = None) -> int:
+    """Handle everything due at `now`; returns how many items were handled (and adds them up
+    by job in `counts`, for the metrics)."""
+    counts = Counter() if counts is None else counts
     handled = queue_due_digests(sessions, now)
-    for _name, due_query, act in JOBS:
+    counts["digests"] += handled
+    erased = erase_expired_contacts(sessions, now)
+    counts["contact_retention"] += erased
+    handled += erased
+    for name, due_query, act in JOBS:
         with sessions() as session:
             lead_ids = list(session.scalars(due_query(now).limit(BATCH)))
         for lead_id in lead_ids:
@@ -133,4 +141,5 @@ def run_due(sessions: sessionmaker[Session], now: datetime) -> int:
                 if lead is not None:
                     act(session, lead, now)
                     handled += 1
+                    counts[name] += 1
     return handled

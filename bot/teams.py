@@ -69,6 +69,7 @@ def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict
         "crm": cfg.crm.model_dump(),
         "fallback": cfg.fallback,
         "away_statuses": list(cfg.away_statuses),
+        "contact_retention_days": cfg.retention.contact_days,
     }
 
 

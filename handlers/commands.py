@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.errors import DibsError, Forbidden, InvalidInput, NotAllowed
 from handlers.blocks import escape
 from handlers.pipeline import Reply, open_after_ack, open_requested_form, reply
+from infra import logs
 from models import Member
 from models.bounds import MAX_ID, SLACK_ID_LENGTH, has_control_characters
 
@@ -69,6 +70,7 @@ class Subcommand:
 
 _MENTION = re.compile(rf"^<@([UW][A-Z0-9]{{1,{SLACK_ID_LENGTH - 1}}})(?:\|[^>]*)?>$")
 _REF = re.compile(r"^([LD])-([0-9]{1,10})$", re.IGNORECASE)
+_REF_FIELDS = {"L": "lead", "D": "dispute"}  # the log context field of each kind of reference
 
 
 def parse_user(word: str) -> str:
@@ -84,6 +86,7 @@ def parse_ref(word: str, prefix: str) -> int:
     match = _REF.match(word)
     if not match or match.group(1).upper() != prefix or int(match.group(2)) > MAX_ID:
         raise UsageError(f"{escape(word)} is not a {prefix}-number reference")
+    logs.bind(**{_REF_FIELDS.get(prefix, "ref"): f"{prefix}-{int(match.group(2))}"})
     return int(match.group(2))
 
 

@@ -127,6 +127,7 @@ class Deliverer:
     ):
         self._sessions = BoundedSessions(sessions, database_connections)
         self._clock = clock
+        self._metrics = metrics
         self._calls = SlackCalls(client, metrics, channel_interval)
         self._senders = Senders(self._calls, self._sessions, sessions, metrics, clock, hubspot_url)
         self._lease_seconds = lease_seconds
@@ -299,6 +300,7 @@ class Deliverer:
     def _apply(self, session: Session, row: OutboxMessage, job: Job, outcome: Outcome, now: datetime) -> None:
         if outcome.kind == "sent":
             outbox.mark_sent(row, now, outcome.result)
+            self._metrics.delivery_latency.labels(row.kind).observe(max((now - row.created_at).total_seconds(), 0.0))
             return
         if outcome.kind == "postpone":
             outbox.postpone(row, now, outcome.seconds, job.unsure_since)

@@ -16,6 +16,7 @@ from bot.field_mapping import MappingRefused, lead_from_payload
 from bot.intake import field_errors, take_lead
 from bot.teams import team_for_token
 from handlers.metrics import Metrics
+from infra import logs
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32  # a lead is one object holding one list; anything deeper is not a lead
@@ -87,6 +88,7 @@ def register_intake(
             team = team_for_token(session, token.strip()) if scheme.lower() == "bearer" and token else None
             if team is None:
                 return refuse(401, "unauthorized", {"authorization": "missing or wrong team intake token"})
+            logs.bind(team=team.id)
             try:
                 data = lead_from_payload(team.crm or {}, lead_json(body))  # the team's CRM shape, or ours
             except MappingRefused as exc:
@@ -97,5 +99,6 @@ def register_intake(
                 return refuse(422, "invalid", field_errors(exc))
             result = take_lead(session, team, data, clock(), "webhook")
             session.commit()
+            logs.bind(lead=result.lead.ref)
         metrics.leads_received.labels("webhook", "created" if result.created else "duplicate").inc()
         return result.as_json(), 201 if result.created else 200

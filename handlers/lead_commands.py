@@ -23,6 +23,7 @@ from handlers.dispute_views import CONTEST_ACTION
 from handlers.pipeline import Reply, Tell, reply
 from handlers.refusals import limit_text
 from handlers.views import CLAIM_ACTION, claims_section, lead_line, limit_summary
+from infra import logs
 from models import Member
 from models.bounds import MAX_AMOUNT
 
@@ -195,6 +196,7 @@ def register(app: App) -> None:
     def claim_button(
         ack: Ack, action: dict[str, Any], session: Session, now: datetime, member: Member | None, tell_privately: Tell
     ) -> None:
+        logs.bind(lead=f"L-{action['value']}")
         result = claiming.claim_lead(session, team_member(member), int(action["value"]), now)
         tell_privately(claim_reply(result))
         ack()

@@ -1,20 +1,23 @@
-"""Prometheus metrics: counters kept in-process, and outbox gauges read from the database."""
+"""Prometheus metrics: counters kept in-process, and gauges and business totals read from the
+database at scrape time (so every replica reports the same truth, whichever did the work)."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import scheduler
 from bot.outbox import MAX_AGE
 from handlers.crm_health import CrmCollector
 from infra.db import DATABASE_UNAVAILABLE
-from models import OutboxMessage, OutboxStatus
+from models import AuditEvent, Dispute, DisputeStatus, Lead, OutboxMessage, OutboxStatus
 
 MAX_AGE_HOURS = MAX_AGE.total_seconds() / 3600
 
@@ -74,6 +77,80 @@ class OutboxCollector(Collector):
         yield waiting
 
 
+# How a lead got its owner (ownership's choice kinds), as the claims metric names it.
+CLAIM_HOW = {"first_claim": "click", "draw": "draw", "auto": "auto", "manager": "manager", "dispute": "dispute"}
+LATE_AFTER = timedelta(minutes=2)  # a timer still due this long after its time counts as late
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
+
+
+class BusinessCollector(Collector):
+    """Is the business flowing: leads in, claims by how, disputes open, timers late, outbox due."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]):
+        self._sessions = sessions
+        self._clock = clock
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        now = self._clock()
+        try:
+            with self._sessions() as session:
+                families = list(self._families(session, now))
+        except DATABASE_UNAVAILABLE:
+            return  # dibs_database_up says so
+        yield from families
+
+    def _families(self, session: Session, now: datetime) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        leads = CounterMetricFamily("dibs_leads", "Leads received, by team and source", labels=["team", "source"])
+        for team, source, n in session.execute(
+            select(Lead.team_id, Lead.source, func.count()).group_by(Lead.team_id, Lead.source)
+        ):
+            leads.add_metric([team, source or "none"], n)
+        yield leads
+        claims = CounterMetricFamily(
+            "dibs_claims",
+            "Leads given an owner, by team and how (click, draw, auto, manager, dispute, route)",
+            labels=["team", "how"],
+        )
+        way = AuditEvent.details["way"].as_string()
+        owned = select(AuditEvent.team_id, way, func.count()).where(AuditEvent.action == "lead.owned")
+        for team, kind, n in session.execute(owned.group_by(AuditEvent.team_id, way)):
+            claims.add_metric([team or "none", CLAIM_HOW.get(kind, kind or "unknown")], n)
+        yield claims
+        open_disputes = GaugeMetricFamily(
+            "dibs_disputes_open", "Disputes waiting for a decision, by team", labels=["team"]
+        )
+        oldest = GaugeMetricFamily(
+            "dibs_dispute_oldest_open_seconds", "Age of the team's oldest open dispute", labels=["team"]
+        )
+        for team, n, opened in session.execute(
+            select(Dispute.team_id, func.count(), func.min(Dispute.opened_at))
+            .where(Dispute.status == DisputeStatus.OPEN)
+            .group_by(Dispute.team_id)
+        ):
+            open_disputes.add_metric([team], n)
+            oldest.add_metric([team], max((now - opened).total_seconds(), 0.0))
+        yield open_disputes
+        yield oldest
+        due = (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.available_at <= now)
+        depth, first_due = session.execute(select(func.count(), func.min(OutboxMessage.available_at)).where(due)).one()
+        yield GaugeMetricFamily("dibs_outbox_due_messages", "Outbox messages due to be sent now", value=depth)
+        yield GaugeMetricFamily(
+            "dibs_outbox_oldest_due_seconds",
+            "How long the oldest due outbox message has waited past its time (0: none)",
+            value=max((now - first_due).total_seconds(), 0.0) if first_due else 0.0,
+        )
+        late = GaugeMetricFamily(
+            "dibs_scheduled_jobs_late",
+            f"Timers still due {LATE_AFTER.total_seconds():g} s after their time, by job (no scheduler running?)",
+            labels=["job"],
+        )
+        for name, due_query, _act in scheduler.JOBS:
+            late.add_metric(
+                [name], session.scalar(select(func.count()).select_from(due_query(now - LATE_AFTER).subquery())) or 0
+            )
+        yield late
+
+
 class Metrics:
     """The app's metrics registry (one per app, so tests can run several side by side)."""
 
@@ -81,6 +158,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.registry.register(OutboxCollector(sessions, clock))
         self.registry.register(CrmCollector(sessions, clock))
+        self.registry.register(BusinessCollector(sessions, clock))
         self.slack_calls = Counter(
             "dibs_slack_calls",
             "Slack Web API calls by method and outcome",
@@ -93,6 +171,41 @@ class Metrics:
             ["path", "result"],
             registry=self.registry,
         )
+
+        self.refusals = Counter(
+            "dibs_refusals",
+            "Requests refused by a rule, by rule (limits, permissions, ...)",
+            ["rule"],
+            registry=self.registry,
+        )
+        self.slack_errors = Counter(
+            "dibs_slack_api_errors",
+            "Slack Web API calls that failed, by method and Slack's error (no_answer: no HTTP answer)",
+            ["method", "error"],
+            registry=self.registry,
+        )
+        self.delivery_latency = Histogram(
+            "dibs_delivery_latency_seconds",
+            "From the commit that queued a message to Slack's answer accepting it, by kind",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.jobs_run = Counter(
+            "dibs_scheduled_jobs_run",
+            "Timers handled by this process's scheduler, by job",
+            ["job"],
+            registry=self.registry,
+        )
+
+    def run_scheduler(self, sessions: sessionmaker[Session], now: datetime) -> bool:
+        """One scheduler tick, counted by job; True if it handled anything."""
+        counts: collections.Counter[str] = collections.Counter()
+        handled = scheduler.run_due(sessions, now, counts)
+        for job, n in counts.items():
+            if n:
+                self.jobs_run.labels(job).inc(n)
+        return handled > 0
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -32,10 +32,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
-from bot.errors import DibsError
+from bot.errors import DibsError, Refusal
 from bot.teams import find_member
 from handlers.outage import OUTAGE, bolt_answer
 from handlers.refusals import refusal_text
+from infra import logs
 from infra.db import DATABASE_UNAVAILABLE, database_unavailable
 from models import OutboxMessage, SeenEvent
 
@@ -45,6 +46,7 @@ Clock = Callable[[], datetime]
 Reply = dict[str, Any]
 Tell = Callable[[Reply], None]
 UsageFor = Callable[[str, DibsError], str | None]
+OnRefusal = Callable[[str], None]  # told the rule of each refusal answered (the metrics count them)
 DeliverNow = Callable[[list[int]], object]  # the worker's deliver_now: send these committed rows at once
 
 UNEXPECTED = "Something went wrong (ref {ref}); the team can look it up in the log."
@@ -114,7 +116,8 @@ class _OpenUnitOfWork(ListenerStartHandler):
         session = self._sessions()
         context["session"] = session  # first: the completion hook closes it even if the look-up fails
         context["tell_privately"] = _teller(session, context)
-        context["member"] = find_member(session, context.user_id) if context.user_id else None
+        context["member"] = member = find_member(session, context.user_id) if context.user_id else None
+        logs.bind(team=member.team_id if member else None)
 
 
 class _EndUnitOfWork(ListenerCompletionHandler):
@@ -158,17 +161,22 @@ def install(
     usage_for: UsageFor,
     form_error_blocks: Mapping[str, str],
     deliver_now: DeliverNow | None = None,
+    on_refusal: OnRefusal | None = None,
 ) -> None:
     """Put the pipeline around every listener of `app` (call it before registering any middleware).
 
     `usage_for` gives the usage line to show with a refused slash command; `form_error_blocks`
     names, per modal callback_id, the input under which a refusal shows (other modals close
-    and answer privately). `deliver_now` sends a listener's private answers once it committed.
+    and answer privately). `deliver_now` sends a listener's private answers once it committed;
+    `on_refusal` is told the rule of each refusal answered (`LimitReached.max_active_claims`).
     """
 
     @app.middleware
     def stamp_time(context: BoltContext, next: Callable[[], None]) -> None:
         context["now"] = clock()
+        if "request_id" not in logs.current():  # Socket Mode: no HTTP request around it
+            logs.begin(request_id=secrets.token_hex(8))
+        logs.bind(user=context.user_id)
         next()
 
     app.listener_runner.listener_start_handler = _OpenUnitOfWork(sessions)
@@ -192,6 +200,11 @@ def install(
             _roll_back(session)
         if database_unavailable(error):
             return bolt_answer(error, body)
+        if isinstance(error, Refusal):
+            rule = f"{type(error).__name__}.{error.why}"
+            log.info("refused: %s", rule, extra={"rule": rule})
+            if on_refusal is not None:
+                on_refusal(rule)
         text = _words_for(error, body, usage_for)
         if "command" in body:
             return _json_answer(reply(text))

@@ -8,12 +8,14 @@ shown by one `chat.update`.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from slack_sdk.webhook import WebhookClient
@@ -22,6 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
 from bot.digest import compute_digest
+from bot.export import Dataset, Export, Format
+from bot.export import write as write_export
 from bot.leads import lead_state
 from bot.mediation import case_facts
 from bot.teams import effective_limits
@@ -229,6 +233,32 @@ class Senders:
             alt_txt=chart_alt_text(digest, names),
         )
 
+    def _export_file(self, row: OutboxMessage) -> Outcome:
+        """Write a manager's export to a file (streamed, as `dibs export` does) and share it in their DM."""
+        opened = self._calls.call("conversations_open", None, users=row.channel or "")
+        if opened.kind != "sent" or not opened.result:
+            return opened
+        p = row.payload
+        since = datetime.fromisoformat(p["since"]) if p.get("since") else None
+        export = Export(Dataset(p["dataset"]), row.team_id or "", since)
+        shown = f" since {since.date().isoformat()}" if since else ""
+        with tempfile.TemporaryDirectory(prefix="dibs-export-") as tmp:
+            path = (
+                Path(tmp)
+                / f"dibs-{row.team_id}-{export.dataset}{'-since-' + since.date().isoformat() if since else ''}.csv"
+            )
+            with self._sessions() as session, path.open("w", newline="", encoding="utf-8") as out:
+                written = write_export(session, export, Format.CSV, out)
+            return self._calls.call(
+                "files_upload_v2",
+                None,
+                channel=str(opened.result["channel"]["id"]),
+                file=str(path),
+                filename=path.name,
+                title=f"{row.team_id} {export.dataset}{shown}",
+                initial_comment=f"Your export: {written} row(s) of {export.dataset}{shown}.",
+            )
+
     # ---- private answers ----------------------------------------------------------------
 
     def _respond(self, row: OutboxMessage) -> Outcome:
@@ -301,6 +331,8 @@ class Senders:
             return self._webhooks.send(row)
         if row.kind == outbox.Kind.HUBSPOT_OWNER:
             return self._hubspot.send(row)
+        if row.kind == outbox.Kind.EXPORT_FILE:
+            return self._export_file(row)
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")
 
 

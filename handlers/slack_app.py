@@ -16,6 +16,7 @@ from handlers import (
     digest_commands,
     dispute_commands,
     dispute_listeners,
+    export_commands,
     home,
     hours_commands,
     lead_commands,
@@ -36,6 +37,7 @@ COMMANDS = commands.Commands(
         *team_commands.SUBCOMMANDS,
         *digest_commands.SUBCOMMANDS,
         *hours_commands.SUBCOMMANDS,
+        *export_commands.SUBCOMMANDS,
     ]
 )
 
@@ -78,6 +80,7 @@ def build_bolt_app(
     signing_secret: str | None,
     clock: Clock = utc_now,
     deliver_now: pipeline.DeliverNow | None = None,
+    on_refusal: pipeline.OnRefusal | None = None,
 ) -> App:
     """A bolt App whose listeners only touch the database; Slack calls leave via the outbox.
 
@@ -101,6 +104,7 @@ def build_bolt_app(
         usage_for=COMMANDS.usage_for,
         form_error_blocks=FORM_ERROR_BLOCKS,
         deliver_now=deliver_now,
+        on_refusal=on_refusal,
     )
     payload_checks.register(app)
     commands.register(app, COMMANDS)

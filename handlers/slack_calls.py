@@ -151,6 +151,7 @@ class SlackCalls:
             return self.failure(method, pace_channel, exc)
         except Exception as exc:  # network: timeouts, refused or dropped connections
             self._metrics.slack_calls.labels(method, "error").inc()
+            self._metrics.slack_errors.labels(method, "no_answer").inc()
             return Outcome("retry", error=f"{method}: {type(exc).__name__}: {exc}", unsure=True)
         self._metrics.slack_calls.labels(method, "ok").inc()
         data = response.data if isinstance(response.data, dict) else {}
@@ -161,6 +162,7 @@ class SlackCalls:
         (a 5xx is Slack saying it failed, taken as not posted)."""
         status = exc.response.status_code
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+        self._metrics.slack_errors.labels(method, error or f"http_{status}").inc()
         if status == 429 or error == "ratelimited":
             headers = exc.response.headers
             retry_after = float(headers.get("Retry-After", headers.get("retry-after", 1)))

@@ -1,4 +1,4 @@
-"""HTTP routes: Slack's endpoint, health and metrics (and, with intake, the lead webhook)."""
+"""HTTP routes: Slack's endpoint, probes and metrics (and, with intake, the lead webhook)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,20 @@ from sqlalchemy import Engine
 from handlers.edge import SLACK_PATH, ReplayCache, SlackDoor
 from handlers.metrics import Metrics
 from handlers.outage import OUTAGE, webhook_answer
-from infra.db import DATABASE_UNAVAILABLE, database_reachable
+from handlers.probes import Readiness, register_probes
+from handlers.request_log import RequestLog
+from infra.db import DATABASE_UNAVAILABLE
 
 
-def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None, signing_secret: str | None = None) -> Flask:
-    """The WSGI app; `bolt_app` is None in Socket Mode, where Slack does not call us over HTTP.
+def create_web_app(
+    engine: Engine,
+    metrics: Metrics,
+    bolt_app: App | None,
+    signing_secret: str | None = None,
+    readiness: Readiness | None = None,
+) -> Flask:
+    """The WSGI app; `bolt_app` is None in Socket Mode, where Slack does not call us over HTTP,
+    and on a worker; `readiness` None serves no `/readyz` (a worker takes no traffic).
 
     With a signing secret, `/slack/events` is behind the SlackDoor (size, signature, replay).
     A database outage is answered, never a 500: see handlers/outage.py.
@@ -35,11 +44,8 @@ def create_web_app(engine: Engine, metrics: Metrics, bolt_app: App | None, signi
         # Flask's documented way to wrap its WSGI app; its annotations declare wsgi_app a method
         web.wsgi_app = SlackDoor(web.wsgi_app, verifier, ReplayCache(engine) if verifier else None)  # type: ignore[method-assign]
 
-    @web.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        if database_reachable(engine):
-            return {"status": "ok"}, 200
-        return {"status": "database unreachable"}, 503
+    register_probes(web, readiness)
+    web.wsgi_app = RequestLog(web.wsgi_app)  # type: ignore[method-assign]
 
     @web.get("/metrics")
     def prometheus() -> Response:

@@ -130,11 +130,20 @@ def startup_lock(engine: Engine) -> Iterator[None]:
             connection.commit()
 
 
-def database_reachable(engine: Engine) -> bool:
-    """Health check: can we run a trivial query right now?"""
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
+def newest_revision() -> str:
+    """The head revision of our migrations (one head; the integrator keeps it so)."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The revision the database's schema is at (None: never migrated); raises when unreachable."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.errors import SettingsError
 from infra.db import normalize_database_url
+from infra.logs import REDACT
+from infra.secret_files import secrets_from_files
+
+# Settings that may hold a secret; each can also be read from the file `NAME_FILE` names.
+SECRET_SETTINGS = ("database_url", "slack_bot_token", "slack_signing_secret", "slack_app_token")
+ENV_FILE = ".env"
 
 
 class Settings(BaseSettings):
     """Every environment variable Dibs reads; names match DESIGN §2."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", case_sensitive=False)
 
     database_url: str = "sqlite:///dibs.db"
     slack_bot_token: SecretStr | None = None
@@ -26,6 +35,7 @@ class Settings(BaseSettings):
     dibs_config: Path | None = None
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    log_format: Literal["json", "text"] = "text"  # json for a log pipeline, one object per line
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +70,14 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {value}")
         return value
 
+    @model_validator(mode="after")
+    def _never_logged(self) -> Settings:
+        """The secrets read are taken out of every log line from now on."""
+        for secret in (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token):
+            REDACT.register(secret.get_secret_value() if secret else None)
+        REDACT.register(make_url(self.database_url).password)
+        return self
+
     @property
     def socket_mode(self) -> bool:
         """Slack traffic comes over Socket Mode when an app token is set."""
@@ -81,9 +99,12 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings, turning the first validation problem into one readable line."""
+    """Read settings (a secret from its `NAME_FILE` where that is set), turning the first
+    validation problem into one readable line."""
     try:
-        return Settings(**overrides)
+        dotenv = dotenv_values(ENV_FILE) if Path(ENV_FILE).is_file() else {}
+        from_files = secrets_from_files(SECRET_SETTINGS, [os.environ, dotenv])
+        return Settings(**(from_files | overrides))
     except UnicodeDecodeError as exc:
         raise SettingsError(f".env: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     except ValidationError as exc:

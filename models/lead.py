@@ -109,6 +109,7 @@ class Lead(Base):
     # written by bot/escalation.py, read for `/dibs why`; cleared once it has an owner.
     fallback: Mapped[dict[str, Any] | None]
     closed_at: Mapped[datetime | None]
+    contact_erased_at: Mapped[datetime | None]  # its person's details were erased (bot/erasure.py)
 
     team: Mapped[Team] = relationship()
     claims: Mapped[list[Claim]] = relationship(back_populates="lead", order_by="Claim.id")

@@ -46,6 +46,7 @@ class OutboxKind(StrEnum):
     RETIRE_COPY = "retire_copy"  # a second copy of a card or case message (payload ts), updated to a stub
     WEBHOOK = "webhook"  # a signed lead event (payload url, event) to a team's CRM webhook; in order per lead
     HUBSPOT_OWNER = "hubspot_owner"  # a lead's owner (and split note) written to its HubSpot contact; in order
+    EXPORT_FILE = "export_file"  # a manager's export (payload dataset, since), written and shared to their DM when sent
     # Kinds no longer queued; rows of earlier releases keep them (delivery fails them as unknown).
     EPHEMERAL = "ephemeral"  # a private answer in a channel, before answers went by response_url
     UPLOAD = "upload"  # the digest chart's bytes, before the chart was drawn when sent

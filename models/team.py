@@ -39,6 +39,7 @@ class Team(Base):
     # Where a lead goes when no eligible rep can take it: "managers", "wait", or a Slack user id.
     fallback: Mapped[str] = mapped_column(String(32), default="wait", server_default="wait")
     away_statuses: Mapped[list[str] | None]  # Slack statuses that mean away; None: the defaults
+    contact_retention_days: Mapped[int | None]  # closed leads' contact details erased after; None: kept
     updated_at: Mapped[datetime]
 
     members: Mapped[list[Member]] = relationship(back_populates="team", order_by="Member.id")

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import Engine
 
-from app import Runtime, build_runtime
+from app import Role, Runtime, build_runtime
 from handlers.views import CLAIM_ACTION
 from infra.settings import Settings
 from sandbox.block_kit import COMMAND, VIEW_SUBMISSION, app_answer_problems
@@ -193,9 +193,12 @@ def runtime_settings(database_url: str, slack: SlackStandIn, config: Path, **ext
 
 
 @contextmanager
-def running_dibs(settings: Settings, slack: SlackStandIn, clock: SteppingClock) -> Iterator[AppDriver]:
-    """Dibs built from `settings` and started (HTTP, worker, scheduler, Socket Mode if set); stopped after."""
-    runtime = build_runtime(settings, clock=clock)
+def running_dibs(
+    settings: Settings, slack: SlackStandIn, clock: SteppingClock, role: Role = Role.ALL
+) -> Iterator[AppDriver]:
+    """Dibs built from `settings` and started (HTTP, worker, scheduler, Socket Mode if set, as
+    `role` has them); stopped after."""
+    runtime = build_runtime(settings, clock=clock, role=role)
     runtime.start()
     try:
         yield AppDriver(f"http://127.0.0.1:{runtime.http.port}", slack, clock, runtime)

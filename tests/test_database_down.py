@@ -20,6 +20,7 @@ from sqlalchemy import Engine, QueuePool, text
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.outage import DATABASE_DOWN_TEXT, OUTAGE
+from handlers.probes import Readiness
 from handlers.server import BackgroundLoop, HttpServer
 from handlers.slack_app import build_bolt_app
 from handlers.web import create_web_app
@@ -37,7 +38,7 @@ def serve(engine: Engine, slack: SlackStandIn, clock: SteppingClock) -> HttpServ
     client = WebClient(token="xoxb-test", base_url=slack.api_url)
     bolt_app = build_bolt_app(client, sessions, identity=identity, signing_secret=SIGNING_SECRET, clock=clock)
     metrics = Metrics(sessions)
-    web = create_web_app(engine, metrics, bolt_app, SIGNING_SECRET)
+    web = create_web_app(engine, metrics, bolt_app, SIGNING_SECRET, readiness=Readiness(engine, slack_verified=True))
     register_intake(web, sessions, metrics, clock)
     server = HttpServer(web, "127.0.0.1", 0, threads=4)
     server.start()
@@ -86,7 +87,8 @@ def test_every_request_gets_an_answer_and_the_log_one_line(
     assert urllib_headers(down, "/api/leads")["Retry-After"] == "60"
 
     started = time.monotonic()
-    assert down.request("GET", "/healthz").status == 503
+    assert down.request("GET", "/healthz").status == 200, "alive: restarting would not bring the database back"
+    assert down.request("GET", "/readyz").status == 503
     metrics = down.request("GET", "/metrics")
     assert (metrics.status, "dibs_database_up 0.0" in metrics.text) == (200, True)
     assert time.monotonic() - started < 2
@@ -138,7 +140,7 @@ def test_a_stalled_database_cannot_hold_health_checks(slack: SlackStandIn, clock
             # no Runtime: only the HTTP side is served, around a dead database
             driver = AppDriver(f"http://127.0.0.1:{server.port}", slack, clock, runtime=None)  # type: ignore[arg-type]
             started = time.monotonic()
-            assert driver.request("GET", "/healthz").status == 503
+            assert driver.request("GET", "/readyz").status == 503
             assert driver.command("mine").json()["text"] == DATABASE_DOWN_TEXT
             assert time.monotonic() - started < 10
         finally:
@@ -158,4 +160,4 @@ def test_the_pool_has_a_connection_for_every_server_thread(dibs: AppDriver) -> N
     assert isinstance(pool, QueuePool)
     assert pool.size() >= 16 + 2, "16 waitress threads and two background loops"
     assert pool.timeout() <= 2, "a request waits at most 2 s for a connection"
-    assert json.loads(dibs.request("GET", "/healthz").body) == {"status": "ok"}
+    assert json.loads(dibs.request("GET", "/readyz").body)["status"] == "ready"

@@ -110,6 +110,7 @@ def test_a_listener_gets_its_unit_of_work_by_name_and_it_ends_with_the_listener(
     def afterwards(context: BoltContext) -> None:
         seen["lazy_context"] = sorted(context.keys())
 
+    assert dibs.runtime.bolt_app is not None
     dibs.runtime.bolt_app.action("probe")(ack=probe, lazy=[afterwards])
     before = dibs.clock()
     assert dibs.click("U0ALICE", "probe", "1").status == 200
@@ -132,6 +133,7 @@ def test_work_the_database_refuses_at_commit_is_answered_too(
         session.add(SeenEvent(event_id="taken", seen_at=now))  # refused only when committed
         ack()
 
+    assert dibs.runtime.bolt_app is not None
     dibs.runtime.bolt_app.action("clash")(clashes)
     assert dibs.click("U0ALICE", "clash", "1").status == 200
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from handlers.metrics import Metrics
+from handlers.probes import Readiness
 from handlers.web import create_web_app
 from infra.db import make_engine
 from tests.fixtures_app import AppDriver
@@ -15,12 +16,13 @@ def test_health_is_200_with_the_database_up(dibs: AppDriver) -> None:
     assert (response.status, response.json()) == (200, {"status": "ok"})
 
 
-def test_health_is_503_when_the_database_is_unreachable(sessions) -> None:
+def test_readiness_is_503_when_the_database_is_unreachable_and_health_stays_200(sessions) -> None:
     unreachable = make_engine("postgresql://postgres@127.0.0.1:1/nowhere", connect_args={"connect_timeout": 1})
-    web = create_web_app(unreachable, Metrics(sessions), bolt_app=None)
-    response = web.test_client().get("/healthz")
+    web = create_web_app(unreachable, Metrics(sessions), bolt_app=None, readiness=Readiness(unreachable))
+    response = web.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.get_json() == {"status": "database unreachable"}
+    assert response.get_json()["checks"]["database"].startswith("unreachable (connection failed")
+    assert web.test_client().get("/healthz").status_code == 200
 
 
 def test_metrics_are_prometheus_text(dibs: AppDriver) -> None:
