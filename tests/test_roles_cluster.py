@@ -61,7 +61,27 @@ def outbox_settled(engine: Engine) -> bool:
 
 
 def dm_texts(slack: SlackStandIn, containing: str) -> list[str]:
-    return [c.args["text"] for c in slack.calls_to("chat.postMessage") if c.ok and containing in c.args.get("text", "")]
+    return [
+        c.args["text"]
+        for c in slack.calls_to("chat.postMessage")
+        if c.ok and c.args["channel"] != "C0EAST" and containing in c.args.get("text", "")
+    ]
+
+
+def channel_texts(slack: SlackStandIn, containing: str) -> list[str]:
+    return [
+        c.args["text"]
+        for c in slack.calls_to("chat.postMessage")
+        if c.ok and c.args["channel"] == "C0EAST" and "thread_ts" not in c.args and containing in c.args.get("text", "")
+    ]
+
+
+def thread_texts(slack: SlackStandIn, containing: str) -> list[str]:
+    return [
+        c.args["text"]
+        for c in slack.calls_to("chat.postMessage")
+        if c.ok and c.args["channel"] == "C0EAST" and "thread_ts" in c.args and containing in c.args.get("text", "")
+    ]
 
 
 def test_two_webs_and_two_workers_send_everything_once(
@@ -102,7 +122,7 @@ def test_two_webs_and_two_workers_send_everything_once(
     assert eventually(lambda: len(dm_texts(slack, "missed its contact SLA")) >= 8, timeout=20)
     assert eventually(lambda: outbox_settled(pg_engine), timeout=20)
     clock.advance(days=11, hours=8)  # Friday 4 Dec, 18:00 in New York: W48's digest is due
-    assert eventually(lambda: bool(dm_texts(slack, "Fairness digest for Sales East, 2026-W48")), timeout=20)
+    assert eventually(lambda: bool(channel_texts(slack, "Fairness digest for Sales East, 2026-W48")), timeout=20)
     assert eventually(lambda: outbox_settled(pg_engine), timeout=20)
     clock.advance(minutes=5)
     time.sleep(2.5)  # both workers' schedulers (1 s ticks) look at every timer again; a second copy would show
@@ -113,7 +133,9 @@ def test_two_webs_and_two_workers_send_everything_once(
 
     escalations = Counter(LEAD_REF.search(text)[0] for text in dm_texts(slack, "missed its contact SLA"))  # type: ignore[index]
     assert escalations == {ref: 2 for ref in refs}, "one escalation per lead, to each of the two managers"
-    assert len(dm_texts(slack, "Fairness digest for Sales East, 2026-W48")) == 1, "the digest posted once"
+    in_threads = Counter(LEAD_REF.search(text)[0] for text in thread_texts(slack, "missed its contact SLA"))  # type: ignore[index]
+    assert in_threads == {ref: 1 for ref in refs}, "and one reply in each card's thread"
+    assert len(channel_texts(slack, "Fairness digest for Sales East, 2026-W48")) == 1, "the digest posted once"
     uploads = slack.calls_to("files.completeUploadExternal")
     charts = [c for c in uploads if c.ok and c.args.get("channel_id") == "C0EAST"]
     assert len(charts) == 1, "its chart uploaded once"
