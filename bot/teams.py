@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot import audit
 from bot.config import LIMIT_KEYS, DibsConfig, Limits, TeamConfig, resolve_secret
@@ -50,7 +50,11 @@ def get_team(session: Session, slug: str) -> Team:
 
 def find_member(session: Session, slack_user_id: str) -> Member | None:
     """The active member behind a Slack user id, if any."""
-    return session.scalar(select(Member).where(Member.slack_user_id == slack_user_id, Member.active.is_(True)))
+    return session.scalar(
+        select(Member)
+        .where(Member.slack_user_id == slack_user_id, Member.active.is_(True))
+        .options(joinedload(Member.team))  # every request reads its team's settings
+    )
 
 
 def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict[str, Any]:
