@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,3 +89,18 @@ def test_rendering_a_message_costs_the_same_for_one_card_or_ten(teams, engine, n
             assert [s.lead.id for s in states] == [lead.id for lead in leads]
         costs.append(len([s for s in statements if not s.startswith("BEGIN")]))
     assert costs[0] == costs[1] == 5  # the leads, then owners, disputes, pending counts, credit
+
+
+def test_a_repeated_external_id_is_one_insert_that_gives_way_and_one_read(teams, engine, now) -> None:
+    lead = LeadIn(name="Jane Doe", company="Acme Inc", external_id="crm-1")
+    with teams.begin() as session:
+        first = take_lead(session, session.get_one(Team, "east"), lead, now, "crm").lead.id
+    with teams.begin() as session:
+        team = session.get_one(Team, "east")
+        with counted(engine) as statements:
+            again = take_lead(session, team, lead, now, "crm")
+    assert not again.created and again.lead.id == first
+    kinds = [s.split()[0] for s in statements if not s.startswith("BEGIN")]
+    assert kinds[:2] == ["INSERT", "SELECT"] and "SAVEPOINT" not in kinds, statements
+    with teams() as session:
+        assert session.scalar(select(func.count()).select_from(Lead)) == 1
