@@ -33,6 +33,7 @@ from models.bounds import column_length, has_control_characters, largest_number
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _PHONE = re.compile(r"^[0-9+().\-\s/x#]*$", re.IGNORECASE)
 MAX_TAGS = 20
+OVERLAPS_SHOWN = 10  # in the webhook's answer; `more_overlaps` counts the rest
 MAX_TAG_LENGTH = 50
 MAX_NOTES_LENGTH = 4000
 
@@ -135,9 +136,17 @@ class IntakeResult:
             "account": self.lead.account_key,
             "overlaps": [
                 {"lead": o.lead_ref, "reason": o.reason, "held_by": o.holder.slack_user_id if o.holder else None}
-                for o in self.overlaps
+                for o in self.shown_overlaps
             ],
-        }
+        } | ({"more_overlaps": len(self.overlaps) - len(self.shown_overlaps)} if self.overlaps[OVERLAPS_SHOWN:] else {})
+
+    @property
+    def shown_overlaps(self) -> list[Overlap]:
+        """The newest OVERLAPS_SHOWN overlaps, and the account's holder if older: an account with
+        thousands of leads answers in a few hundred bytes."""
+        shown = self.overlaps[:OVERLAPS_SHOWN]
+        holder = account_holder(self.overlaps)
+        return shown + [holder] if holder is not None and holder not in shown else shown
 
 
 def _existing(session: Session, team_id: str, external_id: str | None) -> Lead | None:

@@ -24,7 +24,7 @@ from bot.accounts import (
     phone_key,
     registrable_domain,
 )
-from bot.intake import LeadIn, take_lead
+from bot.intake import OVERLAPS_SHOWN, LeadIn, take_lead
 from bot.overlap import CANDIDATE_LIMIT, account_overlaps
 from bot.teams import find_member
 from models import OWNING_CLAIM_STATUSES, Claim, Lead, Member, Team
@@ -133,3 +133,19 @@ def test_overlaps_on_stored_keys_equal_the_earlier_look_up(teams, now) -> None:
             matched += bool(new)
             fuzzy += any(reason.startswith("similar") for _, reason, _, _ in new)
     assert compared == 240 and matched > 200 and fuzzy > 0  # the check covered every kind of match
+
+
+def test_the_webhook_answer_lists_the_newest_overlaps_and_the_holder(teams, now) -> None:
+    with teams.begin() as session:
+        team = session.get_one(Team, "east")
+        first = take_lead(session, team, LeadIn(name="First", email="a@acme.com"), now, "crm").lead.id
+        claiming.claim_lead(session, _rep(session, "U0BOB"), first, now)
+        others = [
+            take_lead(session, team, LeadIn(name=f"Lead {n}", email=f"p{n}@acme.com"), now, "crm").lead.id
+            for n in range(OVERLAPS_SHOWN + 2)
+        ]
+        answer = take_lead(session, team, LeadIn(name="Last", email="z@acme.com"), now, "crm").as_json()
+    newest = [f"L-{lead_id}" for lead_id in reversed(others)][:OVERLAPS_SHOWN]
+    assert [o["lead"] for o in answer["overlaps"]] == [*newest, f"L-{first}"]
+    assert answer["overlaps"][-1]["held_by"] == "U0BOB"
+    assert answer["more_overlaps"] == 2  # 13 overlaps, 11 shown
