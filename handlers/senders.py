@@ -140,14 +140,14 @@ class Senders:
         """One message's cards, its live leads' facts gathered together (`lead_states`)."""
         live = [card.lead for card in cards if card.retired_at is None]
         states = {state.lead.id: state for state in lead_states(session, live)} if live else {}
+        hot_scores = {card.lead.team_id: effective_limits(card.lead.team).hot_score for card in cards}
         rendered, refs = [], []
         for card in cards:
             lead = card.lead
-            team = lead.team
             if card.retired_at is not None:
                 rendered.append(retired_card(card))
             else:
-                rendered.append(lead_card(states[lead.id], team.timezone, effective_limits(team).hot_score))
+                rendered.append(lead_card(states[lead.id], lead.team.timezone, hot_scores[lead.team_id]))
             refs.append(lead.ref)
         return cards_message(rendered, refs)
 
