@@ -95,7 +95,12 @@ def claim_floor(database_url: str, team: str, channel: str, count: int = 300) ->
                 "SELECT id FROM members WHERE team_id = %s AND role = 'rep' ORDER BY id LIMIT 1", (team,)
             ).fetchone()
         )
-        leads = [row[0] for row in connection.execute(_NEW_LEADS, {"team": team, "prefix": "floor-c", "count": count})]
+        leads = [
+            row[0]
+            for row in connection.execute(
+                _NEW_LEADS, {"team": team, "prefix": f"floor-c{time.time_ns()}-", "count": count}
+            )
+        ]
         connection.execute(
             "INSERT INTO lead_cards (lead_id, channel, ts, created_at) SELECT unnest(%s::int[]), %s, '1.0', now()",
             (leads, channel),
