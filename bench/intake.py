@@ -42,6 +42,7 @@ def bulk_load(engine: Engine, world: World, first: int, last: int) -> None:
             for low in range(first, last + 1, CHUNK):
                 high = min(low + CHUNK - 1, last)
                 connection.exec_driver_sql("SET synchronous_commit = off")
+                connection.exec_driver_sql("SET statement_timeout = 0")  # a chunk may take longer on a busy machine
                 connection.execute(
                     text(BULK_LEADS_SQL),
                     {
