@@ -86,7 +86,7 @@ def post_batch(servers: list[common.Server], world: World, numbers: range, clien
         "per_lead": wall / len(requests),
         "p50": common.percentile(latencies, 50),
         "p99": common.percentile(latencies, 99),
-        "overlaps": sum(len(c.get("overlaps", [])) for c in created) / max(len(created), 1),
+        "overlaps": sum(len(c.get("overlaps", [])) + c.get("more_overlaps", 0) for c in created) / max(len(created), 1),
     }
 
 
