@@ -146,7 +146,7 @@ class IntakeResult:
         thousands of leads answers in a few hundred bytes."""
         shown = self.overlaps[:OVERLAPS_SHOWN]
         holder = account_holder(self.overlaps)
-        return shown + [holder] if holder is not None and holder not in shown else shown
+        return [*shown, holder] if holder is not None and holder not in shown else shown
 
 
 def _existing(session: Session, team_id: str, external_id: str | None) -> Lead | None:
