@@ -173,19 +173,30 @@ def _equal(a: str | None, b: str | None) -> bool:
 
 def same_account(a: AccountFacts, b: AccountFacts) -> str | None:
     """Why `a` and `b` are the same account (§4), or None when they are not."""
-    if _equal(_business_domain(a.domain), _business_domain(b.domain)):
+    return same_account_keys(_keys_of(a), _keys_of(b))
+
+
+def _keys_of(facts: AccountFacts) -> AccountFacts:
+    return AccountFacts(
+        _business_domain(facts.domain), normalize_company(facts.name), phone_key(facts.phone), facts.territory
+    )
+
+
+def same_account_keys(a: AccountFacts, b: AccountFacts) -> str | None:
+    """`same_account` on keys already normalized (as leads store them): no re-normalizing, and
+    the fuzzy name comparison only when names differ and a second field agrees."""
+    if _equal(a.domain, b.domain):
         return "same domain"
-    name_a, name_b = normalize_company(a.name), normalize_company(b.name)
-    if _equal(name_a, name_b):
+    if _equal(a.name, b.name):
         return "same company name"
-    if name_a is None or name_b is None:
-        return None
-    if fuzz.token_sort_ratio(name_a, name_b) < NAME_SIMILARITY_THRESHOLD:
+    if a.name is None or b.name is None:
         return None
     # An agreeing domain already matched above, so only phone and territory remain to check.
-    if _equal(phone_key(a.phone), phone_key(b.phone)):
-        return "similar company name and same phone"
+    same_phone = _equal(a.phone, b.phone)
     territory_a = (a.territory or "").strip().casefold() or None
-    if _equal(territory_a, (b.territory or "").strip().casefold() or None):
-        return "similar company name and same territory"
-    return None
+    same_territory = _equal(territory_a, (b.territory or "").strip().casefold() or None)
+    if not (same_phone or same_territory):
+        return None
+    if fuzz.token_sort_ratio(a.name, b.name) < NAME_SIMILARITY_THRESHOLD:
+        return None
+    return "similar company name and same phone" if same_phone else "similar company name and same territory"

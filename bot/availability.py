@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot import audit
@@ -40,13 +40,12 @@ def auto_assign_block(member: Member, now: datetime) -> LimitReached | None:
 
 def current_away(session: Session, member_id: int, now: datetime) -> AwayPeriod | None:
     """The away period covering `now`, if the member is away."""
-    return session.scalar(
-        select(AwayPeriod).where(
-            AwayPeriod.member_id == member_id,
-            AwayPeriod.starts_at <= now,
-            or_(AwayPeriod.ends_at.is_(None), AwayPeriod.ends_at > now),
-        )
-    )
+    return session.scalar(select(AwayPeriod).where(AwayPeriod.member_id == member_id, away_covering(now)))
+
+
+def away_covering(now: datetime) -> ColumnElement[bool]:
+    """The condition on AwayPeriod rows covering `now`."""
+    return and_(AwayPeriod.starts_at <= now, or_(AwayPeriod.ends_at.is_(None), AwayPeriod.ends_at > now))
 
 
 def go_away(session: Session, member: Member, now: datetime, until: date | None = None) -> AwayPeriod:

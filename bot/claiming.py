@@ -11,21 +11,20 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit, cards, ownership
 from bot.assignment import settle_draw
 from bot.availability import zone_of
-from bot.claims import check_rules, lock_member, new_claim
+from bot.claims import judge, lock_claimant, new_claim, standing
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
 from bot.mediation import open_dispute_for
-from bot.overlap import account_holder, account_overlaps
+from bot.overlap import account_hold
 from bot.ownership import FirstClaim
 from bot.teams import effective_limits
-from models import Claim, ClaimStatus, Dispute, How, Lead, LeadStatus, Member
+from models import Claim, Dispute, How, Lead, LeadStatus, Member
 
 
 class ClaimOutcome(StrEnum):
@@ -91,15 +90,12 @@ def claim_lead(session: Session, member: Member, lead_id: int, now: datetime) ->
 
 def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> Claim | ClaimResult:
     """A pending claim if the rep passes every rule; else the refusal (audited, so caps show in the digest)."""
-    member = lock_member(session, member.id)
-    if session.scalar(
-        select(Claim.id).where(
-            Claim.lead_id == lead.id, Claim.member_id == member.id, Claim.status == ClaimStatus.PENDING
-        )
-    ):
+    member, away = lock_claimant(session, member.id, now)
+    use = standing(session, member, lead, limits, now)
+    if use.asked:
         return _result(ClaimOutcome.ALREADY_ASKED, lead, now)
     try:
-        check_rules(session, member, lead, limits, now)
+        judge(member, lead, limits, now, use, away)
     except LimitReached as refusal:
         audit.record(
             session,
@@ -113,8 +109,7 @@ def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits
         )
         return _result(ClaimOutcome.REFUSED, lead, now, refusal=refusal)
     claim = new_claim(lead, member, How.CLAIM, limits, now)
-    session.add(claim)
-    session.flush()
+    session.add(claim)  # inserted by the next flush, in the state the claim ends up in
     return claim
 
 
@@ -122,7 +117,8 @@ def _claim_open_lead(session: Session, member: Member, lead: Lead, limits: Limit
     claim = _eligible_claim(session, member, lead, limits, now)
     if isinstance(claim, ClaimResult):
         return claim
-    held = account_holder(account_overlaps(session, lead, now, limits.account_hold_days), member.id)
+    with session.no_autoflush:  # the new claim is inserted once, as it ends up
+        held = account_hold(session, lead, now, limits.account_hold_days, member.id)
     if held is not None and held.holder is not None:
         dispute = open_dispute_for(session, lead, claim, now, account=held)
         return _result(

@@ -13,17 +13,17 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from bot import audit, cards, ownership
-from bot.availability import current_away
+from bot.availability import away_covering, current_away
 from bot.away_status import FROM_STATUS
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Limit, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
 from bot.teams import effective_limits
-from models import Claim, ClaimStatus, CreditShare, How, Lead, LeadStatus, Member
+from models import AwayPeriod, Claim, ClaimStatus, CreditShare, How, Lead, LeadStatus, Member
 
 COUNTED_TODAY = (
     ClaimStatus.PENDING,
@@ -59,19 +59,87 @@ def _period_bounds(tz_name: str, now: datetime, period: Limit) -> tuple[datetime
     return datetime.combine(first, time(0), zone), datetime.combine(after, time(0), zone)
 
 
-def _check_caps(session: Session, member: Member, limits: Limits, now: datetime) -> None:
-    """The weekly and monthly caps, counted like the daily one; the refusal says when it frees up."""
+@dataclass(frozen=True)
+class Away:
+    """The rep is away now, until `until` (None: until they say they are back); `by_status`: their
+    Slack status made them so."""
+
+    until: datetime | None
+    by_status: bool = False
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A rep's use of every limit at `now`, and their history with one lead: one aggregate query."""
+
+    asked: bool  # a pending claim on this lead already
+    active: int  # pending and active claims
+    today: int  # claims counted against today's allowance (team-local day)
+    hot_today: int
+    week: int  # the team-local ISO week's claims
+    month: int
+    missed_at: datetime | None  # the last missed contact SLA on this lead, within the exclusion
+
+
+def standing(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> Standing:
+    """Count every limit in one pass over the rep's recent and open claims (`ix_claims_member_requested`)."""
     tz = member.team.timezone
-    for period, cap in ((Limit.WEEKLY, limits.max_claims_per_week), (Limit.MONTHLY, limits.max_claims_per_month)):
-        if cap is None:
-            continue
-        start, end = _period_bounds(tz, now, period)
-        taken = session.scalars(
-            select(func.count())
-            .select_from(Claim)
-            .where(Claim.member_id == member.id, Claim.requested_at >= start, Claim.status.in_(COUNTED_TODAY))
-        ).one()
-        if taken >= cap:
+    day, _ = _day_bounds(tz, now)
+    week, _ = _period_bounds(tz, now, Limit.WEEKLY)
+    month, _ = _period_bounds(tz, now, Limit.MONTHLY)
+    counted = Claim.status.in_(COUNTED_TODAY)
+    held = Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE))
+    since = now - timedelta(hours=limits.exclude_past_holders_hours or 0)
+    missed = and_(Claim.lead_id == lead.id, Claim.status == ClaimStatus.EXPIRED, Claim.ended_at > since)
+    row = session.execute(
+        select(
+            func.count(Claim.id).filter(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING),
+            func.count(Claim.id).filter(held),
+            func.count(Claim.id).filter(counted, Claim.requested_at >= day),
+            func.count(Claim.id).filter(counted, Claim.requested_at >= day, Claim.hot.is_(True)),
+            func.count(Claim.id).filter(counted, Claim.requested_at >= week),
+            func.count(Claim.id).filter(counted, Claim.requested_at >= month),
+            func.max(Claim.ended_at).filter(missed),
+        ).where(
+            Claim.member_id == member.id,
+            or_(Claim.requested_at >= min(day, week, month), held, Claim.lead_id == lead.id),
+        )
+    ).one()
+    missed_at = row[6] if limits.exclude_past_holders_hours else None
+    return Standing(row[0] > 0, row[1], row[2], row[3], row[4], row[5], missed_at)
+
+
+def judge(member: Member, lead: Lead, limits: Limits, now: datetime, use: Standing, away: Away | None) -> None:
+    """Raise LimitReached for the first rule the rep breaks, in the order the rules are told."""
+    tz = member.team.timezone
+    if not member.active:
+        raise LimitReached(Limit.LEFT_TEAM)
+    if away is not None:
+        until = away.until.isoformat() if away.until else None
+        raise LimitReached(Limit.AWAY, until=until, timezone=tz, by_status=away.by_status)
+    if use.missed_at is not None:
+        excluded_until = use.missed_at + timedelta(hours=limits.exclude_past_holders_hours)
+        raise LimitReached(Limit.PAST_HOLDER, lead=lead.ref, until=excluded_until.isoformat(), timezone=tz)
+    if limits.require_territory_match and lead.territory:
+        mine = {t.casefold() for t in member.territories}
+        if lead.territory.casefold() not in mine:
+            raise LimitReached(Limit.TERRITORY, lead=lead.ref, territory=lead.territory, yours=list(member.territories))
+    if use.active >= limits.max_active_claims:
+        raise LimitReached(Limit.ACTIVE, held=use.active, limit=limits.max_active_claims)
+    _, day_end = _day_bounds(tz, now)
+    resets = {"timezone": tz, "frees_at": day_end.isoformat(), "frees_in": int((day_end - now).total_seconds())}
+    if use.today >= limits.max_claims_per_day:
+        raise LimitReached(Limit.DAILY, held=use.today, limit=limits.max_claims_per_day, **resets)
+    if is_hot(lead, limits) and use.hot_today >= limits.max_hot_claims_per_day:
+        raise LimitReached(
+            Limit.HOT, held=use.hot_today, limit=limits.max_hot_claims_per_day, hot_score=limits.hot_score, **resets
+        )
+    for period, cap, taken in (
+        (Limit.WEEKLY, limits.max_claims_per_week, use.week),
+        (Limit.MONTHLY, limits.max_claims_per_month, use.month),
+    ):
+        if cap is not None and taken >= cap:
+            _, end = _period_bounds(tz, now, period)
             frees = {"timezone": tz, "frees_at": end.isoformat(), "frees_in": int((end - now).total_seconds())}
             raise LimitReached(period, held=taken, limit=cap, **frees)
 
@@ -86,21 +154,6 @@ def _taken_today(member: Member, now: datetime) -> Select[tuple[int]]:
     )
 
 
-def _missed_lately(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> datetime | None:
-    """When the rep last missed this lead's contact SLA, if within `exclude_past_holders_hours`."""
-    if not limits.exclude_past_holders_hours:
-        return None
-    since = now - timedelta(hours=limits.exclude_past_holders_hours)
-    return session.scalar(
-        select(func.max(Claim.ended_at)).where(
-            Claim.lead_id == lead.id,
-            Claim.member_id == member.id,
-            Claim.status == ClaimStatus.EXPIRED,
-            Claim.ended_at > since,
-        )
-    )
-
-
 def lock_member(session: Session, member_id: int) -> Member:
     """Serialize one rep's claims so two at once cannot both pass a limit; the row as committed
     by whoever held the lock before (a pause, a removal), not as this session first read it."""
@@ -108,43 +161,27 @@ def lock_member(session: Session, member_id: int) -> Member:
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
+def lock_claimant(session: Session, member_id: int, now: datetime) -> tuple[Member, Away | None]:
+    """`lock_member` bringing whether the rep is away now, in the same statement."""
+    covering = select(AwayPeriod).where(AwayPeriod.member_id == Member.id, away_covering(now)).order_by(AwayPeriod.id)
+    period = covering.with_only_columns(AwayPeriod.id).limit(1).scalar_subquery()
+    until = covering.with_only_columns(AwayPeriod.ends_at).limit(1).scalar_subquery()
+    source = covering.with_only_columns(AwayPeriod.source).limit(1).scalar_subquery()
+    query = (
+        select(Member, period, until, source)
+        .where(Member.id == member_id)
+        .options(joinedload(Member.team))  # re-read with the row: its team is wanted next
+        .with_for_update(of=Member)
+    )
+    member, away, ends, started_by = session.execute(query.execution_options(populate_existing=True)).one()
+    return member, Away(ends, started_by == FROM_STATUS) if away is not None else None
+
+
 def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, now: datetime) -> None:
     """Raise LimitReached naming the rule and when it frees up, or return if the rep may take it."""
-    tz = member.team.timezone
-    if not member.active:
-        raise LimitReached(Limit.LEFT_TEAM)
-    away = current_away(session, member.id, now)
-    if away is not None:
-        until = away.ends_at.isoformat() if away.ends_at else None
-        raise LimitReached(Limit.AWAY, until=until, timezone=tz, by_status=away.source == FROM_STATUS)
-    missed = _missed_lately(session, member, lead, limits, now)
-    if missed is not None:
-        excluded_until = missed + timedelta(hours=limits.exclude_past_holders_hours)
-        raise LimitReached(Limit.PAST_HOLDER, lead=lead.ref, until=excluded_until.isoformat(), timezone=tz)
-    if limits.require_territory_match and lead.territory:
-        mine = {t.casefold() for t in member.territories}
-        if lead.territory.casefold() not in mine:
-            raise LimitReached(Limit.TERRITORY, lead=lead.ref, territory=lead.territory, yours=list(member.territories))
-    active = session.scalars(
-        select(func.count())
-        .select_from(Claim)
-        .where(Claim.member_id == member.id, Claim.status.in_((ClaimStatus.PENDING, ClaimStatus.ACTIVE)))
-    ).one()
-    if active >= limits.max_active_claims:
-        raise LimitReached(Limit.ACTIVE, held=active, limit=limits.max_active_claims)
-    _, day_end = _day_bounds(tz, now)
-    today = _taken_today(member, now)
-    resets = {"timezone": tz, "frees_at": day_end.isoformat(), "frees_in": int((day_end - now).total_seconds())}
-    claimed_today = session.scalars(today).one()
-    if claimed_today >= limits.max_claims_per_day:
-        raise LimitReached(Limit.DAILY, held=claimed_today, limit=limits.max_claims_per_day, **resets)
-    if is_hot(lead, limits):
-        hot_today = session.scalars(today.where(Claim.hot.is_(True))).one()
-        if hot_today >= limits.max_hot_claims_per_day:
-            raise LimitReached(
-                Limit.HOT, held=hot_today, limit=limits.max_hot_claims_per_day, hot_score=limits.hot_score, **resets
-            )
-    _check_caps(session, member, limits, now)
+    current = current_away(session, member.id, now)
+    away = Away(current.ends_at, current.source == FROM_STATUS) if current is not None else None
+    judge(member, lead, limits, now, standing(session, member, lead, limits, now), away)
 
 
 def new_claim(lead: Lead, member: Member, how: How, limits: Limits, now: datetime) -> Claim:

@@ -242,7 +242,7 @@ def _lead_summary(session: Session, team_id: str, start: datetime, end: datetime
             func.count(distinct(case((Claim.status == ClaimStatus.EXPIRED, Claim.lead_id)))),
         )
         .join(Lead, Lead.id == Claim.lead_id)
-        .where(in_period)
+        .where(in_period, Claim.requested_at >= start)  # a claim never predates its lead: bounds the scan
     ).one()
     return LeadSummary(
         total=sum(by_source.values()),
@@ -260,7 +260,12 @@ def _median_time_to_contact(session: Session, team_id: str, start: datetime, end
     for member_id, started_at, contacted_at in session.execute(
         select(Claim.member_id, Claim.started_at, Claim.contacted_at)
         .join(Lead, Lead.id == Claim.lead_id)
-        .where(leads_in_period(team_id, start, end), Claim.started_at.is_not(None), Claim.contacted_at.is_not(None))
+        .where(
+            leads_in_period(team_id, start, end),
+            Claim.requested_at >= start,  # a claim never predates its lead: bounds the scan
+            Claim.started_at.is_not(None),
+            Claim.contacted_at.is_not(None),
+        )
     ):
         waits[member_id].append((contacted_at - started_at).total_seconds())
     return {member_id: timedelta(seconds=statistics.median(seconds)) for member_id, seconds in waits.items()}

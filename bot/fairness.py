@@ -239,7 +239,7 @@ def period_credit(session: Session, team_id: str, start: datetime, end: datetime
             func.sum(CreditShare.percent * func.coalesce(Lead.score, 0)),
         )
         .join(Lead, Lead.id == CreditShare.lead_id)
-        .where(in_period)
+        .where(in_period, CreditShare.created_at >= start)  # credit never predates its lead: bounds the scan
         .group_by(CreditShare.member_id)
     ).all()
     return PeriodCredit(

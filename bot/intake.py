@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from annotated_types import Le, MaxLen
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, cards, outbox, ownership
@@ -23,6 +22,7 @@ from bot.accounts import account_keys
 from bot.claims import new_claim
 from bot.config import Limits
 from bot.errors import FileRefused, RowRefused
+from bot.inserts import insert_unless_present
 from bot.outbox import Notice
 from bot.overlap import Overlap, account_holder, account_overlaps
 from bot.ownership import RoutedToAccountOwner
@@ -33,6 +33,7 @@ from models.bounds import column_length, has_control_characters, largest_number
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _PHONE = re.compile(r"^[0-9+().\-\s/x#]*$", re.IGNORECASE)
 MAX_TAGS = 20
+OVERLAPS_SHOWN = 10  # in the webhook's answer; `more_overlaps` counts the rest
 MAX_TAG_LENGTH = 50
 MAX_NOTES_LENGTH = 4000
 
@@ -135,9 +136,17 @@ class IntakeResult:
             "account": self.lead.account_key,
             "overlaps": [
                 {"lead": o.lead_ref, "reason": o.reason, "held_by": o.holder.slack_user_id if o.holder else None}
-                for o in self.overlaps
+                for o in self.shown_overlaps
             ],
-        }
+        } | ({"more_overlaps": len(self.overlaps) - len(self.shown_overlaps)} if self.overlaps[OVERLAPS_SHOWN:] else {})
+
+    @property
+    def shown_overlaps(self) -> list[Overlap]:
+        """The newest OVERLAPS_SHOWN overlaps, and the account's holder if older: an account with
+        thousands of leads answers in a few hundred bytes."""
+        shown = self.overlaps[:OVERLAPS_SHOWN]
+        holder = account_holder(self.overlaps)
+        return [*shown, holder] if holder is not None and holder not in shown else shown
 
 
 def _existing(session: Session, team_id: str, external_id: str | None) -> Lead | None:
@@ -153,16 +162,19 @@ def _fit(value: str | None, column: str) -> str | None:
     return value[:length] if value is not None and length else value
 
 
+def _insert_unless_known(session: Session, lead: Lead) -> Lead | None:
+    """Insert the lead in one statement, or nothing (None) when its team has its `external_id`
+    already: `INSERT … ON CONFLICT DO NOTHING`, so neither a read first nor a savepoint."""
+    values = {c.key: getattr(lead, c.key) for c in Lead.__table__.columns if getattr(lead, c.key) is not None}
+    statement = insert_unless_present(session, Lead, values, ["team_id", "external_id"]).returning(Lead)
+    return session.scalars(statement).one_or_none()
+
+
 def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: str) -> IntakeResult:
     """Store and announce a lead; the same `external_id` again returns the first lead unchanged."""
     limits = effective_limits(team)
-    existing = _existing(session, team.id, data.external_id)
-    if existing is not None:
-        return IntakeResult(
-            existing, created=False, overlaps=account_overlaps(session, existing, now, limits.account_hold_days)
-        )
     keys = account_keys(data.email, data.website, data.company, data.phone)
-    lead = Lead(
+    new = Lead(
         team_id=team.id,
         **data.model_dump(),
         account_key=_fit(keys.key, "account_key"),
@@ -173,15 +185,14 @@ def take_lead(session: Session, team: Team, data: LeadIn, now: datetime, actor: 
         created_at=now,
         announced_at=now,
     )
-    ownership.open_for_claims(lead, limits, now)
-    try:
-        with session.begin_nested():
-            session.add(lead)
-    except IntegrityError:  # the same external_id arrived at the same moment elsewhere
+    ownership.open_for_claims(new, limits, now)
+    lead = _insert_unless_known(session, new)
+    if lead is None:  # this external_id was stored before (or a moment ago, elsewhere)
         existing = _existing(session, team.id, data.external_id)
-        if existing is None:
-            raise
-        return IntakeResult(existing, created=False)
+        assert existing is not None, "the insert gave way to a lead with this external_id"
+        return IntakeResult(
+            existing, created=False, overlaps=account_overlaps(session, existing, now, limits.account_hold_days)
+        )
     overlaps = account_overlaps(session, lead, now, limits.account_hold_days)
     audit.record(
         session,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.availability import zone_of
 from bot.errors import Missing, NotFound
@@ -51,17 +52,6 @@ def pending_claims(session: Session, lead_id: int) -> list[Claim]:
     )
 
 
-def credit_of(session: Session, lead_id: int) -> list[tuple[str, int]]:
-    """(Slack user id, percent) of everyone credited with the lead, largest share first."""
-    rows = session.execute(
-        select(Member.slack_user_id, CreditShare.percent)
-        .join(CreditShare, CreditShare.member_id == Member.id)
-        .where(CreditShare.lead_id == lead_id)
-        .order_by(CreditShare.percent.desc(), CreditShare.id)
-    )
-    return [(uid, pct) for uid, pct in rows]
-
-
 @dataclass(frozen=True)
 class LeadState:
     """What a card says about a lead right now."""
@@ -87,14 +77,52 @@ class LeadState:
 
 def lead_state(session: Session, lead: Lead) -> LeadState:
     """Gather the owner, credit, draw and dispute facts a card needs."""
-    owner = owning_claim(session, lead.id)
-    dispute = session.scalar(select(Dispute).where(Dispute.lead_id == lead.id, Dispute.status == DisputeStatus.OPEN))
-    pending = (
-        session.scalar(
-            select(func.count()).select_from(Claim).where(Claim.lead_id == lead.id, Claim.status == ClaimStatus.PENDING)
+    return lead_states(session, [lead])[0]
+
+
+def lead_states(session: Session, leads: Sequence[Lead]) -> list[LeadState]:
+    """The card facts of several leads (one message's cards) in four `IN` queries, however many
+    leads: owning claims with their members, open disputes with mediators, pending counts, credit."""
+    ids = [lead.id for lead in leads]
+    owners = {
+        claim.lead_id: claim
+        for claim in session.scalars(
+            select(Claim)
+            .where(Claim.lead_id.in_(ids), Claim.status.in_(OWNING_CLAIM_STATUSES))
+            .options(joinedload(Claim.member).joinedload(Member.team))
         )
-        or 0
+    }
+    disputes = {
+        dispute.lead_id: dispute
+        for dispute in session.scalars(
+            select(Dispute)
+            .where(Dispute.lead_id.in_(ids), Dispute.status == DisputeStatus.OPEN)
+            .options(joinedload(Dispute.mediator))
+        )
+    }
+    pending: dict[int, int] = dict(
+        session.execute(
+            select(Claim.lead_id, func.count())
+            .where(Claim.lead_id.in_(ids), Claim.status == ClaimStatus.PENDING)
+            .group_by(Claim.lead_id)
+        )
+        .tuples()
+        .all()
     )
+    credit: dict[int, list[tuple[str, int]]] = {}
+    for lead_id, uid, pct in session.execute(
+        select(CreditShare.lead_id, Member.slack_user_id, CreditShare.percent)
+        .join(Member, CreditShare.member_id == Member.id)
+        .where(CreditShare.lead_id.in_(ids))
+        .order_by(CreditShare.lead_id, CreditShare.percent.desc(), CreditShare.id)
+    ):
+        credit.setdefault(lead_id, []).append((uid, pct))
+    return [_state(lead, owners.get(lead.id), disputes.get(lead.id), pending.get(lead.id, 0), credit) for lead in leads]
+
+
+def _state(
+    lead: Lead, owner: Claim | None, dispute: Dispute | None, pending: int, credit: dict[int, list[tuple[str, int]]]
+) -> LeadState:
     return LeadState(
         lead=lead,
         owner=owner.member.slack_user_id if owner else None,
@@ -105,7 +133,7 @@ def lead_state(session: Session, lead: Lead) -> LeadState:
         contact_due=owner.expires_at if owner and lead.status == LeadStatus.CLAIMED else None,
         owner_zone=zone_of(owner.member) if owner else None,
         outcome_reason=owner.reason if owner and owner.status == ClaimStatus.LOST else None,
-        credit=tuple(credit_of(session, lead.id)),
+        credit=tuple(credit.get(lead.id, ())),
         pending=pending,
         dispute_ref=dispute.ref if dispute else None,
         mediator=dispute.mediator.slack_user_id if dispute and dispute.mediator else None,

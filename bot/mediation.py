@@ -17,6 +17,7 @@ from bot import audit, cards, outbox, ownership
 from bot.claims import LimitUse, limit_use, new_claim
 from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, Missing, NotAllowed, NotFound
 from bot.fairness import week_to_date_ratios
+from bot.inserts import insert_unless_present
 from bot.leads import owning_claim
 from bot.outbox import Notice
 from bot.overlap import Overlap
@@ -38,6 +39,9 @@ from models import (
 )
 
 MIN_PARTNERS, MAX_PARTNERS = 2, 4
+
+
+_PARTY_KEY = ("dispute_id", "member_id")
 
 
 def open_dispute_for(
@@ -112,10 +116,12 @@ def open_dispute_for(
 
 
 def _add_party(session: Session, dispute: Dispute, member: Member, claim: Claim | None, claimed_at: datetime) -> None:
-    if any(p.member_id == member.id for p in dispute.parties):
-        return
-    session.add(DisputeParty(dispute=dispute, member=member, claim=claim, claimed_at=claimed_at))
-    session.flush()
+    """Add a party unless it is one already: the unique (dispute, member) decides, in one statement,
+    so a late click under the lead's lock never loads the party list."""
+    session.flush()  # the dispute and the claim, for their ids
+    values = {"dispute_id": dispute.id, "member_id": member.id, "claim_id": claim.id if claim else None}
+    session.execute(insert_unless_present(session, DisputeParty, values | {"claimed_at": claimed_at}, _PARTY_KEY))
+    session.expire(dispute, ["parties"])  # read again from the table when next needed
 
 
 def _choose_mediator(session: Session, dispute: Dispute) -> int | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.accounts import AccountFacts, same_account
+from bot.accounts import AccountFacts, same_account_keys
 from bot.ownership import takes_leads
 from models import OWNING_CLAIM_STATUSES, Claim, Lead, Member
 
@@ -35,11 +35,16 @@ def _facts(lead: Lead) -> AccountFacts:
     )
 
 
+_KEY_COLUMNS = (Lead.id, Lead.account_domain, Lead.account_name, Lead.phone_key, Lead.territory)
+
+
 def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int) -> list[Overlap]:
     """Leads of the same team and account as `lead`, newest first, with their current holder.
 
-    Candidates come only from rows sharing an indexed key (domain, normalized name, name
-    block or phone), so the cost follows the account's own leads, not the table.
+    Candidates come only from rows sharing an indexed key (domain, normalized name, phone, or
+    name block with territory), so the cost follows the account's own leads, not the table; only
+    their stored keys are read and compared (`same_account_keys`), and the holders of all the
+    matches come in one more query.
     """
     keys = [
         (Lead.account_domain, lead.account_domain),
@@ -48,32 +53,46 @@ def account_overlaps(session: Session, lead: Lead, now: datetime, hold_days: int
     ]
     exact = [column == value for column, value in keys if value]
     # A close name counts only with one more field agreeing; domain and phone are exact keys
-    # above, so the fuzzy route needs the same first word of the name and the same territory.
+    # above, so the fuzzy route needs the same first word of the name and the same territory
+    # (`ix_leads_team_block_territory`).
     if lead.name_block and lead.territory:
         territory = lead.territory.strip().lower()
         exact.append(and_(Lead.name_block == lead.name_block, func.lower(Lead.territory) == territory))
     if not exact:
         return []
-    candidates = session.scalars(
-        select(Lead)
+    candidates = session.execute(
+        select(*_KEY_COLUMNS)
         .where(Lead.team_id == lead.team_id, Lead.id != lead.id, or_(*exact))
         .order_by(Lead.id.desc())
         .limit(CANDIDATE_LIMIT)
     )
     facts = _facts(lead)
-    overlaps = []
-    held_after = now - timedelta(days=hold_days)
-    for other in candidates:
-        reason = same_account(facts, _facts(other))
-        if reason is None:
-            continue
-        owner = session.scalar(
-            select(Claim).where(
-                Claim.lead_id == other.id, Claim.status.in_(OWNING_CLAIM_STATUSES), Claim.started_at >= held_after
-            )
-        )
-        overlaps.append(Overlap(other.id, reason, owner.member if owner else None, owner.started_at if owner else None))
-    return overlaps
+    matches = []
+    for lead_id, domain, name, phone, territory in candidates:
+        reason = same_account_keys(facts, AccountFacts(domain, name, phone, territory))
+        if reason is not None:
+            matches.append((lead_id, reason))
+    holders = _holders(session, [lead_id for lead_id, _ in matches], now - timedelta(days=hold_days))
+    return [Overlap(lead_id, reason, *holders.get(lead_id, (None, None))) for lead_id, reason in matches]
+
+
+def _holders(session: Session, lead_ids: list[int], held_after: datetime) -> dict[int, tuple[Member, datetime]]:
+    """The current holder of each lead held since `held_after`, and since when."""
+    if not lead_ids:
+        return {}
+    owning = session.execute(
+        select(Claim.lead_id, Member, Claim.started_at)
+        .join(Member, Claim.member_id == Member.id)
+        .where(Claim.lead_id.in_(lead_ids), Claim.status.in_(OWNING_CLAIM_STATUSES), Claim.started_at >= held_after)
+    )
+    return {lead_id: (member, started) for lead_id, member, started in owning}
+
+
+def account_hold(session: Session, lead: Lead, now: datetime, hold_days: int, claimant_id: int) -> Overlap | None:
+    """Who holds the lead's account, other than the claimant; never anyone with holds off (0 days)."""
+    if not hold_days:
+        return None
+    return account_holder(account_overlaps(session, lead, now, hold_days), claimant_id)
 
 
 def account_holder(overlaps: list[Overlap], exclude_member_id: int | None = None) -> Overlap | None:

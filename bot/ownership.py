@@ -186,11 +186,12 @@ def give(
     schedule = schedule_of(claim.member)  # the SLA runs in the holder's working time
     claim.remind_at = schedule.add_working(now, limits.contact_sla_minutes / 2)
     claim.expires_at = schedule.add_working(now, limits.contact_sla_minutes)
+    if lead.status != LeadStatus.OPEN:  # an open lead has no credit: giving it back deleted it
+        session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
     lead.status = LeadStatus.CLAIMED
     lead.auto_assign_at = None
     lead.assignment = to_json(choice)
     lead.fallback = None
-    session.execute(delete(CreditShare).where(CreditShare.lead_id == lead.id))
     for member, percent in credit or [(claim.member, 100)]:
         session.add(CreditShare(lead_id=lead.id, member_id=member.id, percent=percent, created_at=now))
     claim.member.last_assigned_at = now

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot import audit
 from bot.config import LIMIT_KEYS, DibsConfig, Limits, TeamConfig, resolve_secret
@@ -31,13 +31,11 @@ def effective_limits(team: Team) -> Limits:
 
 
 def team_for_token(session: Session, token: str) -> Team | None:
-    """The team whose intake token this is, comparing every team in constant time."""
+    """The team whose intake token this is, found by the token's hash (one indexed row, not every
+    team); the stored hash is then compared in constant time."""
     presented = token_hash(token)
-    found = None
-    for team in session.scalars(select(Team).where(Team.intake_token_hash.is_not(None))):
-        if hmac.compare_digest(presented, team.intake_token_hash or ""):
-            found = team
-    return found
+    team = session.scalar(select(Team).where(Team.intake_token_hash == presented))
+    return team if team is not None and hmac.compare_digest(presented, team.intake_token_hash or "") else None
 
 
 def get_team(session: Session, slug: str) -> Team:
@@ -50,7 +48,11 @@ def get_team(session: Session, slug: str) -> Team:
 
 def find_member(session: Session, slack_user_id: str) -> Member | None:
     """The active member behind a Slack user id, if any."""
-    return session.scalar(select(Member).where(Member.slack_user_id == slack_user_id, Member.active.is_(True)))
+    return session.scalar(
+        select(Member)
+        .where(Member.slack_user_id == slack_user_id, Member.active.is_(True))
+        .options(joinedload(Member.team))  # every request reads its team's settings
+    )
 
 
 def _team_fields(slug: str, cfg: TeamConfig, env: dict[str, str] | None) -> dict[str, Any]:

@@ -20,13 +20,13 @@ from typing import Any, Protocol
 
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from bot import outbox
 from bot.digest import compute_digest
 from bot.export import Dataset, Export, Format
 from bot.export import write as write_export
-from bot.leads import lead_state
+from bot.leads import lead_states
 from bot.mediation import case_facts
 from bot.teams import effective_limits
 from handlers.blocks import context, message
@@ -48,6 +48,7 @@ RESPONSE_URL_LIFETIME = timedelta(minutes=30)  # Slack takes 5 posts to a respon
 RESPONSE_URL_GONE = frozenset({404, 410})  # expired, used up or unknown: Slack answers 404 "Expired url"
 REMEMBERED_RENDERS = 10_000  # messages whose last update is remembered for coalescing
 DUPLICATE_TEXT = "This message was posted twice; the live copy is the other one."
+_WITH_LEAD = joinedload(LeadCard.lead).joinedload(Lead.team)  # a message's cards with their leads, one query
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class Senders:
             return outcomes
         card_ids = [job.row.payload["card_id"] for job in remaining]
         with self._sessions() as session:
-            query = select(LeadCard).where(LeadCard.id.in_(card_ids), LeadCard.retired_at.is_(None))
+            query = select(LeadCard).where(LeadCard.id.in_(card_ids), LeadCard.retired_at.is_(None)).options(_WITH_LEAD)
             cards = list(session.scalars(query.order_by(LeadCard.id)))
             if not cards:  # re-announced before it was ever shown: nothing to post
                 return outcomes | {job.row.id: Outcome("sent") for job in remaining}
@@ -145,14 +146,17 @@ class Senders:
         return outcomes | dict.fromkeys(rows, outcome)
 
     def _render_cards(self, session: Session, cards: list[LeadCard]) -> dict[str, Any]:
+        """One message's cards, its live leads' facts gathered together (`lead_states`)."""
+        live = [card.lead for card in cards if card.retired_at is None]
+        states = {state.lead.id: state for state in lead_states(session, live)} if live else {}
+        hot_scores = {card.lead.team_id: effective_limits(card.lead.team).hot_score for card in cards}
         rendered, refs = [], []
         for card in cards:
             lead = card.lead
-            team = lead.team
             if card.retired_at is not None:
                 rendered.append(retired_card(card))
             else:
-                rendered.append(lead_card(lead_state(session, lead), team.timezone, effective_limits(team).hot_score))
+                rendered.append(lead_card(states[lead.id], lead.team.timezone, hot_scores[lead.team_id]))
             refs.append(lead.ref)
         return cards_message(rendered, refs)
 
@@ -170,6 +174,7 @@ class Senders:
                 session.scalars(
                     select(LeadCard)
                     .where(LeadCard.channel == card.channel, LeadCard.ts == card.ts)
+                    .options(_WITH_LEAD)
                     .order_by(LeadCard.id)
                 )
             )

@@ -67,7 +67,8 @@ class Lead(Base):
         CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"),
         Index("ix_leads_team_account_domain", "team_id", "account_domain"),
         Index("ix_leads_team_account_name", "team_id", "account_name"),
-        Index("ix_leads_team_name_block", "team_id", "name_block"),
+        # The fuzzy route of the account look-up (bot/overlap.py): same first word, same territory.
+        Index("ix_leads_team_block_territory", "team_id", "name_block", text("lower(territory)")),
         Index("ix_leads_team_phone_key", "team_id", "phone_key"),
         Index("ix_leads_team_created", "team_id", "created_at"),
         Index("ix_leads_team_status", "team_id", "status"),
@@ -166,6 +167,7 @@ class Claim(Base):
         Index("ix_claims_member_requested", "member_id", "requested_at"),
         Index("ix_claims_lead", "lead_id"),
         Index("ix_claims_started", "started_at"),
+        Index("ix_claims_requested", "requested_at"),  # the digest's claims on a week's leads
         Index("ix_claims_status_ended", "status", "ended_at"),
         Index("ix_claims_status_remind", "status", "remind_at"),
         Index("ix_claims_status_expires", "status", "expires_at"),
@@ -204,6 +206,6 @@ class CreditShare(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     percent: Mapped[int]
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # the digest's credit of a week's leads
 
     member: Mapped[Member] = relationship()
