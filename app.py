@@ -20,19 +20,21 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from bot import scheduler
+from bot import ownership, scheduler
 from bot.config import load_config
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
-from bot.errors import DibsError
+from bot.errors import Clash, Conflict, DibsError, Missing, NotFound
 from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
 from bot.teams import apply_config, get_team, show_config
 from handlers import doctor
 from handlers.channels import join_team_channels
+from handlers.commands import parse_ref
 from handlers.delivery import DATABASE_CONNECTIONS, Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
+from handlers.draw_view import draw_check_text
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.pipeline import Clock
@@ -42,7 +44,7 @@ from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_n
 from handlers.web import create_web_app
 from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
 from infra.settings import Settings, load_settings
-from models import OutboxMessage, OutboxStatus
+from models import Lead, OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -302,6 +304,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    """Recompute a lead's fair-start draw from its published commitment, seed and entrants."""
+    lead_id = parse_ref(args.lead, "L")
+    with _database()() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise NotFound(Missing.LEAD, ref=f"L-{lead_id}")
+        check = ownership.draw_check(lead)
+        if check is None:
+            raise Conflict(Clash.NO_VERIFIABLE_DRAW, lead=lead.ref)
+    print(draw_check_text(check))
+    return 0 if check.ok else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo  # the stand-in is loaded only for the demo
 
@@ -335,6 +351,8 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--team", required=True)
     digest.add_argument("--week", help="ISO week such as 2026-W47 (default: the last complete week)")
     add("doctor", cmd_doctor, "check token, scopes, channels, database and deliveries; one line per problem")
+    verify = add("verify-draw", cmd_verify_draw, "recompute a lead's fair-start draw from what was published")
+    verify.add_argument("lead", help="the lead, like L-42")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
     return parser

@@ -146,6 +146,7 @@ class Clash(StrEnum):
     DISPUTE_DECIDED = "dispute_decided"  # dispute, status, by, outcome
     DISPUTE_CLOSED = "dispute_closed"  # dispute, status
     ALREADY_MEMBER = "already_member"  # user, team (None: the caller's), role
+    NO_VERIFIABLE_DRAW = "no_verifiable_draw"  # lead: its owner was not chosen by a verifiable draw
 
 
 class Conflict(Refusal):

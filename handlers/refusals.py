@@ -165,6 +165,9 @@ CONFLICTS: Sentences = {
     Clash.DISPUTE_DECIDED: _dispute_decided,
     Clash.DISPUTE_CLOSED: lambda f: f"{f['dispute']} is already {f['status']}.",
     Clash.ALREADY_MEMBER: _already_member,
+    Clash.NO_VERIFIABLE_DRAW: lambda f: (
+        f"{f['lead']}'s owner was not chosen by a fair-start draw with a published commitment; nothing to verify."
+    ),
 }
 
 _BY_KIND: dict[type[Refusal], Sentences] = {
