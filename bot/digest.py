@@ -92,6 +92,7 @@ class RepDigest:
     own_claims: int
     own_mean_score: float | None
     flags: tuple[Flag, ...]
+    value_ratio: float | None = None  # credited pipeline value against fair share; None: no values
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
     credit = period_credit(session, team_id, start, as_of)
     shares = share_ratios(weights, credit.credited, credit.leads)
     quality = share_ratios(weights, credit.credited_score, credit.score)
+    value = share_ratios(weights, credit.credited_value, credit.value)
     leads = _lead_summary(session, team_id, start, as_of)
     contact = _median_time_to_contact(session, team_id, start, as_of)
     misses = _sla_misses(session, team_id, start, as_of)
@@ -154,6 +156,7 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
         own_claims, own_mean = own.get(rep.id, (0, None))
         won_count, won_amount = won.get(rep.id, (0, Decimal(0)))
         involved, dispute_wins, splits = disputes.get(rep.id, (0, 0, 0))
+        value_ratio = value[rep.id].ratio
         rows.append(
             RepDigest(
                 member_id=rep.id,
@@ -172,7 +175,10 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
                 cap_hits=caps.get(rep.id, 0),
                 own_claims=own_claims,
                 own_mean_score=own_mean,
-                flags=fairness_flags(share.ratio, caps.get(rep.id, 0), own_claims, own_mean, leads.mean_score),
+                flags=fairness_flags(
+                    share.ratio, caps.get(rep.id, 0), own_claims, own_mean, leads.mean_score, value_ratio
+                ),
+                value_ratio=value_ratio,
             )
         )
     rows.sort(key=lambda r: (r.ratio is None, r.ratio or 0.0, r.slack_user_id))
