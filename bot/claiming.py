@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot import audit, cards, ownership
 from bot.assignment import settle_draw
 from bot.availability import zone_of
-from bot.claims import check_rules, lock_member, new_claim
+from bot.claims import check_rules, check_share, lock_member, new_claim
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
@@ -100,6 +100,7 @@ def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits
         return _result(ClaimOutcome.ALREADY_ASKED, lead, now)
     try:
         check_rules(session, member, lead, limits, now)
+        check_share(session, member, limits, now)
     except LimitReached as refusal:
         audit.record(
             session,
