@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -21,13 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from bot import ownership, scheduler
-from bot.config import load_config
+from bot.config import LIMIT_KEYS, Limits, load_config
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
 from bot.errors import Clash, Conflict, DibsError, Missing, NotFound
 from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
-from bot.teams import apply_config, get_team, show_config
+from bot.replay import recorded_world
+from bot.simulation import Policy, simulate, standard_policies
+from bot.teams import apply_config, effective_limits, get_team, show_config
+from bot.world import WorldOptions, build_world
 from handlers import doctor
 from handlers.channels import join_team_channels
 from handlers.commands import parse_ref
@@ -40,9 +44,18 @@ from handlers.metrics import Metrics
 from handlers.pipeline import Clock
 from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
+from handlers.simulation_view import report_chart, report_json, report_table
 from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
-from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
+from infra.db import (
+    DATABASE_UNAVAILABLE,
+    make_engine,
+    migrate,
+    scratch_sessions,
+    session_factory,
+    startup_lock,
+    why_unavailable,
+)
 from infra.settings import Settings, load_settings
 from models import Lead, OutboxMessage, OutboxStatus
 
@@ -318,6 +331,82 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
     return 0 if check.ok else 1
 
 
+class _NoSecrets(dict[str, str]):
+    """Config secrets as `simulate` and `preview` see them: present, never read (no Slack, no intake)."""
+
+    def get(self, key: str, default: object = None) -> str:
+        return "unused"
+
+
+def _config_limits(path: Path, team: str | None) -> tuple[str, Limits]:
+    """The limits of one team of a config file (the first when `team` is None), named for the file."""
+    config = load_config(path, env=_NoSecrets())
+    slug = team or next(iter(config.teams))
+    if slug not in config.teams:
+        raise NotFound(Missing.TEAM, slug=slug, known=sorted(config.teams))
+    return f"{path.name} ({slug})", config.teams[slug].limits
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Play a synthetic month under each policy through the real services; compare how fair each was."""
+    options = WorldOptions(reps=args.reps, days=args.days, seed=args.seed)
+    world = build_world(options)
+    others = tuple(_config_limits(Path(f), args.team) for f in args.config)
+    policies = standard_policies(Limits(), others)
+    total = len(world.leads) * len(policies)
+    with tqdm(total=total, unit="lead", desc="simulating", file=sys.stderr) as bar:
+
+        def step() -> None:
+            bar.update()
+
+        reports = simulate(world, policies, scratch_sessions, on_lead=step)
+    heading = (
+        f"Simulated {options.days} days, {options.reps} reps, {len(world.leads)} leads (seed {options.seed}); "
+        "'dibs' is the default config"
+    )
+    if args.json:
+        print(report_json(reports, dataclasses.asdict(options)))
+    else:
+        print(report_table(reports, heading))
+    if args.chart:
+        Path(args.chart).write_bytes(report_chart(reports, heading.split(";")[0]))
+        print(f"chart written to {args.chart}", file=sys.stderr)
+    return 0
+
+
+def _changed(current: Limits, proposed: Limits) -> str:
+    """The limits a proposed config changes, as `key: old → new`."""
+    changes = [
+        f"{key}: {getattr(current, key)} → {getattr(proposed, key)}"
+        for key in LIMIT_KEYS
+        if getattr(current, key) != getattr(proposed, key)
+    ]
+    return "; ".join(changes) or "no limit changes"
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    """Replay the team's last weeks under its current limits and a proposed config's."""
+    sessions = _database()
+    name, proposed = _config_limits(Path(args.config), args.team)
+    with sessions() as session:
+        team = get_team(session, args.team)
+        current = effective_limits(team)
+        world = recorded_world(session, team, args.weeks, utc_now())
+    policies = [Policy("current", current), Policy(f"proposed ({name})", proposed)]
+    with tqdm(total=len(world.leads) * len(policies), unit="lead", desc="replaying", file=sys.stderr) as bar:
+
+        def step() -> None:
+            bar.update()
+
+        reports = simulate(world, policies, scratch_sessions, on_lead=step)
+    heading = (
+        f"{args.team}: the last {args.weeks} complete week(s), {len(world.leads)} leads, replayed under "
+        f"the current limits and {name} ({_changed(current, proposed)})"
+    )
+    print(report_table(reports, heading))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo  # the stand-in is loaded only for the demo
 
@@ -353,6 +442,18 @@ def _parser() -> argparse.ArgumentParser:
     add("doctor", cmd_doctor, "check token, scopes, channels, database and deliveries; one line per problem")
     verify = add("verify-draw", cmd_verify_draw, "recompute a lead's fair-start draw from what was published")
     verify.add_argument("lead", help="the lead, like L-42")
+    sim = add("simulate", cmd_simulate, "compare first click, rotation and Dibs on a simulated month")
+    sim.add_argument("--reps", type=int, default=WorldOptions.reps, help="reps in the team (default 20)")
+    sim.add_argument("--days", type=int, default=WorldOptions.days, help="days simulated (default 28)")
+    sim.add_argument("--seed", type=int, default=WorldOptions.seed, help="the world's random seed (default 1)")
+    sim.add_argument("--config", action="append", default=[], help="also simulate this config file's limits")
+    sim.add_argument("--team", help="which team of --config (default: its first)")
+    sim.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sim.add_argument("--chart", help="write a PNG chart of each rep's ratio to this file")
+    preview = add("preview", cmd_preview, "replay a team's last weeks under a proposed config, beside the current")
+    preview.add_argument("--config", required=True, help="the proposed config file")
+    preview.add_argument("--team", required=True)
+    preview.add_argument("--weeks", type=int, default=4, help="complete weeks replayed (default 4)")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
     return parser

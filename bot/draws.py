@@ -17,11 +17,14 @@ A seed that does not hash to the commitment shown when the window opened is neve
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 SEED_BYTES = 32
+_replay: random.Random | None = None  # set only inside `reproducible_seeds` (the simulator)
 
 
 class DrawTampered(RuntimeError):
@@ -30,7 +33,24 @@ class DrawTampered(RuntimeError):
 
 def new_seed() -> str:
     """A fresh secret seed: 32 random bytes as 64 hex digits."""
+    if _replay is not None:
+        return _replay.randbytes(SEED_BYTES).hex()
     return secrets.token_hex(SEED_BYTES)
+
+
+@contextmanager
+def reproducible_seeds(seed: int) -> Iterator[None]:
+    """Seeds from a seeded generator while inside, so a simulated run can be repeated exactly.
+
+    Only `dibs simulate` and `dibs preview` use it (one thread, a throwaway database); a served
+    draw's seed always comes from `secrets`.
+    """
+    global _replay
+    _replay = random.Random(seed)
+    try:
+        yield
+    finally:
+        _replay = None
 
 
 def commitment(seed: str) -> str:

@@ -25,10 +25,11 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import claiming, claims, scheduler
+from bot import claiming, claims, draws, scheduler
 from bot.availability import go_away
 from bot.config import DibsConfig, Limits, RepConfig, TeamConfig
 from bot.errors import DibsError
+from bot.escalation import resume
 from bot.intake import LeadIn, take_lead
 from bot.mediation import resolve
 from bot.policy_report import PolicyReport, policy_report
@@ -69,12 +70,13 @@ class _Kind(IntEnum):
     """Event kinds, in the order they happen at the same moment."""
 
     JOIN = 0
-    AWAY = 1
-    ARRIVE = 2
-    CLICK = 3
-    CONTACT = 4
-    CLOSE = 5
-    RESOLVE = 6
+    MORNING = 1  # the manager resumes reps paused for missed SLAs
+    AWAY = 2
+    ARRIVE = 3
+    CLICK = 4
+    CONTACT = 5
+    CLOSE = 6
+    RESOLVE = 7
 
 
 @dataclass(order=True)
@@ -192,9 +194,8 @@ def _close(run: _Run, claim_id: int, now: datetime) -> None:
         if claim.status != ClaimStatus.ACTIVE:
             return
         lead = run.sim_leads[claim.lead_id]
-        won = lead.won_draw < run.world.options.won_share * lead.score / 100
-        amount = Decimal(lead.value) if won else None
-        claims.close_lead(session, claim.member, claim.lead_id, now, won=won, amount=amount)
+        amount = Decimal(lead.value) if lead.won else None
+        claims.close_lead(session, claim.member, claim.lead_id, now, won=lead.won, amount=amount)
 
 
 def _resolve(run: _Run, dispute_id: int, now: datetime) -> None:
@@ -246,10 +247,21 @@ def _away(run: _Run, uid: str, now: datetime) -> None:
             go_away(session, member, now, until=(now + timedelta(days=1)).date())
 
 
+def _morning(run: _Run, now: datetime) -> None:
+    """A manager resumes every rep paused for missed contact SLAs, each working morning."""
+    with run.sessions.begin() as session:
+        manager = _member(session, MANAGER)
+        assert manager is not None
+        for rep in session.scalars(select(Member).where(Member.team_id == TEAM, Member.paused_at.is_not(None))):
+            resume(session, manager, rep, now)
+
+
 def _setup(run: _Run) -> None:
     world, start = run.world, run.world.options.start
     run.reps = {rep.uid: rep for rep in world.reps}
     _join(run, start)
+    for low, _ in run.schedule.intervals(start, world.end):
+        run.push(low, _Kind.MORNING)
     for rep in world.reps:
         if rep.joins_at is not None:
             run.push(rep.joins_at, _Kind.JOIN)
@@ -291,6 +303,8 @@ def _handle(run: _Run, event: _Event, now: datetime, on_lead: Callable[[], None]
     match event.kind:
         case _Kind.JOIN:
             _join(run, now)
+        case _Kind.MORNING:
+            _morning(run, now)
         case _Kind.AWAY:
             _away(run, event.payload, now)
         case _Kind.ARRIVE:
@@ -313,5 +327,10 @@ def simulate(
     new_sessions: Callable[[], sessionmaker[Session]],
     on_lead: Callable[[], None] = lambda: None,
 ) -> list[PolicyReport]:
-    """Each policy on the same world, each on a fresh database from `new_sessions`."""
-    return [run_policy(world, policy, new_sessions(), on_lead) for policy in policies]
+    """Each policy on the same world, each on a fresh database from `new_sessions`; tied draws
+    are decided by seeds drawn from the world's seed, so a run repeats exactly."""
+    reports = []
+    for policy in policies:
+        with draws.reproducible_seeds(world.options.seed):
+            reports.append(run_policy(world, policy, new_sessions(), on_lead))
+    return reports

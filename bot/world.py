@@ -61,7 +61,7 @@ class SimLead:
     clicks: tuple[tuple[str, float], ...]  # (rep uid, seconds after announcement), same in every policy
     contact_draw: float  # in [0, 1): where in the owner's contact range they contact it
     close_days: float  # from contact to closing
-    won_draw: float  # below won_share × score/100 means won
+    won: bool  # when its owner closes it
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def build_world(options: WorldOptions) -> World:
                 clicks=_clickers(options, reps, rng),
                 contact_draw=rng.random(),
                 close_days=rng.uniform(0.5, 3.0),
-                won_draw=rng.random(),
+                won=rng.random() < options.won_share * score / 100,
             )
         )
     return World(options, reps, tuple(leads))
