@@ -349,7 +349,7 @@ def _config_limits(path: Path, team: str | None) -> tuple[str, Limits]:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Play a synthetic month under each policy through the real services; compare how fair each was."""
-    options = WorldOptions(reps=args.reps, days=args.days, seed=args.seed)
+    options = WorldOptions(reps=args.reps, days=args.days, seed=args.seed, slow_contact_share=args.slow_contact)
     world = build_world(options)
     others = tuple(_config_limits(Path(f), args.team) for f in args.config)
     policies = standard_policies(Limits(), others)
@@ -446,6 +446,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--reps", type=int, default=WorldOptions.reps, help="reps in the team (default 20)")
     sim.add_argument("--days", type=int, default=WorldOptions.days, help="days simulated (default 28)")
     sim.add_argument("--seed", type=int, default=WorldOptions.seed, help="the world's random seed (default 1)")
+    sim.add_argument(
+        "--slow-contact",
+        type=float,
+        default=WorldOptions.slow_contact_share,
+        help="share of reps who often miss the contact SLA (default 0.1)",
+    )
     sim.add_argument("--config", action="append", default=[], help="also simulate this config file's limits")
     sim.add_argument("--team", help="which team of --config (default: its first)")
     sim.add_argument("--json", action="store_true", help="print JSON instead of a table")

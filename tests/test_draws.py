@@ -108,3 +108,17 @@ def test_verify_draw_on_a_lead_without_a_draw_says_so(cli, capsys) -> None:
         claim(cli, "U0ALICE", lead_id)
     assert app.main(["verify-draw", f"L-{lead_id}"]) == 2
     assert "not chosen by a fair-start draw" in capsys.readouterr().err
+
+
+def test_the_recipe_in_docs_gives_the_same_winners_as_dibs() -> None:
+    """docs/fairness.md's ten lines, run as printed, agree with bot/draws.py on many draws."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "fairness.md"
+    recipe = docs.read_text().split("```python\n")[1].split("\n\n\nseed, commitment")[0]
+    namespace: dict[str, object] = {}
+    exec(recipe, namespace)  # the recipe's own code, nothing else
+    winner = namespace["winner"]
+    assert callable(winner)
+    for n in range(50):
+        seed = draws.new_seed()
+        entrants = [(f"U0REP{i}", (i * 7 + n) % 3 / 2) for i in range(n % 5 + 1)]
+        assert winner(seed, entrants) == draws.pick(seed, entrants)
