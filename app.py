@@ -347,6 +347,28 @@ def _config_limits(path: Path, team: str | None) -> tuple[str, Limits]:
     return f"{path.name} ({slug})", config.teams[slug].limits
 
 
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else a message saying so."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
+def _share(text: str) -> float:
+    """An argparse type: a share from 0 to 1 (`0.1`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share from 0 to 1")
+    return value
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Play a synthetic month under each policy through the real services; compare how fair each was."""
     options = WorldOptions(reps=args.reps, days=args.days, seed=args.seed, slow_contact_share=args.slow_contact)
@@ -443,12 +465,14 @@ def _parser() -> argparse.ArgumentParser:
     verify = add("verify-draw", cmd_verify_draw, "recompute a lead's fair-start draw from what was published")
     verify.add_argument("lead", help="the lead, like L-42")
     sim = add("simulate", cmd_simulate, "compare first click, rotation and Dibs on a simulated month")
-    sim.add_argument("--reps", type=int, default=WorldOptions.reps, help="reps in the team (default 20)")
-    sim.add_argument("--days", type=int, default=WorldOptions.days, help="days simulated (default 28)")
-    sim.add_argument("--seed", type=int, default=WorldOptions.seed, help="the world's random seed (default 1)")
+    sim.add_argument("--reps", type=_count(1, 5000), default=WorldOptions.reps, help="reps in the team (default 20)")
+    sim.add_argument("--days", type=_count(1, 366), default=WorldOptions.days, help="days simulated (default 28)")
+    sim.add_argument(
+        "--seed", type=_count(0, 2**63), default=WorldOptions.seed, help="the world's random seed (default 1)"
+    )
     sim.add_argument(
         "--slow-contact",
-        type=float,
+        type=_share,
         default=WorldOptions.slow_contact_share,
         help="share of reps who often miss the contact SLA (default 0.1)",
     )
@@ -459,7 +483,7 @@ def _parser() -> argparse.ArgumentParser:
     preview = add("preview", cmd_preview, "replay a team's last weeks under a proposed config, beside the current")
     preview.add_argument("--config", required=True, help="the proposed config file")
     preview.add_argument("--team", required=True)
-    preview.add_argument("--weeks", type=int, default=4, help="complete weeks replayed (default 4)")
+    preview.add_argument("--weeks", type=_count(1, 26), default=4, help="complete weeks replayed (default 4)")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
     return parser

@@ -82,3 +82,19 @@ def test_simulate_prints_the_table_json_and_chart(tmp_path: Path, capsys: pytest
     assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert app.main(["simulate", "--reps", "3", "--days", "1", "--json"]) == 0
     assert '"policy": "rotation"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--reps", "0"], "'0' is not a whole number from 1 to 5000"),
+        (["--days", "-3"], "'-3' is not a whole number from 1 to 366"),
+        (["--slow-contact", "2"], "'2' is not a share from 0 to 1"),
+    ],
+)
+def test_bad_world_options_are_refused_with_the_range(
+    args: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        app.main(["simulate", *args])
+    assert exited.value.code == 2 and problem in capsys.readouterr().err
