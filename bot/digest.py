@@ -30,6 +30,7 @@ from bot.fairness import (
     iso_week_bounds,
     jain,
     leads_in_period,
+    limit_refusals,
     period_credit,
     previous_week,
     share_ratios,
@@ -38,7 +39,6 @@ from bot.fairness import (
 )
 from bot.teams import get_team
 from models import (
-    AuditEvent,
     Claim,
     ClaimStatus,
     CreditShare,
@@ -147,7 +147,7 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
     contact = _median_time_to_contact(session, team_id, start, as_of)
     misses = _sla_misses(session, team_id, start, as_of)
     won = _won(session, team_id, start, as_of)
-    caps = _cap_hits(session, team_id, start, as_of)
+    caps = limit_refusals(session, team_id, start, as_of)
     own = _own_claims(session, team_id, start, as_of)
     disputes = _rep_disputes(session, team_id, start, as_of)
     rows = []
@@ -298,21 +298,6 @@ def _won(session: Session, team_id: str, start: datetime, end: datetime) -> dict
         .group_by(CreditShare.member_id)
     )
     return {member_id: (count, (Decimal(str(cents)) / 100).quantize(CENT)) for member_id, count, cents in rows}
-
-
-def _cap_hits(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, int]:
-    """Claims refused by a limit during the week, per rep (from the audit log)."""
-    member_id = AuditEvent.details["member_id"].as_integer()
-    rows = session.execute(
-        select(member_id, func.count())
-        .where(
-            AuditEvent.team_id == team_id,
-            AuditEvent.action == "claim.refused_limit",
-            _between(AuditEvent.at, start, end),
-        )
-        .group_by(member_id)
-    )
-    return dict(rows.tuples().all())
 
 
 def _own_claims(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, tuple[int, float | None]]:

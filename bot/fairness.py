@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.availability import schedule_of
-from bot.errors import Invalid, InvalidInput
-from models import AwayPeriod, CreditShare, Lead, Member, Role, Team
+from bot.errors import Invalid, InvalidInput, Limit
+from models import AuditEvent, AwayPeriod, CreditShare, Lead, Member, Role, Team
 
 STARVED_BELOW = 0.5
 HOARDING_ABOVE = 1.5
@@ -268,6 +268,27 @@ def period_credit(session: Session, team_id: str, start: datetime, end: datetime
         value=float(value) / 100,
         credited_value={member_id: float(cents) / 10000 for member_id, _, _, cents in rows},
     )
+
+
+def limit_refusals(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, int]:
+    """Claims refused by a limit in [start, end), per rep (audit log): the hoarding signal.
+
+    Share-cap refusals are left out: they stop a rep who is ahead, and are no sign of grabbing.
+    """
+    member_id = AuditEvent.details["member_id"].as_integer()
+    why = AuditEvent.details[("refusal", "why")].as_string()
+    rows = session.execute(
+        select(member_id, func.count())
+        .where(
+            AuditEvent.team_id == team_id,
+            AuditEvent.action == "claim.refused_limit",
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+            or_(why.is_(None), why != Limit.SHARE.value),
+        )
+        .group_by(member_id)
+    )
+    return dict(rows.tuples().all())
 
 
 def fair_share_ratios(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, ShareRatio]:

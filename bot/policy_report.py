@@ -24,10 +24,11 @@ from bot.fairness import (
     gini,
     jain,
     leads_in_period,
+    limit_refusals,
     period_credit,
     share_ratios,
 )
-from models import OWNING_CLAIM_STATUSES, AuditEvent, Claim, ClaimStatus, Dispute, How, Lead
+from models import OWNING_CLAIM_STATUSES, Claim, ClaimStatus, Dispute, How, Lead
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def policy_report(session: Session, team_id: str, policy: str, start: datetime, 
             chosen_scores.setdefault(member_id, []).append(score)
     scored = session.execute(select(func.avg(Lead.score)).where(in_period)).scalar()
     team_mean = float(scored) if scored is not None else None
-    cap_hits = _cap_hits(session, team_id, start, end)
+    cap_hits = limit_refusals(session, team_id, start, end)
     rows = []
     for rep in reps:
         mine = chosen_scores.get(rep.id, [])
@@ -159,18 +160,3 @@ def _median_first_contact(session: Session, team_id: str, start: datetime, end: 
     ).all()
     waits = [(contacted - created).total_seconds() / 60 for created, contacted in rows]
     return statistics.median(waits) if waits else None
-
-
-def _cap_hits(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, int]:
-    member_id = AuditEvent.details["member_id"].as_integer()
-    rows = session.execute(
-        select(member_id, func.count())
-        .where(
-            AuditEvent.team_id == team_id,
-            AuditEvent.action == "claim.refused_limit",
-            AuditEvent.at >= start,
-            AuditEvent.at < end,
-        )
-        .group_by(member_id)
-    )
-    return dict(rows.tuples().all())

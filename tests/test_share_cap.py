@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import scheduler
 from bot.config import parse_config
+from bot.digest import compute_digest
 from bot.errors import ConfigError, InvalidInput
+from bot.fairness import Flag
 from bot.teams import effective_limits, set_limit
 from handlers.answers import claim_text
 from models import Member, Team
@@ -68,3 +70,18 @@ def test_the_cap_is_validated_by_key_path_and_settable_in_slack(teams: sessionma
         with pytest.raises(InvalidInput):
             set_limit(session, manager, "max_share_ratio", "0.9", now)
         assert effective_limits(session.get_one(Team, "east")).max_share_ratio == 1.25
+
+
+def test_share_cap_refusals_are_no_sign_of_hoarding(teams: sessionmaker[Session]) -> None:
+    """Three share-cap refusals leave the digest's limit hits at 0 (three other refusals would flag
+    hoarding by themselves); Alice's ratio 2.0 is flagged on its own account."""
+    with freeze_time(START + timedelta(minutes=1)):
+        set_limits(teams, max_share_ratio=1.5)
+        first, second = new_lead(teams, "First"), new_lead(teams, "Second")
+    with freeze_time(START + timedelta(minutes=2)):
+        assert not claim(teams, "U0ALICE", first).refused
+        assert all(claim(teams, "U0ALICE", second).refused for _ in range(3)), "ratio 2.0 > 1.5, three times"
+    with teams() as session:
+        digest = compute_digest(session, "east", 2026, 48, START + timedelta(hours=1))
+    alice = next(r for r in digest.reps if r.slack_user_id == "U0ALICE")
+    assert alice.cap_hits == 0 and alice.flags == (Flag.HOARDING,) and alice.ratio == 2.0
