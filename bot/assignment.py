@@ -24,6 +24,7 @@ from bot.teams import effective_limits
 from models import Claim, ClaimStatus, DisputeOutcome, How, Lead, LeadStatus, Member, Team
 
 AUTO_ASSIGN_RETRY = timedelta(minutes=15)
+CANDIDATES_SHOWN = 5  # eligible reps auto-assign checks and records; the first wins
 
 
 def _ratio(ratios: dict[int, ShareRatio], member_id: int) -> float:
@@ -99,14 +100,25 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     outbox.notify(session, now, winner.member.slack_user_id, Notice.DRAW_WON, lead=lead.ref, claimants=len(claims))
 
 
-def _eligible(
-    session: Session, team: Team, lead: Lead, limits: Limits, now: datetime
+def _ranked_eligible(
+    session: Session, team: Team, lead: Lead, limits: Limits, now: datetime, ratios: dict[int, ShareRatio]
 ) -> tuple[list[Member], list[tuple[str, LimitReached]]]:
+    """Reps by ratio (longest since their last lead on ties), checked in that order until
+    CANDIDATES_SHOWN are eligible: the first is the winner, the others are shown beside it in
+    `/dibs why`. Reps ranked below those are not checked, so a big team costs a handful of checks."""
     members = session.scalars(
         select(Member).where(Member.team_id == team.id, Member.active.is_(True)).order_by(Member.id)
     )
-    eligible, skipped = [], []
-    for rep in filter(ownership.takes_leads, members):
+    epoch = datetime.min.replace(tzinfo=now.tzinfo)
+    ranked = sorted(
+        filter(ownership.takes_leads, members),
+        key=lambda m: (round(_ratio(ratios, m.id), 9), m.last_assigned_at or epoch, m.id),
+    )
+    eligible: list[Member] = []
+    skipped: list[tuple[str, LimitReached]] = []
+    for rep in ranked:
+        if len(eligible) == CANDIDATES_SHOWN:
+            break
         block = auto_assign_block(rep, now)
         if block is not None:
             skipped.append((rep.slack_user_id, block))
@@ -126,8 +138,9 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
     """
     team = lead.team
     limits = effective_limits(team)
-    eligible, skipped = _eligible(session, team, lead, limits, now)
-    if not eligible:
+    ratios = week_to_date_ratios(session, team, now)
+    ranked, skipped = _ranked_eligible(session, team, lead, limits, now, ratios)
+    if not ranked:
         lead.auto_assign_at = now + AUTO_ASSIGN_RETRY
         audit.record(
             session,
@@ -139,9 +152,6 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
             skipped={rep: refusal.as_record() for rep, refusal in skipped},
         )
         return None
-    ratios = week_to_date_ratios(session, team, now)
-    epoch = datetime.min.replace(tzinfo=now.tzinfo)
-    ranked = sorted(eligible, key=lambda m: (round(_ratio(ratios, m.id), 9), m.last_assigned_at or epoch, m.id))
     chosen = lock_member(session, ranked[0].id)
     choice = AutoAssigned(
         chosen.slack_user_id,
