@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import re
 import signal
@@ -23,33 +24,48 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from bot.config import load_config, resolve_secret
+from bot import ownership
+from bot.config import LIMIT_KEYS, Limits, load_config, resolve_secret
 from bot.digest import compute_digest
 from bot.digest_post import DigestState, digest_state, queue_digest
 from bot.erasure import forget, leads_with_email
-from bot.errors import DibsError
+from bot.errors import Clash, Conflict, DibsError, Missing, NotFound
 from bot.export import Dataset, Export, Format, count_rows, start_of
 from bot.export import write as write_export
 from bot.intake import import_rows, read_lead_csv
 from bot.outbox import Kind
-from bot.teams import apply_config, get_team, show_config
+from bot.replay import recorded_world
+from bot.simulation import Policy, simulate, standard_policies
+from bot.teams import apply_config, effective_limits, get_team, show_config
+from bot.world import WorldOptions, build_world
 from handlers import doctor
 from handlers.away_statuses import read_away_statuses
 from handlers.channels import join_team_channels
+from handlers.commands import parse_ref
 from handlers.crm_health import check_crm
 from handlers.crm_routes import register_crm_routes
 from handlers.delivery import DATABASE_CONNECTIONS, Deliverer
 from handlers.digest_commands import chosen_week
 from handlers.digest_view import digest_text
+from handlers.draw_view import draw_check_text
 from handlers.intake_routes import register_intake
 from handlers.metrics import Metrics
 from handlers.pipeline import Clock
 from handlers.probes import Readiness
 from handlers.refusals import refusal_text
 from handlers.server import BackgroundLoop, HttpServer
+from handlers.simulation_view import report_chart, report_json, report_table
 from handlers.slack_app import SlackUnreachable, build_bolt_app, identify, utc_now
 from handlers.web import create_web_app
-from infra.db import DATABASE_UNAVAILABLE, make_engine, migrate, session_factory, startup_lock, why_unavailable
+from infra.db import (
+    DATABASE_UNAVAILABLE,
+    make_engine,
+    migrate,
+    scratch_sessions,
+    session_factory,
+    startup_lock,
+    why_unavailable,
+)
 from infra.logs import REDACT, LogFormat, configure_logging
 from infra.settings import Settings, load_settings
 from models import Lead, OutboxMessage, OutboxStatus
@@ -398,6 +414,118 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    """Recompute a lead's fair-start draw from its published commitment, seed and entrants."""
+    lead_id = parse_ref(args.lead, "L")
+    with _database()() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise NotFound(Missing.LEAD, ref=f"L-{lead_id}")
+        check = ownership.draw_check(lead)
+        if check is None:
+            raise Conflict(Clash.NO_VERIFIABLE_DRAW, lead=lead.ref)
+    print(draw_check_text(check))
+    return 0 if check.ok else 1
+
+
+class _NoSecrets(dict[str, str]):
+    """Config secrets as `simulate` and `preview` see them: present, never read (no Slack, no intake)."""
+
+    def get(self, key: str, default: object = None) -> str:
+        return "unused"
+
+
+def _config_limits(path: Path, team: str | None) -> tuple[str, Limits]:
+    """The limits of one team of a config file (the first when `team` is None), named for the file."""
+    config = load_config(path, env=_NoSecrets())
+    slug = team or next(iter(config.teams))
+    if slug not in config.teams:
+        raise NotFound(Missing.TEAM, slug=slug, known=sorted(config.teams))
+    return f"{path.name} ({slug})", config.teams[slug].limits
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else a message saying so."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
+def _share(text: str) -> float:
+    """An argparse type: a share from 0 to 1 (`0.1`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share from 0 to 1")
+    return value
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Play a synthetic month under each policy through the real services; compare how fair each was."""
+    options = WorldOptions(reps=args.reps, days=args.days, seed=args.seed, slow_contact_share=args.slow_contact)
+    world = build_world(options)
+    others = tuple(_config_limits(Path(f), args.team) for f in args.config)
+    policies = standard_policies(Limits(), others)
+    total = len(world.leads) * len(policies)
+    with tqdm(total=total, unit="lead", desc="simulating", file=sys.stderr) as bar:
+
+        def step() -> None:
+            bar.update()
+
+        reports = simulate(world, policies, scratch_sessions, on_lead=step)
+    heading = (
+        f"Simulated {options.days} days, {options.reps} reps, {len(world.leads)} leads (seed {options.seed}); "
+        "'dibs' is the default config"
+    )
+    if args.json:
+        print(report_json(reports, dataclasses.asdict(options)))
+    else:
+        print(report_table(reports, heading))
+    if args.chart:
+        Path(args.chart).write_bytes(report_chart(reports, heading.split(";")[0]))
+        print(f"chart written to {args.chart}", file=sys.stderr)
+    return 0
+
+
+def _changed(current: Limits, proposed: Limits) -> str:
+    """The limits a proposed config changes, as `key: old → new`."""
+    changes = [
+        f"{key}: {getattr(current, key)} → {getattr(proposed, key)}"
+        for key in LIMIT_KEYS
+        if getattr(current, key) != getattr(proposed, key)
+    ]
+    return "; ".join(changes) or "no limit changes"
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    """Replay the team's last weeks under its current limits and a proposed config's."""
+    sessions = _database()
+    name, proposed = _config_limits(Path(args.config), args.team)
+    with sessions() as session:
+        team = get_team(session, args.team)
+        current = effective_limits(team)
+        world = recorded_world(session, team, args.weeks, utc_now())
+    policies = [Policy("current", current), Policy(f"proposed ({name})", proposed)]
+    with tqdm(total=len(world.leads) * len(policies), unit="lead", desc="replaying", file=sys.stderr) as bar:
+
+        def step() -> None:
+            bar.update()
+
+        reports = simulate(world, policies, scratch_sessions, on_lead=step)
+    heading = (
+        f"{args.team}: the last {args.weeks} complete week(s), {len(world.leads)} leads, replayed under "
+        f"the current limits and {name} ({_changed(current, proposed)})"
+    )
+    print(report_table(reports, heading))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo  # the stand-in is loaded only for the demo
 
@@ -464,6 +592,28 @@ def _parser() -> argparse.ArgumentParser:
     person.add_argument("--email", help="every lead with this e-mail address")
     person.add_argument("--lead", type=_lead_ref, help="one lead, such as L-42")
     add("doctor", cmd_doctor, "check token, scopes, channels, database and deliveries; one line per problem")
+    verify = add("verify-draw", cmd_verify_draw, "recompute a lead's fair-start draw from what was published")
+    verify.add_argument("lead", help="the lead, like L-42")
+    sim = add("simulate", cmd_simulate, "compare first click, rotation and Dibs on a simulated month")
+    sim.add_argument("--reps", type=_count(1, 5000), default=WorldOptions.reps, help="reps in the team (default 20)")
+    sim.add_argument("--days", type=_count(1, 366), default=WorldOptions.days, help="days simulated (default 28)")
+    sim.add_argument(
+        "--seed", type=_count(0, 2**63), default=WorldOptions.seed, help="the world's random seed (default 1)"
+    )
+    sim.add_argument(
+        "--slow-contact",
+        type=_share,
+        default=WorldOptions.slow_contact_share,
+        help="share of reps who often miss the contact SLA (default 0.1)",
+    )
+    sim.add_argument("--config", action="append", default=[], help="also simulate this config file's limits")
+    sim.add_argument("--team", help="which team of --config (default: its first)")
+    sim.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sim.add_argument("--chart", help="write a PNG chart of each rep's ratio to this file")
+    preview = add("preview", cmd_preview, "replay a team's last weeks under a proposed config, beside the current")
+    preview.add_argument("--config", required=True, help="the proposed config file")
+    preview.add_argument("--team", required=True)
+    preview.add_argument("--weeks", type=_count(1, 26), default=4, help="complete weeks replayed (default 4)")
     demo = add("demo", cmd_demo, "play a week of a team against a local Slack stand-in")
     demo.add_argument("--out", default="demo-out", help="where to write the demo's files")
     return parser

@@ -5,14 +5,12 @@ Each choice goes to bot/ownership.py as a typed record with its inputs, for `/di
 
 from __future__ import annotations
 
-import random
-import secrets
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import outbox, ownership
+from bot import draws, outbox, ownership
 from bot.availability import auto_assign_block
 from bot.claims import check_rules, lock_member, new_claim
 from bot.config import Limits
@@ -26,7 +24,7 @@ from bot.ownership import AssignedByManager, AutoAssigned, RatioLine, WonDraw
 from bot.teams import effective_limits
 from models import Claim, ClaimStatus, DisputeOutcome, How, Lead, LeadStatus, Member, Team
 
-_TIE = 1e-9
+CANDIDATES_SHOWN = 5  # eligible reps auto-assign checks and records; the first wins
 
 
 def _ratio(ratios: dict[int, ShareRatio], member_id: int) -> float:
@@ -45,6 +43,16 @@ def _standing(member: Member, ratios: dict[int, ShareRatio], claimed_at: datetim
     )
 
 
+def _committed_seed(lead: Lead) -> tuple[str, str]:
+    """The window's seed and commitment, checked against each other (a window opened before
+    draws were verifiable gets both now)."""
+    if lead.draw_seed is None or lead.draw_commitment is None:
+        lead.draw_seed = draws.new_seed()
+        lead.draw_commitment = draws.commitment(lead.draw_seed)
+    draws.check_seed(lead.draw_seed, lead.draw_commitment)
+    return lead.draw_seed, lead.draw_commitment
+
+
 def _reps_claims(claims: list[Claim], now: datetime) -> list[Claim]:
     """The claims of reps; a claimant made a manager since claiming is declined (leads go to reps only)."""
     for claim in claims:
@@ -56,6 +64,8 @@ def _reps_claims(claims: list[Claim], now: datetime) -> list[Claim]:
 def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     """Decide a closed fair-start window: lowest credited share vs fair share wins, ties by seeded draw.
 
+    The winner follows from the seed committed to when the window opened and the published
+    standings only (bot/draws.py); a seed not matching its commitment raises DrawTampered.
     The caller holds the lead's row lock.
     """
     claims = pending_claims(session, lead.id)
@@ -67,18 +77,13 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     team = lead.team
     limits = effective_limits(team)
     ratios = week_to_date_ratios(session, team, now)
-    best = min(_ratio(ratios, c.member_id) for c in claims)
-    tied = sorted((c for c in claims if _ratio(ratios, c.member_id) <= best + _TIE), key=lambda c: c.member_id)
-    seed = secrets.randbits(63)
-    winner = random.Random(seed).choice(tied)
-    choice = WonDraw(
-        winner.member.slack_user_id,
-        limits.fair_start_seconds,
-        tuple(_standing(c.member, ratios, c.requested_at) for c in claims),
-        tuple(c.member.slack_user_id for c in tied),
-        seed,
-        now,
-    )
+    seed, committed = _committed_seed(lead)
+    standings = tuple(_standing(c.member, ratios, c.requested_at) for c in claims)
+    entrants = [(line.rep, line.ratio) for line in standings]
+    picked = draws.pick(seed, entrants)
+    winner = next(c for c in claims if c.member.slack_user_id == picked)
+    tied = draws.tied_at_lowest(entrants)
+    choice = WonDraw(picked, limits.fair_start_seconds, standings, tied, seed, now, committed)
     for claim in claims:
         if claim is not winner:
             claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, "fair-start draw"
@@ -95,14 +100,25 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
     outbox.notify(session, now, winner.member.slack_user_id, Notice.DRAW_WON, lead=lead.ref, claimants=len(claims))
 
 
-def _eligible(
-    session: Session, team: Team, lead: Lead, limits: Limits, now: datetime
+def _ranked_eligible(
+    session: Session, team: Team, lead: Lead, limits: Limits, now: datetime, ratios: dict[int, ShareRatio]
 ) -> tuple[list[Member], list[tuple[str, LimitReached]]]:
+    """Reps by ratio (longest since their last lead on ties), checked in that order until
+    CANDIDATES_SHOWN are eligible: the first is the winner, the others are shown beside it in
+    `/dibs why`. Reps ranked below those are not checked, so a big team costs a handful of checks."""
     members = session.scalars(
         select(Member).where(Member.team_id == team.id, Member.active.is_(True)).order_by(Member.id)
     )
-    eligible, skipped = [], []
-    for rep in filter(ownership.takes_leads, members):
+    epoch = datetime.min.replace(tzinfo=now.tzinfo)
+    ranked = sorted(
+        filter(ownership.takes_leads, members),
+        key=lambda m: (round(_ratio(ratios, m.id), 9), m.last_assigned_at or epoch, m.id),
+    )
+    eligible: list[Member] = []
+    skipped: list[tuple[str, LimitReached]] = []
+    for rep in ranked:
+        if len(eligible) == CANDIDATES_SHOWN:
+            break
         block = auto_assign_block(rep, now)
         if block is not None:
             skipped.append((rep.slack_user_id, block))
@@ -122,13 +138,8 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
     """
     team = lead.team
     limits = effective_limits(team)
-    eligible, skipped = _eligible(session, team, lead, limits, now)
-    if not eligible:
-        nobody_eligible(session, lead, skipped, now)
-        return None
     ratios = week_to_date_ratios(session, team, now)
-    epoch = datetime.min.replace(tzinfo=now.tzinfo)
-    ranked = sorted(eligible, key=lambda m: (round(_ratio(ratios, m.id), 9), m.last_assigned_at or epoch, m.id))
+    ranked, skipped = _ranked_eligible(session, team, lead, limits, now, ratios)
     chosen = None
     for candidate in ranked:  # the row lock decides: a pause committed since the ranking wins
         locked = lock_member(session, candidate.id)

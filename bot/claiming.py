@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot import audit, cards, ownership
 from bot.assignment import settle_draw
 from bot.availability import zone_of
-from bot.claims import judge, lock_claimant, new_claim, standing
+from bot.claims import check_share, judge, lock_claimant, new_claim, standing
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, LimitReached, NotAllowed
 from bot.leads import get_lead, owning_claim
@@ -96,6 +96,7 @@ def _eligible_claim(session: Session, member: Member, lead: Lead, limits: Limits
         return _result(ClaimOutcome.ALREADY_ASKED, lead, now)
     try:
         judge(member, lead, limits, now, use, away)
+        check_share(session, member, limits, now)
     except LimitReached as refusal:
         audit.record(
             session,

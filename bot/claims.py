@@ -21,6 +21,7 @@ from bot.availability import away_covering, current_away
 from bot.away_status import FROM_STATUS
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Limit, LimitReached, NotAllowed
+from bot.fairness import week_to_date_ratios
 from bot.leads import get_lead, owning_claim
 from bot.teams import effective_limits
 from models import AwayPeriod, Claim, ClaimStatus, CreditShare, How, Lead, LeadStatus, Member
@@ -182,6 +183,29 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
     current = current_away(session, member.id, now)
     away = Away(current.ends_at, current.source == FROM_STATUS) if current is not None else None
     judge(member, lead, limits, now, standing(session, member, lead, limits, now), away)
+
+
+def check_share(session: Session, member: Member, limits: Limits, now: datetime) -> None:
+    """The share cap (`max_share_ratio`): a rep already credited more than that multiple of their
+    fair share this week may not claim until others catch up or the week turns (a claim only:
+    auto-assign and managers may still give them a lead)."""
+    if limits.max_share_ratio is None:
+        return
+    share = week_to_date_ratios(session, member.team, now).get(member.id)
+    if share is None or share.ratio is None or share.ratio <= limits.max_share_ratio:
+        return
+    tz = member.team.timezone
+    _, week_end = _period_bounds(tz, now, Limit.WEEKLY)
+    raise LimitReached(
+        Limit.SHARE,
+        ratio=round(share.ratio, 2),
+        limit=limits.max_share_ratio,
+        credited=round(share.credited, 2),
+        fair_share=round(share.fair_share, 2),
+        timezone=tz,
+        frees_at=week_end.isoformat(),
+        frees_in=int((week_end - now).total_seconds()),
+    )
 
 
 def new_claim(lead: Lead, member: Member, how: How, limits: Limits, now: datetime) -> Claim:

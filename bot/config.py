@@ -82,6 +82,9 @@ class Limits(_Strict):
     exclude_past_holders_hours: int = Field(24, ge=0, le=720)
     escalate_after_misses: int = Field(3, ge=0, le=100)  # 0: never escalate
     pause_after_misses: int = Field(3, ge=0, le=100)  # misses in a day; 0: never pause
+    # A rep whose credited leads this week exceed this multiple of their fair share may not claim
+    # (auto-assign and managers still may give them leads); None: no share cap.
+    max_share_ratio: float | None = Field(None, ge=1.0, le=100.0)
 
 
 LIMIT_KEYS: tuple[str, ...] = tuple(Limits.model_fields)

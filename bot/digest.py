@@ -30,6 +30,7 @@ from bot.fairness import (
     iso_week_bounds,
     jain,
     leads_in_period,
+    limit_refusals,
     period_credit,
     previous_week,
     share_ratios,
@@ -38,7 +39,6 @@ from bot.fairness import (
 )
 from bot.teams import get_team
 from models import (
-    AuditEvent,
     Claim,
     ClaimStatus,
     CreditShare,
@@ -92,6 +92,7 @@ class RepDigest:
     own_claims: int
     own_mean_score: float | None
     flags: tuple[Flag, ...]
+    value_ratio: float | None = None  # credited pipeline value against fair share; None: no values
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,12 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
     credit = period_credit(session, team_id, start, as_of)
     shares = share_ratios(weights, credit.credited, credit.leads)
     quality = share_ratios(weights, credit.credited_score, credit.score)
+    value = share_ratios(weights, credit.credited_value, credit.value)
     leads = _lead_summary(session, team_id, start, as_of)
     contact = _median_time_to_contact(session, team_id, start, as_of)
     misses = _sla_misses(session, team_id, start, as_of)
     won = _won(session, team_id, start, as_of)
-    caps = _cap_hits(session, team_id, start, as_of)
+    caps = limit_refusals(session, team_id, start, as_of)
     own = _own_claims(session, team_id, start, as_of)
     disputes = _rep_disputes(session, team_id, start, as_of)
     rows = []
@@ -154,6 +156,7 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
         own_claims, own_mean = own.get(rep.id, (0, None))
         won_count, won_amount = won.get(rep.id, (0, Decimal(0)))
         involved, dispute_wins, splits = disputes.get(rep.id, (0, 0, 0))
+        value_ratio = value[rep.id].ratio
         rows.append(
             RepDigest(
                 member_id=rep.id,
@@ -172,7 +175,10 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
                 cap_hits=caps.get(rep.id, 0),
                 own_claims=own_claims,
                 own_mean_score=own_mean,
-                flags=fairness_flags(share.ratio, caps.get(rep.id, 0), own_claims, own_mean, leads.mean_score),
+                flags=fairness_flags(
+                    share.ratio, caps.get(rep.id, 0), own_claims, own_mean, leads.mean_score, value_ratio
+                ),
+                value_ratio=value_ratio,
             )
         )
     rows.sort(key=lambda r: (r.ratio is None, r.ratio or 0.0, r.slack_user_id))
@@ -297,21 +303,6 @@ def _won(session: Session, team_id: str, start: datetime, end: datetime) -> dict
         .group_by(CreditShare.member_id)
     )
     return {member_id: (count, (Decimal(str(cents)) / 100).quantize(CENT)) for member_id, count, cents in rows}
-
-
-def _cap_hits(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, int]:
-    """Claims refused by a limit during the week, per rep (from the audit log)."""
-    member_id = AuditEvent.details["member_id"].as_integer()
-    rows = session.execute(
-        select(member_id, func.count())
-        .where(
-            AuditEvent.team_id == team_id,
-            AuditEvent.action == "claim.refused_limit",
-            _between(AuditEvent.at, start, end),
-        )
-        .group_by(member_id)
-    )
-    return dict(rows.tuples().all())
 
 
 def _own_claims(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, tuple[int, float | None]]:

@@ -122,6 +122,7 @@ class Limit(StrEnum):
     OFF_HOURS = "off_hours"  # back_at (ISO: the next working window), timezone (the rep's); auto-assign only
     PAUSED = "paused"  # since (ISO), misses; auto-assign only
     PAST_HOLDER = "past_holder"  # lead, until (ISO), timezone: missed its contact SLA not long ago
+    SHARE = "max_share_ratio"  # ratio, limit, credited, fair_share, timezone, frees_at, frees_in (next Monday)
 
 
 class LimitReached(Refusal):
@@ -146,6 +147,7 @@ class Clash(StrEnum):
     DISPUTE_DECIDED = "dispute_decided"  # dispute, status, by, outcome
     DISPUTE_CLOSED = "dispute_closed"  # dispute, status
     ALREADY_MEMBER = "already_member"  # user, team (None: the caller's), role
+    NO_VERIFIABLE_DRAW = "no_verifiable_draw"  # lead: its owner was not chosen by a verifiable draw
 
 
 class Conflict(Refusal):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -18,14 +18,15 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.availability import schedule_of
-from bot.errors import Invalid, InvalidInput
-from models import AwayPeriod, CreditShare, Lead, Member, Role, Team
+from bot.errors import Invalid, InvalidInput, Limit
+from models import AuditEvent, AwayPeriod, CreditShare, Lead, Member, Role, Team
 
 STARVED_BELOW = 0.5
 HOARDING_ABOVE = 1.5
 HOARDING_CAP_HITS = 3
 CHERRY_PICK_POINTS = 20.0
 CHERRY_PICK_MIN_CLAIMS = 5
+LOW_VALUE_BELOW = 0.5  # share of pipeline value against fair share, while the count looks fair
 
 _WEEK = re.compile(r"([0-9]{4})-?W([0-9]{1,2})", re.IGNORECASE)
 WEEK_YEARS = range(2000, 3000)  # a digest week must be a real week with weeks on either side
@@ -35,6 +36,7 @@ class Flag(StrEnum):
     STARVED = "starved"
     HOARDING = "hoarding"
     CHERRY_PICKING = "cherry-picking"
+    LOW_VALUE = "low-value"
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,18 @@ class ShareRatio:
 
 @dataclass(frozen=True)
 class PeriodCredit:
-    """The period's leads (count, summed score) and each member's credited part of them."""
+    """The period's leads (count, summed score, pipeline value) and each member's credited part of them.
+
+    A lead's pipeline value is its value weighted by its score (value × score / 100), or its value
+    where it has no score; a lead without a value adds none.
+    """
 
     leads: int
     score: int
     credited: dict[int, float]
     credited_score: dict[int, float]
+    value: float = 0.0
+    credited_value: dict[int, float] = field(default_factory=dict)
 
 
 # --- weeks -------------------------------------------------------------------------------------
@@ -134,8 +142,12 @@ def fairness_flags(
     own_claims: int,
     own_mean_score: float | None,
     team_mean_score: float | None,
+    value_ratio: float | None = None,
 ) -> tuple[Flag, ...]:
-    """The §9 flags for one rep; a rep without a fair share (ratio None) is never flagged."""
+    """The §9 flags for one rep; a rep without a fair share (ratio None) is never flagged.
+
+    LOW_VALUE: the rep's share of pipeline value is far below fair while their lead count is not.
+    """
     if ratio is None:
         return ()
     flags: list[Flag] = []
@@ -150,6 +162,8 @@ def fairness_flags(
         and own_mean_score - team_mean_score >= CHERRY_PICK_POINTS
     ):
         flags.append(Flag.CHERRY_PICKING)
+    if value_ratio is not None and value_ratio < LOW_VALUE_BELOW and ratio >= STARVED_BELOW:
+        flags.append(Flag.LOW_VALUE)
     return tuple(flags)
 
 
@@ -231,12 +245,16 @@ def _outside(part: tuple[datetime, datetime], away: list[tuple[datetime, datetim
 def period_credit(session: Session, team_id: str, start: datetime, end: datetime) -> PeriodCredit:
     """Leads in and credit shares of them; a split counts its percentage, NULL scores count 0."""
     in_period = leads_in_period(team_id, start, end)
-    leads, score = session.execute(select(func.count(), func.coalesce(func.sum(Lead.score), 0)).where(in_period)).one()
+    worth = func.coalesce(Lead.value * func.coalesce(Lead.score, 100), 0)  # pipeline value × 100
+    leads, score, value = session.execute(
+        select(func.count(), func.coalesce(func.sum(Lead.score), 0), func.coalesce(func.sum(worth), 0)).where(in_period)
+    ).one()
     rows = session.execute(
         select(
             CreditShare.member_id,
             func.sum(CreditShare.percent),
             func.sum(CreditShare.percent * func.coalesce(Lead.score, 0)),
+            func.sum(CreditShare.percent * worth),
         )
         .join(Lead, Lead.id == CreditShare.lead_id)
         .where(in_period, CreditShare.created_at >= start)  # credit never predates its lead: bounds the scan
@@ -245,9 +263,32 @@ def period_credit(session: Session, team_id: str, start: datetime, end: datetime
     return PeriodCredit(
         leads=leads,
         score=int(score),
-        credited={member_id: percent / 100 for member_id, percent, _ in rows},
-        credited_score={member_id: float(points) / 100 for member_id, _, points in rows},
+        credited={member_id: percent / 100 for member_id, percent, _, _ in rows},
+        credited_score={member_id: float(points) / 100 for member_id, _, points, _ in rows},
+        value=float(value) / 100,
+        credited_value={member_id: float(cents) / 10000 for member_id, _, _, cents in rows},
     )
+
+
+def limit_refusals(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, int]:
+    """Claims refused by a limit in [start, end), per rep (audit log): the hoarding signal.
+
+    Share-cap refusals are left out: they stop a rep who is ahead, and are no sign of grabbing.
+    """
+    member_id = AuditEvent.details["member_id"].as_integer()
+    why = AuditEvent.details[("refusal", "why")].as_string()
+    rows = session.execute(
+        select(member_id, func.count())
+        .where(
+            AuditEvent.team_id == team_id,
+            AuditEvent.action == "claim.refused_limit",
+            AuditEvent.at >= start,
+            AuditEvent.at < end,
+            or_(why.is_(None), why != Limit.SHARE.value),
+        )
+        .group_by(member_id)
+    )
+    return dict(rows.tuples().all())
 
 
 def fair_share_ratios(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, ShareRatio]:

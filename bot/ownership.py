@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot import audit, cards
+from bot import audit, cards, draws
 from bot.availability import schedule_of, zone_of
 from bot.config import Limits
 from bot.errors import Forbidden, LimitReached, NotAllowed
@@ -53,7 +53,11 @@ class FirstClaim:
 
 @dataclass(frozen=True)
 class WonDraw:
-    """The fair-start window closed: the claimant furthest below fair share won, ties by seeded draw."""
+    """The fair-start window closed: the claimant furthest below fair share won, ties by seeded draw.
+
+    `seed` is revealed here; `commitment` is the sha256 the card showed while the window was open
+    (None for draws made before draws were verifiable, whose seed was a number).
+    """
 
     kind: ClassVar[str] = "draw"
     how: ClassVar[How] = How.CLAIM
@@ -61,8 +65,9 @@ class WonDraw:
     window_seconds: int
     claimants: tuple[RatioLine, ...]
     tied: tuple[str, ...]
-    seed: int
+    seed: int | str
     at: datetime | None = None
+    commitment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,8 @@ def open_for_claims(lead: Lead, limits: Limits, now: datetime) -> None:
     lead.status = LeadStatus.OPEN
     lead.announced_at = now
     lead.fair_start_until = now + timedelta(seconds=limits.fair_start_seconds) if limits.fair_start_seconds else None
+    lead.draw_seed = draws.new_seed() if limits.fair_start_seconds else None
+    lead.draw_commitment = draws.commitment(lead.draw_seed) if lead.draw_seed else None
     lead.auto_assign_at = now + timedelta(minutes=limits.auto_assign_after_minutes)
     lead.assignment = None
 
@@ -222,6 +229,15 @@ def open_for_claims(lead: Lead, limits: Limits, now: datetime) -> None:
 def choice_of(lead: Lead) -> OwnerChoice | None:
     """How the lead's current owner was chosen; None while it has none."""
     return from_json(lead.assignment) if lead.assignment else None
+
+
+def draw_check(lead: Lead) -> draws.DrawCheck | None:
+    """The lead's revealed draw recomputed from what was published; None if no verifiable draw chose its owner."""
+    choice = choice_of(lead)
+    if not isinstance(choice, WonDraw) or choice.commitment is None:
+        return None
+    entrants = [(line.rep, line.ratio) for line in choice.claimants]
+    return draws.check(lead.ref, str(choice.seed), choice.commitment, entrants, choice.winner)
 
 
 @dataclass(frozen=True)
@@ -300,12 +316,16 @@ def to_json(choice: OwnerChoice) -> dict[str, Any]:
             return stored
         case WonDraw():
             claimants = [_ratio_json(line) for line in choice.claimants]
-            return stored | {
-                "window_seconds": choice.window_seconds,
-                "seed": choice.seed,
-                "claimants": claimants,
-                "tied": list(choice.tied),
-            }
+            return (
+                stored
+                | {
+                    "window_seconds": choice.window_seconds,
+                    "seed": choice.seed,
+                    "claimants": claimants,
+                    "tied": list(choice.tied),
+                }
+                | ({"commitment": choice.commitment} if choice.commitment else {})
+            )
         case AutoAssigned():
             return stored | {
                 "after_minutes": choice.after_minutes,
@@ -349,7 +369,8 @@ def from_json(stored: dict[str, Any]) -> OwnerChoice:
             return FirstClaim(winner, at)
         case WonDraw.kind:
             claimants, tied = _ratios(stored["claimants"]), tuple(stored["tied"])
-            return WonDraw(winner, stored["window_seconds"], claimants, tied, stored["seed"], at)
+            window, seed, committed = stored["window_seconds"], stored["seed"], stored.get("commitment")
+            return WonDraw(winner, window, claimants, tied, seed, at, committed)
         case AutoAssigned.kind:
             skipped = tuple((rep, _refusal(why)) for rep, why in stored["skipped"].items())
             return AutoAssigned(winner, stored["after_minutes"], _ratios(stored["candidates"]), skipped, at)

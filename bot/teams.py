@@ -256,6 +256,8 @@ def set_limit(session: Session, manager: Member, key: str, raw: str, now: dateti
         value = raw.lower() == "true"
     elif re.fullmatch(r"-?[0-9]{1,9}", raw):  # no limit is a number of ten digits
         value = int(raw)
+    elif re.fullmatch(r"-?[0-9]{1,9}\.[0-9]{1,9}", raw):  # a ratio such as max_share_ratio
+        value = float(raw)
     try:
         limits = Limits.model_validate({**team.limits, **team.limit_overrides, key: value})
     except ValidationError as exc:

@@ -69,13 +69,23 @@ def claim_text(result: ClaimResult) -> str:
 
 def _ratio_table(rows: tuple[RatioLine, ...]) -> str:
     return "\n".join(
-        f"• {mention(r.rep)}: {r.credited:g} credited vs {r.fair_share:g} fair share (ratio {r.ratio:.2f})"
+        f"• {mention(r.rep)}: {r.credited:g} credited vs {r.fair_share:g} fair share (ratio {r.ratio:.3f})"
         for r in rows
     )
 
 
 def _reason(reason: str | None) -> str:
     return f" Reason: {escape(reason)}" if reason else ""
+
+
+def _revealed(lead: str, draw: WonDraw) -> str:
+    """The draw's seed, revealed, and how to check it against the commitment the card showed."""
+    if draw.commitment is None:
+        return f"Seed {draw.seed} (this draw predates verifiable draws)."
+    return (
+        f"Seed `{draw.seed}`, committed to as `{draw.commitment}` when the window opened. "
+        f"Check it: `dibs verify-draw {lead}`, or the recipe in docs/fairness.md."
+    )
 
 
 def why_text(why: Explanation) -> str:
@@ -124,12 +134,12 @@ def _how_chosen(why: Explanation) -> str:
         case AssignedByManager(winner=winner, by=by, reason=reason, over_limit=over_limit):
             over = f" This went over a limit: {limit_text(over_limit)}" if over_limit else ""
             return f"{lead} was assigned to {mention(winner)} by {mention(by)}.{_reason(reason)}{over}"
-        case WonDraw(winner=winner, window_seconds=window_seconds, claimants=claimants, tied=tied, seed=seed):
-            tie = f" {len(tied)} were tied, so a seeded draw picked the winner (seed {seed})." if len(tied) > 1 else ""
+        case WonDraw(winner=winner, window_seconds=window_seconds, claimants=claimants, tied=tied) as draw:
+            tie = f" {len(tied)} were tied, so a seeded draw picked the winner." if len(tied) > 1 else ""
             return (
                 f"{lead} had {len(claimants)} claims in its {window_seconds}s fair-start window. "
                 f"The claimant with the lowest ratio of credited leads to fair share this week wins.{tie}\n"
-                f"{_ratio_table(claimants)}\nWinner: {mention(winner)}"
+                f"{_ratio_table(claimants)}\nWinner: {mention(winner)}\n{_revealed(lead, draw)}"
             )
         case AutoAssigned(winner=winner, after_minutes=after_minutes, candidates=candidates, skipped=skipped):
             not_eligible = "".join(

@@ -32,6 +32,7 @@ FLAG_LABELS = {
     Flag.STARVED: "⬇️ starved",
     Flag.HOARDING: "⬆️ hoarding",
     Flag.CHERRY_PICKING: "🍒 cherry-picking",
+    Flag.LOW_VALUE: "💸 low value",
 }
 # Gini at or below each bound reads as these words.
 GINI_WORDS = ((0.10, "very even"), (0.20, "fairly even"), (0.35, "uneven"), (1.0, "very uneven"))
@@ -40,7 +41,8 @@ MORE_ROOM = 40  # characters kept free in each section for "…and N more"
 MAX_FLAG_SECTIONS = 10
 FOOTNOTE = (
     "Fair share counts only the time each rep was available. Ratio = credited ÷ fair "
-    "share. Gini 0 and Jain 1 are perfectly fair."
+    "share. Value = pipeline value (value × score/100) credited ÷ fair share of it. "
+    "Gini 0 and Jain 1 are perfectly fair."
 )
 
 
@@ -123,6 +125,8 @@ def _rep_line(r: RepDigest, s: _Style) -> str:
         parts.append(f"×{r.ratio:.2f}")
     if r.quality_ratio is not None:
         parts.append(f"quality ×{r.quality_ratio:.2f}")
+    if r.value_ratio is not None:
+        parts.append(f"value ×{r.value_ratio:.2f}")
     if r.median_time_to_contact is not None:
         parts.append(f"contact {duration(r.median_time_to_contact.total_seconds())}")
     if r.sla_misses:
@@ -144,6 +148,8 @@ def _flag_reason(r: RepDigest, flag: Flag, d: Digest) -> str:
         if r.cap_hits >= HOARDING_CAP_HITS:
             reasons.append(f"hit a limit {r.cap_hits}×")
         return ", ".join(reasons)
+    if flag == Flag.LOW_VALUE:
+        return f"×{r.value_ratio or 0:.2f} of fair pipeline value, though ×{r.ratio or 0:.2f} of fair lead count"
     return (
         f"own claims average score {r.own_mean_score or 0:.0f} vs team "
         f"{d.leads.mean_score or 0:.0f} ({r.own_claims} claims)"

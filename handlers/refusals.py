@@ -61,6 +61,11 @@ LIMITS: Sentences = {
     ),
     Limit.WEEKLY: lambda f: f"You have taken {f['held']} of {f['limit']} leads this week; {_frees(f)}.",
     Limit.MONTHLY: lambda f: f"You have taken {f['held']} of {f['limit']} leads this month; {_frees(f)}.",
+    Limit.SHARE: lambda f: (
+        f"You have {f['credited']:g} leads this week against a fair share of {f['fair_share']:g} "
+        f"(×{f['ratio']:.2f}; this team allows ×{f['limit']:g} before others catch up). "
+        f"You can claim again once teammates catch up, or when the week turns: {_frees(f)}."
+    ),
     Limit.OFF_HOURS: lambda f: f"Outside working hours; back {local_time(f['back_at'], f['timezone'])}.",
     Limit.PAUSED: lambda f: (
         f"Paused from auto-assign since {local_time(f['since'], f['timezone'])} after missed contact SLAs; "
@@ -167,6 +172,9 @@ CONFLICTS: Sentences = {
     Clash.DISPUTE_DECIDED: _dispute_decided,
     Clash.DISPUTE_CLOSED: lambda f: f"{f['dispute']} is already {f['status']}.",
     Clash.ALREADY_MEMBER: _already_member,
+    Clash.NO_VERIFIABLE_DRAW: lambda f: (
+        f"{f['lead']}'s owner was not chosen by a fair-start draw with a published commitment; nothing to verify."
+    ),
 }
 
 _BY_KIND: dict[type[Refusal], Sentences] = {

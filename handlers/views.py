@@ -38,9 +38,10 @@ def _status_line(state: LeadState, tz: str) -> str:
         mediator = f", mediator {mention(state.mediator)}" if state.mediator else ""
         return f":scales: Disputed — {state.dispute_ref}{mediator}"
     if lead.status == LeadStatus.OPEN:
+        committed = f" · draw commitment `{lead.draw_commitment}`" if lead.draw_commitment else ""
         if state.pending:
-            return f":hourglass_flowing_sand: Fair start: {state.pending} claim(s) so far — draw soon"
-        return ":large_green_circle: Open — first to claim gets it"
+            return f":hourglass_flowing_sand: Fair start: {state.pending} claim(s) so far — draw soon{committed}"
+        return f":large_green_circle: Open — first to claim gets it{committed}"
     credit = " · ".join(f"{mention(uid)} {pct}%" for uid, pct in state.credit) if len(state.credit) > 1 else ""
     owner = mention(state.owner) if state.owner else "nobody"
     if lead.status == LeadStatus.WON:

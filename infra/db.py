@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -67,7 +68,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     connect_args...) are added to or override these.
     """
     url = normalize_database_url(url)
-    kwargs.setdefault("pool_timeout", POOL_TIMEOUT_SECONDS)
+    if "poolclass" not in kwargs:  # a pool of its own (StaticPool) takes no timeout
+        kwargs.setdefault("pool_timeout", POOL_TIMEOUT_SECONDS)
     if not url.startswith("sqlite"):
         connect_args = {
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
@@ -75,7 +77,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
         } | dict(kwargs.pop("connect_args", {}))
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
-    engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+    engine = create_engine(url, connect_args={"timeout": 30} | dict(kwargs.pop("connect_args", {})), **kwargs)
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -89,6 +91,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def scratch_sessions() -> sessionmaker[Session]:
+    """Sessions on a throwaway in-memory database with the current schema (`dibs simulate`,
+    `dibs preview`): one shared connection, gone with the last reference to it."""
+    from models import Base
+
+    engine = make_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    Base.metadata.create_all(engine)
+    return session_factory(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

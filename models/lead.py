@@ -104,6 +104,10 @@ class Lead(Base):
     announced_at: Mapped[datetime]
     fair_start_until: Mapped[datetime | None]
     auto_assign_at: Mapped[datetime | None]  # when an unclaimed lead goes to round robin
+    # The open fair-start window's secret seed and its commitment sha256(seed), shown on the card
+    # (bot/draws.py); the seed is revealed by `/dibs why` once the window has closed.
+    draw_seed: Mapped[str | None] = mapped_column(String(64))
+    draw_commitment: Mapped[str | None] = mapped_column(String(64))
     # How the owner was chosen, for `/dibs why`: written and read only by bot/ownership.py.
     assignment: Mapped[dict[str, Any] | None]
     # Where the lead went while no rep could take it (escalated to managers, a fallback), and why:

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import claiming, claims, scheduler
+from bot import claiming, claims, draws, scheduler
 from bot.assignment import manager_assign
 from bot.availability import come_back, go_away
 from bot.errors import Conflict, NotAllowed, NotFound
@@ -185,9 +185,9 @@ def test_a_tied_draw_records_its_seed(east) -> None:
     with east() as session:
         facts = session.get(Lead, lead).assignment
     assert sorted(facts["tied"]) == ["U0ALICE", "U0BOB"]
-    assert facts["winner"] in facts["tied"] and isinstance(facts["seed"], int)
+    assert facts["winner"] in facts["tied"] and facts["commitment"] == draws.commitment(facts["seed"])
     assert owner_of(east, lead) == facts["winner"]
-    assert "seeded draw picked the winner (seed" in explain_lead(east, lead)
+    assert "seeded draw picked the winner.\n" in explain_lead(east, lead)
 
 
 def explain_lead(sessions: sessionmaker[Session], lead_id: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -95,6 +96,7 @@ def make_lead(
     score: int | None = None,
     source: str | None = None,
     credit: dict[Member, int] | None = None,
+    value: Decimal | None = None,
 ) -> Lead:
     lead = Lead(
         team_id=team.id,
@@ -105,6 +107,7 @@ def make_lead(
         announced_at=created_at,
         score=score,
         source=source,
+        value=value,
     )
     session.add(lead)
     session.flush()
