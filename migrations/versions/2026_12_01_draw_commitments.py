@@ -1,7 +1,7 @@
 """draw commitments: a fair-start window's secret seed and the sha256 commitment its card shows
 
 Revision ID: a917ccbd7ff9
-Revises: 8308cce3fec0
+Revises: 428f8fce843a
 Create Date: 2026-12-01 04:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a917ccbd7ff9"
-down_revision: str | None = "8308cce3fec0"
+down_revision: str | None = "428f8fce843a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

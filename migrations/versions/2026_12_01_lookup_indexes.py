@@ -6,8 +6,12 @@
 - `ix_claims_requested` and `ix_credit_shares_created_at` let the digest read only the claims and
   credit of a week's leads (neither predates its lead) instead of scanning whole tables.
 
+On SQLite a later `batch_alter_table("leads")` that rebuilds the table (a drop or alter of a
+column) loses the expression index, which alembic cannot reflect: such a migration must create it
+again, or come before this one.
+
 Revision ID: 8308cce3fec0
-Revises: 428f8fce843a
+Revises: a917ccbd7ff9
 Create Date: 2026-12-01 03:40:00.000000
 """
 
@@ -17,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "8308cce3fec0"
-down_revision: str | None = "428f8fce843a"
+down_revision: str | None = "a917ccbd7ff9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
