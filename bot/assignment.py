@@ -20,7 +20,7 @@ from bot.fallback import nobody_eligible
 from bot.leads import get_lead, owning_claim, pending_claims
 from bot.mediation import open_dispute_of, resolve
 from bot.outbox import Notice
-from bot.ownership import AssignedByManager, AutoAssigned, RatioLine, WonDraw
+from bot.ownership import AssignedByManager, AutoAssigned, RatioLine, SetInCrm, WonDraw
 from bot.teams import effective_limits
 from models import Claim, ClaimStatus, DisputeOutcome, How, Lead, LeadStatus, Member, Team
 
@@ -179,7 +179,27 @@ def manager_assign(
     """A manager gives a lead to a rep, over limits if need be; returns the lead and any limit exceeded."""
     if not manager.is_manager:
         raise NotAllowed(Forbidden.ASSIGN_NEEDS_MANAGER)
-    team = manager.team
+    return _hand_over(session, manager.team, lead_id, rep_user_id, now, reason, manager)
+
+
+def crm_assign(
+    session: Session, team: Team, lead_id: int, rep_user_id: str, now: datetime, reason: str | None = None
+) -> tuple[Lead, LimitReached | None]:
+    """The team's CRM names a lead's new owner: as a manager's assignment, over limits if need be,
+    recorded as the CRM's (`SetInCrm`). A lead in dispute is refused: its mediator decides it in Slack."""
+    return _hand_over(session, team, lead_id, rep_user_id, now, reason, None)
+
+
+def _hand_over(
+    session: Session,
+    team: Team,
+    lead_id: int,
+    rep_user_id: str,
+    now: datetime,
+    reason: str | None,
+    manager: Member | None,
+) -> tuple[Lead, LimitReached | None]:
+    """Give the lead to the rep for `manager` (None: the CRM)."""
     limits = effective_limits(team)
     lead = get_lead(session, team.id, lead_id, lock=True)
     rep = session.scalar(
@@ -190,14 +210,17 @@ def manager_assign(
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
         raise Conflict(Clash.LEAD_CLOSED, lead=lead.ref, status=lead.status)
     dispute = open_dispute_of(session, lead) if lead.status == LeadStatus.DISPUTED else None
-    ownership.refuse_non_reps(lead, [rep], by=manager.slack_user_id, dispute=dispute.ref if dispute else None)
+    if dispute is not None and manager is None:
+        raise Conflict(Clash.IN_DISPUTE, lead=lead.ref, dispute=dispute.ref)
+    by = manager.slack_user_id if manager is not None else None
+    ownership.refuse_non_reps(lead, [rep], by=by, dispute=dispute.ref if dispute else None)
     rep = lock_member(session, rep.id)
     over_limit = None
     try:
         check_rules(session, rep, lead, limits, now)
     except LimitReached as exceeded:
         over_limit = exceeded
-    if dispute is not None:  # assigning decides the dispute
+    if dispute is not None and manager is not None:  # assigning decides the dispute
         resolve(
             session,
             manager,
@@ -212,23 +235,23 @@ def manager_assign(
     if current is not None and current.member_id == rep.id:
         raise Conflict(Clash.ALREADY_HOLDS, user=rep_user_id, lead=lead.ref)
     if current is not None:
-        current.status, current.ended_at, current.reason = ClaimStatus.RELEASED, now, "reassigned by a manager"
+        current.status, current.ended_at = ClaimStatus.RELEASED, now
+        current.reason = "reassigned by a manager" if manager is not None else "owner changed in the CRM"
         current.remind_at = current.expires_at = None
         outbox.notify(
-            session,
-            now,
-            current.member.slack_user_id,
-            Notice.REASSIGNED_AWAY,
-            lead=lead.ref,
-            by=manager.slack_user_id,
-            to=rep_user_id,
+            session, now, current.member.slack_user_id, Notice.REASSIGNED_AWAY, lead=lead.ref, by=by, to=rep_user_id
         )
     for waiting in pending_claims(session, lead.id):
-        waiting.status, waiting.ended_at, waiting.reason = ClaimStatus.DECLINED, now, "assigned by a manager"
+        waiting.status, waiting.ended_at = ClaimStatus.DECLINED, now
+        waiting.reason = "assigned by a manager" if manager is not None else "owner changed in the CRM"
     claim = new_claim(lead, rep, How.ASSIGN, limits, now)
     claim.over_limit = over_limit is not None
     session.add(claim)
-    choice = AssignedByManager(rep_user_id, manager.slack_user_id, reason, over_limit, now)
+    choice: AssignedByManager | SetInCrm = (
+        AssignedByManager(rep_user_id, by, reason, over_limit, now)
+        if by is not None
+        else SetInCrm(rep_user_id, reason, over_limit, now)
+    )
     ownership.give(session, lead, claim, choice, limits, now)
-    outbox.notify(session, now, rep_user_id, Notice.ASSIGNED_TO_YOU, lead=lead.ref, by=manager.slack_user_id)
+    outbox.notify(session, now, rep_user_id, Notice.ASSIGNED_TO_YOU, lead=lead.ref, by=by)
     return lead, over_limit

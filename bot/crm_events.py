@@ -37,6 +37,7 @@ _HOW = {
     "draw": "draw",
     "auto": "auto",
     "manager": "manager",
+    "crm": "crm",
     "dispute": "dispute",
     "route": "account_owner",
 }

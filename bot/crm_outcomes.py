@@ -1,7 +1,8 @@
 """Outcomes the CRM reports for a lead (contacted, won, lost, owner changed), applied by the same
-services and rules as the Slack commands, acting as the lead's holder (or, for a new owner, with
-a manager's authority). Each is kept by its event id: a replay changes nothing and gets the
-first answer again; the id is claimed before the change, so two deliveries at once apply once.
+services and rules as the Slack commands, acting as the lead's holder (a new owner is given as a
+manager would give it, recorded as the CRM's: `/dibs why` says so). Each is kept by its event id:
+a replay changes nothing and gets the first answer again; the id is claimed before the change, so
+two deliveries at once apply once.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import assignment, claims
-from bot.errors import Clash, Conflict, Forbidden, Missing, NotAllowed, NotFound
+from bot.errors import Clash, Conflict, Missing, NotFound
 from bot.leads import owning_claim
-from models import ClaimStatus, CrmEventIn, Lead, Member, Role, Team
+from models import ClaimStatus, CrmEventIn, Lead, Member, Team
 from models.bounds import largest_number
 
-CRM_REASON_PREFIX = "owner changed in the CRM"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -68,25 +68,13 @@ def _holder(session: Session, lead: Lead) -> Member:
     return claim.member
 
 
-def _a_manager(session: Session, team: Team) -> Member:
-    manager = session.scalar(
-        select(Member)
-        .where(Member.team_id == team.id, Member.role == Role.MANAGER, Member.active.is_(True))
-        .order_by(Member.id)
-    )
-    if manager is None:  # a new owner takes a manager's authority; a team without one cannot have it
-        raise NotAllowed(Forbidden.ASSIGN_NEEDS_MANAGER)
-    return manager
-
-
 def _apply(session: Session, team: Team, lead: Lead, event: CrmOutcomeIn, now: datetime) -> str:
     """Make the change; what became of it (`applied`, or `unchanged` for an owner it already has)."""
     if event.type == "owner_changed":
         claim = owning_claim(session, lead.id)
         if claim is not None and claim.status == ClaimStatus.ACTIVE and claim.member.slack_user_id == event.owner:
             return "unchanged"  # the CRM echoing an owner Dibs gave it: no loop
-        reason = f"{CRM_REASON_PREFIX}: {event.reason}" if event.reason else CRM_REASON_PREFIX
-        assignment.manager_assign(session, _a_manager(session, team), lead.id, event.owner or "", now, reason)
+        assignment.crm_assign(session, team, lead.id, event.owner or "", now, event.reason)
         return "applied"
     holder = _holder(session, lead)
     if event.type == "contacted":

@@ -148,6 +148,7 @@ class Clash(StrEnum):
     DISPUTE_CLOSED = "dispute_closed"  # dispute, status
     ALREADY_MEMBER = "already_member"  # user, team (None: the caller's), role
     NO_VERIFIABLE_DRAW = "no_verifiable_draw"  # lead: its owner was not chosen by a verifiable draw
+    IN_DISPUTE = "in_dispute"  # lead, dispute: its mediator decides who owns it, in Slack
 
 
 class Conflict(Refusal):

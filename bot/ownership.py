@@ -97,6 +97,18 @@ class AssignedByManager:
 
 
 @dataclass(frozen=True)
+class SetInCrm:
+    """The team's CRM reported a new owner (`owner_changed`); Dibs followed it, over a limit if need be."""
+
+    kind: ClassVar[str] = "crm"
+    how: ClassVar[How] = How.ASSIGN
+    winner: str
+    reason: str | None  # the CRM's words
+    over_limit: StoredRefusal | None  # the limit the change went over
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class DecidedInDispute:
     """A dispute's outcome: awarded, split (the largest share holds the lead), assigned or withdrawn."""
 
@@ -125,7 +137,9 @@ class RoutedToAccountOwner:
     at: datetime | None = None
 
 
-OwnerChoice = FirstClaim | WonDraw | AutoAssigned | AssignedByManager | DecidedInDispute | RoutedToAccountOwner
+OwnerChoice = (
+    FirstClaim | WonDraw | AutoAssigned | AssignedByManager | SetInCrm | DecidedInDispute | RoutedToAccountOwner
+)
 
 _HOW_OF_OUTCOME = {
     DisputeOutcome.AWARD: How.AWARD,
@@ -335,6 +349,9 @@ def to_json(choice: OwnerChoice) -> dict[str, Any]:
         case AssignedByManager():
             over = _refusal_json(choice.over_limit) if choice.over_limit is not None else None
             return stored | {"by": choice.by, "reason": choice.reason, "over_limit": over}
+        case SetInCrm():
+            over = _refusal_json(choice.over_limit) if choice.over_limit is not None else None
+            return stored | {"reason": choice.reason, "over_limit": over}
         case DecidedInDispute():
             return stored | {
                 "dispute": choice.dispute,
@@ -377,6 +394,9 @@ def from_json(stored: dict[str, Any]) -> OwnerChoice:
         case AssignedByManager.kind:
             over = stored.get("over_limit")
             return AssignedByManager(winner, stored["by"], stored.get("reason"), _refusal(over) if over else None, at)
+        case SetInCrm.kind:
+            over = stored.get("over_limit")
+            return SetInCrm(winner, stored.get("reason"), _refusal(over) if over else None, at)
         case DecidedInDispute.kind:
             shares = tuple((rep, percent) for rep, percent in stored["shares"])
             outcome = DisputeOutcome(stored["outcome"])

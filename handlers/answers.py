@@ -14,6 +14,7 @@ from bot.ownership import (
     NoRepTookIt,
     RatioLine,
     RoutedToAccountOwner,
+    SetInCrm,
     WonDraw,
 )
 from handlers.refusals import limit_text, refusal_text
@@ -134,6 +135,9 @@ def _how_chosen(why: Explanation) -> str:
         case AssignedByManager(winner=winner, by=by, reason=reason, over_limit=over_limit):
             over = f" This went over a limit: {limit_text(over_limit)}" if over_limit else ""
             return f"{lead} was assigned to {mention(winner)} by {mention(by)}.{_reason(reason)}{over}"
+        case SetInCrm(winner=winner, reason=reason, over_limit=over_limit):
+            over = f" This went over a limit: {limit_text(over_limit)}" if over_limit else ""
+            return f"{lead} was assigned to {mention(winner)} in the team's CRM.{_reason(reason)}{over}"
         case WonDraw(winner=winner, window_seconds=window_seconds, claimants=claimants, tied=tied) as draw:
             tie = f" {len(tied)} were tied, so a seeded draw picked the winner." if len(tied) > 1 else ""
             return (

@@ -40,10 +40,14 @@ def auto_assigned(f: Facts) -> str:
 
 
 def assigned_to_you(f: Facts) -> str:
+    if f["by"] is None:
+        return f"{f['lead']} was assigned to you in the CRM. {_mark_contacted(f['lead'])}"
     return f"{mention(f['by'])} assigned {f['lead']} to you. {_mark_contacted(f['lead'])}"
 
 
 def reassigned_away(f: Facts) -> str:
+    if f["by"] is None:
+        return f"{f['lead']} was reassigned to {mention(f['to'])} in the CRM."
     return f"{mention(f['by'])} reassigned {f['lead']} to {mention(f['to'])}."
 
 

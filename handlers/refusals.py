@@ -172,6 +172,7 @@ CONFLICTS: Sentences = {
     Clash.DISPUTE_DECIDED: _dispute_decided,
     Clash.DISPUTE_CLOSED: lambda f: f"{f['dispute']} is already {f['status']}.",
     Clash.ALREADY_MEMBER: _already_member,
+    Clash.IN_DISPUTE: lambda f: f"{f['lead']} is in dispute ({f['dispute']}): its mediator decides the owner in Slack.",
     Clash.NO_VERIFIABLE_DRAW: lambda f: (
         f"{f['lead']}'s owner was not chosen by a fair-start draw with a published commitment; nothing to verify."
     ),

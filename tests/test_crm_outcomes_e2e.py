@@ -72,10 +72,23 @@ def test_an_owner_changed_in_the_crm_moves_the_lead_and_an_echo_changes_nothing(
     moved = post_event(dibs, "0031x00000AbCdE", {"event_id": "o1", "type": "owner_changed", "owner": "U0BOB"})
     assert moved.json()["result"] == "applied"
     why = dibs.reply_text(f"why {ref}")
-    assert why.startswith(f"{ref} was assigned to <@U0BOB> by <@U0MGR1>. Reason: owner changed in the CRM"), why
+    assert why.startswith(f"{ref} was assigned to <@U0BOB> in the team's CRM."), why
+    assert "MGR" not in why, "no manager decided it, so none is named"
+    assert dibs.message_to("U0BOB", f"{ref} was assigned to you in the CRM.")
+    assert dibs.message_to("U0ALICE", f"{ref} was reassigned to <@U0BOB> in the CRM.")
     before = changes(dibs)
     echo = post_event(dibs, "0031x00000AbCdE", {"event_id": "o2", "type": "owner_changed", "owner": "U0BOB"})
     assert echo.json()["result"] == "unchanged" and changes(dibs)[1] == before[1]
+
+
+def test_an_owner_change_for_a_lead_in_dispute_is_left_to_its_mediator(dibs: AppDriver) -> None:
+    ref = claimed_lead(dibs)
+    assert "D-1" in dibs.reply_text(f"contest {ref} we met them last week", user="U0BOB")
+    before = changes(dibs)
+    refused = post_event(dibs, "0031x00000AbCdE", {"event_id": "o1", "type": "owner_changed", "owner": "U0BOB"})
+    assert refused.status == 409
+    assert refused.json()["errors"]["event"] == f"{ref} is in dispute (D-1): its mediator decides the owner in Slack."
+    assert changes(dibs) == before, "nothing changed, and the event id stays free for a retry"
 
 
 def test_bad_events_are_refused_by_field_and_change_nothing(dibs: AppDriver) -> None:
