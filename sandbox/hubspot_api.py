@@ -19,10 +19,11 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from sandbox.loopback import LoopbackServer
 
 NOTE_TO_CONTACT = 202
 MAX_NOTE_BODY = 65_536
@@ -38,10 +39,13 @@ class Call:
     status: int
 
 
-class HubSpotStandIn:
+class HubSpotStandIn(LoopbackServer):
     """Owners and contacts of one portal; `calls` lists every request and its answer's status."""
 
+    thread_name = "HubSpot stand-in"
+
     def __init__(self, token: str):
+        super().__init__()
         self.token = token
         self.owners: dict[str, dict[str, Any]] = {}  # owner id -> owner
         self.contacts: dict[str, dict[str, Any]] = {}  # contact id -> properties
@@ -51,12 +55,10 @@ class HubSpotStandIn:
         self._limited = 0
         self._ids = itertools.count(5001)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def add_owner(self, email: str, first: str = "", last: str = "") -> str:
         owner_id = str(next(self._ids))
@@ -84,22 +86,8 @@ class HubSpotStandIn:
         with self._lock:
             return [call for call in self.calls if call.method == method and call.path.startswith(prefix)]
 
-    def start(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        threading.Thread(target=self._server.serve_forever, name="hubspot-standin", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     # ----- answering
 

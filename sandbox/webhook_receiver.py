@@ -16,9 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from sandbox.loopback import LoopbackServer
 
 MAX_SKEW_SECONDS = 300
 
@@ -31,10 +32,13 @@ class Received:
     body: bytes
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     """Start it, give Dibs `url` and `secret`; `received` lists the accepted events in order."""
 
+    thread_name = "webhook receiver"
+
     def __init__(self, secret: str, clock: Callable[[], float] = time.time):
+        super().__init__()
         self.secret = secret
         self._clock = clock
         self._lock = threading.Lock()
@@ -43,33 +47,17 @@ class WebhookReceiver:
         self.down = False
         self.refuse_with: int | None = None  # answer this status to every request (as a CRM that rejects it)
         self.refused_while_down = 0
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start the receiver first"
-        return f"http://127.0.0.1:{self._server.server_port}/hooks/dibs"
+        return f"http://127.0.0.1:{self.port}/hooks/dibs"
 
     def events(self) -> list[dict[str, Any]]:
         with self._lock:
             return [taken.event for taken in self.received]
 
-    def start(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def check(self, method: str, headers: dict[str, str], body: bytes) -> tuple[int, str]:
         """(status, reason) for a request; 200 only for a correctly signed, fresh JSON event."""
