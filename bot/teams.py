@@ -246,11 +246,10 @@ def show_config(session: Session, slug: str | None = None) -> str:
     return "\n\n".join(blocks)
 
 
-def set_limit(session: Session, manager: Member, key: str, raw: str, now: datetime) -> object:
-    """`/dibs limits set KEY VALUE`: validated like the config file, kept as an override."""
+def with_limit(team: Team, key: str, raw: str) -> Limits:
+    """The team's limits with `key` set to `raw` as typed in Slack, validated like the config file."""
     if key not in LIMIT_KEYS:
         raise InvalidInput(Invalid.UNKNOWN_LIMIT, key=key, known=list(LIMIT_KEYS))
-    team = manager.team
     value: object = raw
     if raw.lower() in ("true", "false"):
         value = raw.lower() == "true"
@@ -259,9 +258,15 @@ def set_limit(session: Session, manager: Member, key: str, raw: str, now: dateti
     elif re.fullmatch(r"-?[0-9]{1,9}\.[0-9]{1,9}", raw):  # a ratio such as max_share_ratio
         value = float(raw)
     try:
-        limits = Limits.model_validate({**team.limits, **team.limit_overrides, key: value})
+        return Limits.model_validate({**team.limits, **team.limit_overrides, key: value})
     except ValidationError as exc:
         raise InvalidInput(Invalid.BAD_LIMIT_VALUE, key=key, problem=exc.errors()[0]["msg"]) from None
+
+
+def set_limit(session: Session, manager: Member, key: str, raw: str, now: datetime) -> object:
+    """`/dibs limits set KEY VALUE`: validated like the config file, kept as an override."""
+    team = manager.team
+    limits = with_limit(team, key, raw)
     old = getattr(effective_limits(team), key)
     team.limit_overrides = {**team.limit_overrides, key: getattr(limits, key)}
     audit.record(

@@ -42,6 +42,7 @@ class Caller:
     now: datetime
     member: Member | None = None
     form: dict[str, Any] | None = None
+    response_url: str | None = None  # where an answer worked after the request goes
 
     def require_member(self) -> Member:
         return team_member(self.member)
@@ -151,7 +152,7 @@ def register(app: App, commands: Commands) -> None:
     def dibs_command(
         ack: Ack, command: dict[str, Any], context: BoltContext, session: Session, now: datetime, member: Member | None
     ) -> None:
-        caller = Caller(session, now, member)
+        caller = Caller(session, now, member, response_url=command.get("response_url"))
         ack(**commands.run(caller, command.get("text", "")))
         if caller.form is not None:
             open_after_ack(context, caller.form)

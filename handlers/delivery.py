@@ -52,8 +52,8 @@ def lane_of(row: OutboxMessage) -> str:
     """Rows of one lane are sent one after another, in order; lanes run side by side. A click's
     answer has a lane of its own (its interaction's response_url): answers to different clicks
     are independent messages, so one rep's quick clicks are answered side by side too."""
-    if row.kind == outbox.Kind.RESPOND:
-        return str(row.payload["response_url"])
+    if row.kind in (outbox.Kind.RESPOND, outbox.Kind.LIMITS_PREVIEW):
+        return str(row.payload["response_url"] or row.payload["user"])
     if row.kind == outbox.Kind.PUBLISH_HOME:
         return str(row.payload["user"])
     if row.kind in DISPUTE_KINDS:

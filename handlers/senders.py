@@ -27,6 +27,7 @@ from bot.digest import compute_digest
 from bot.export import Dataset, Export, Format
 from bot.export import write as write_export
 from bot.leads import lead_states
+from bot.limits_preview import prepare_preview, replay
 from bot.mediation import case_facts
 from bot.teams import effective_limits
 from handlers.blocks import context, message
@@ -35,12 +36,14 @@ from handlers.digest_view import digest_message
 from handlers.dispute_views import dispute_case
 from handlers.home import home_view
 from handlers.hubspot_sync import HUBSPOT_API_URL, HubSpotSync
+from handlers.limits_preview_view import limits_preview_message
 from handlers.metrics import Metrics
 from handlers.notices import notice_text
 from handlers.people import Directory
 from handlers.slack_calls import Outcome, SlackCalls, outbox_metadata
 from handlers.views import cards_message, lead_card, retired_card
 from handlers.webhook_sender import WebhookSender
+from infra.db import scratch_sessions
 from models import Dispute, Lead, LeadCard, OutboxMessage, OutboxStatus
 
 NOT_POSTED_YET_SECONDS = 2.0  # a card update or thread post waits this long for its message
@@ -266,26 +269,37 @@ class Senders:
 
     # ---- private answers ----------------------------------------------------------------
 
-    def _respond(self, row: OutboxMessage) -> Outcome:
-        """A private answer by the interaction's response_url, or by DM once that has expired.
+    def _respond(self, row: OutboxMessage, answer: dict[str, Any] | None = None) -> Outcome:
+        """A private answer (the row's own, or `answer` rendered now) by the interaction's
+        response_url, or by DM once that has expired or when there is none.
 
         Neither can be looked for afterwards (an ephemeral answer leaves no trace to find), so an
         answer whose send may have reached Slack is sent again: at least once.
         """
         p = row.payload
-        if self._clock() - row.created_at < RESPONSE_URL_LIFETIME:
-            answered = self._post_to_response_url(p)
+        answer = answer or {"text": p["text"], "blocks": p.get("blocks")}
+        if p.get("response_url") and self._clock() - row.created_at < RESPONSE_URL_LIFETIME:
+            answered = self._post_to_response_url(p["response_url"], answer)
             if answered is not None:
                 return answered
-        extra = {"blocks": p["blocks"]} if p.get("blocks") else {}
-        return self._calls.post([row.id], None, p["user"], text=p["text"], **extra)
+        extra = {"blocks": answer["blocks"]} if answer.get("blocks") else {}
+        return self._calls.post([row.id], None, p["user"], text=answer["text"], **extra)
 
-    def _post_to_response_url(self, p: dict[str, Any]) -> Outcome | None:
+    def _limits_preview(self, row: OutboxMessage) -> Outcome:
+        """Replay the team's last weeks under its limits and the proposed one, and answer privately.
+
+        The recorded weeks are read first and the session closed: the replay runs on throwaway
+        databases and takes a while."""
+        with self._sessions() as session:
+            preview = prepare_preview(session, row.team_id or "", row.payload, self._clock())
+        return self._respond(row, limits_preview_message(preview, replay(preview, scratch_sessions)))
+
+    def _post_to_response_url(self, url: str, answer: dict[str, Any]) -> Outcome | None:
         """Ephemeral to the user where they clicked; None when Slack says the URL is gone."""
-        webhook = WebhookClient(p["response_url"], timeout=self._calls.client.timeout)
+        webhook = WebhookClient(url, timeout=self._calls.client.timeout)
         try:
             response = webhook.send(
-                text=p["text"], blocks=p.get("blocks"), response_type="ephemeral", replace_original=False
+                text=answer["text"], blocks=answer.get("blocks"), response_type="ephemeral", replace_original=False
             )
         except Exception as exc:  # network: timeouts, refused connections
             self._metrics.slack_calls.labels("response_url", "error").inc()
@@ -338,6 +352,8 @@ class Senders:
             return self._hubspot.send(row)
         if row.kind == outbox.Kind.EXPORT_FILE:
             return self._export_file(row)
+        if row.kind == outbox.Kind.LIMITS_PREVIEW:
+            return self._limits_preview(row)
         return Outcome("failed", error=f"unknown outbox kind {row.kind}")
 
 

@@ -58,6 +58,11 @@ def _row(r: PolicyReport) -> tuple[str, ...]:
     )
 
 
+def report_cells(r: PolicyReport) -> dict[str, str]:
+    """One policy's measures by column name, as the table shows them."""
+    return dict(zip(COLUMNS, _row(r), strict=True))
+
+
 def report_table(reports: Sequence[PolicyReport], heading: str) -> str:
     """A plain-text table, one policy a row, with what the measures mean underneath."""
     rows = [COLUMNS, *(_row(r) for r in reports)]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.limits_preview import PREVIEW_WEEKS, queue_limits_preview
 from bot.teams import add_member, effective_limits, remove_member, set_limit
-from handlers.blocks import section
+from handlers.blocks import escape, section
 from handlers.commands import Caller, Subcommand, UsageError, parse_user
 from handlers.pipeline import Reply, reply
 
@@ -17,8 +18,17 @@ def limits(caller: Caller, args: list[str]) -> Reply:
             for key, value in effective_limits(team).model_dump().items()
         ]
         return reply(f"Limits of {team.name}", [section("\n".join(lines))])
+    if len(args) == 3 and args[0].lower() == "preview":
+        value = queue_limits_preview(caller.session, manager, args[1], args[2], caller.response_url, caller.now)
+        return reply(
+            f"Replaying {escape(manager.team.name)}'s last {PREVIEW_WEEKS} weeks with `{args[1]}` = {escape(value)}: "
+            "working on it, the comparison comes here shortly. Nothing is changed."
+        )
     if len(args) != 3 or args[0].lower() != "set":
-        raise UsageError("Say `limits` to see them or `limits set KEY VALUE` to change one")
+        raise UsageError(
+            "Say `limits` to see them, `limits set KEY VALUE` to change one "
+            "or `limits preview KEY VALUE` to see what a change would have done"
+        )
     value = set_limit(caller.session, manager, args[1], args[2], caller.now)
     return reply(f"`{args[1]}` is now {value} for {manager.team.name}.")
 
@@ -35,7 +45,13 @@ def team(caller: Caller, args: list[str]) -> Reply:
 
 
 SUBCOMMANDS = [
-    Subcommand("limits", "/dibs limits [set KEY VALUE]", "show or change the team's limits", limits, manager_only=True),
+    Subcommand(
+        "limits",
+        "/dibs limits [set KEY VALUE] · /dibs limits preview KEY VALUE",
+        "show or change the team's limits, or replay the last 4 weeks with one changed",
+        limits,
+        manager_only=True,
+    ),
     Subcommand(
         "team",
         "/dibs team add @user rep|manager · /dibs team remove @user",

@@ -47,6 +47,7 @@ class OutboxKind(StrEnum):
     WEBHOOK = "webhook"  # a signed lead event (payload url, event) to a team's CRM webhook; in order per lead
     HUBSPOT_OWNER = "hubspot_owner"  # a lead's owner (and split note) written to its HubSpot contact; in order
     EXPORT_FILE = "export_file"  # a manager's export (payload dataset, since), written and shared to their DM when sent
+    LIMITS_PREVIEW = "limits_preview"  # a manager's `/dibs limits preview` (payload key, value), replayed when sent
     # Kinds no longer queued; rows of earlier releases keep them (delivery fails them as unknown).
     EPHEMERAL = "ephemeral"  # a private answer in a channel, before answers went by response_url
     UPLOAD = "upload"  # the digest chart's bytes, before the chart was drawn when sent

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -96,7 +97,12 @@ def test_fifty_clicks_over_two_webs_with_two_workers(pg_engine: Engine, split: l
         return Counter(c.args["user"] for c in slack.calls_to("response_url") if c.ok)
 
     assert eventually(lambda: answered() == dict.fromkeys(REPS, 1), timeout=10), f"each answered once: {answered()}"
-    cards = [c for c in slack.calls_to("chat.postMessage") if c.ok and c.args.get("text", "").startswith("New lead")]
-    assert len(cards) == 1, "the lead's card posted once, by one of the two workers"
+
+    def cards() -> list[Any]:
+        return [c for c in slack.calls_to("chat.postMessage") if c.ok and c.args.get("text", "").startswith("New lead")]
+
+    # The card shares the channel's lane with last week's digest (due on the real clock), so it may come after it.
+    assert eventually(lambda: len(cards()) >= 1, timeout=15), "the lead's card is posted"
+    assert len(cards()) == 1, "the lead's card posted once, by one of the two workers"
     digests = [c for c in slack.calls_to("chat.postMessage") if c.ok and "Fairness digest" in c.args.get("text", "")]
     assert len(digests) <= 1, "last week's digest (due on a real clock) posted at most once"

@@ -23,6 +23,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("leads", schema=None) as batch_op:
+    # ALTER TABLE … DROP COLUMN, not a copy of the table: a copy would lose the expression index
+    # on leads (lower(territory)), which SQLAlchemy cannot reflect.
+    with op.batch_alter_table("leads", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("draw_commitment")
         batch_op.drop_column("draw_seed")
