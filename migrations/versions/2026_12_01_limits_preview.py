@@ -2,7 +2,7 @@
 command's response_url
 
 Revision ID: dfe09d64333e
-Revises: a917ccbd7ff9
+Revises: 8308cce3fec0
 Create Date: 2026-12-01 05:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "dfe09d64333e"
-down_revision: str | None = "a917ccbd7ff9"
+down_revision: str | None = "8308cce3fec0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
