@@ -22,8 +22,6 @@ from bot.config import WEEKDAYS
 from bot.errors import Invalid, InvalidInput
 from bot.fairness import (
     Flag,
-    effective_weights,
-    eligible_reps,
     fair_share_ratios,
     fairness_flags,
     gini,
@@ -31,9 +29,8 @@ from bot.fairness import (
     jain,
     leads_in_period,
     limit_refusals,
-    period_credit,
+    period_shares,
     previous_week,
-    share_ratios,
     week_containing,
     week_label,
 )
@@ -137,12 +134,8 @@ def compute_digest(session: Session, team_id: str, year: int, week: int, now: da
     if now <= start:
         raise InvalidInput(Invalid.WEEK_NOT_STARTED, week=week_label(year, week), team=team.name)
     as_of = min(end, now)
-    reps = eligible_reps(session, team_id, start, as_of)
-    weights = effective_weights(session, reps, start, as_of)
-    credit = period_credit(session, team_id, start, as_of)
-    shares = share_ratios(weights, credit.credited, credit.leads)
-    quality = share_ratios(weights, credit.credited_score, credit.score)
-    value = share_ratios(weights, credit.credited_value, credit.value)
+    measured = period_shares(session, team_id, start, as_of)
+    reps, shares, quality, value = measured.reps, measured.counts, measured.quality, measured.value
     leads = _lead_summary(session, team_id, start, as_of)
     contact = _median_time_to_contact(session, team_id, start, as_of)
     misses = _sla_misses(session, team_id, start, as_of)

@@ -270,6 +270,33 @@ def period_credit(session: Session, team_id: str, start: datetime, end: datetime
     )
 
 
+@dataclass(frozen=True)
+class PeriodShares:
+    """Who was eligible in a period, and each one's credited share of its leads, of their scores
+    (quality) and of their pipeline value, against fair share: what the digest and the simulator
+    both measure."""
+
+    reps: list[Member]
+    credit: PeriodCredit
+    counts: dict[int, ShareRatio]
+    quality: dict[int, ShareRatio]
+    value: dict[int, ShareRatio]
+
+
+def period_shares(session: Session, team_id: str, start: datetime, end: datetime) -> PeriodShares:
+    """The team's shares of the leads created in [start, end)."""
+    reps = eligible_reps(session, team_id, start, end)
+    weights = effective_weights(session, reps, start, end)
+    credit = period_credit(session, team_id, start, end)
+    return PeriodShares(
+        reps,
+        credit,
+        share_ratios(weights, credit.credited, credit.leads),
+        share_ratios(weights, credit.credited_score, credit.score),
+        share_ratios(weights, credit.credited_value, credit.value),
+    )
+
+
 def limit_refusals(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, int]:
     """Claims refused by a limit in [start, end), per rep (audit log): the hoarding signal.
 

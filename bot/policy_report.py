@@ -18,15 +18,12 @@ from sqlalchemy.orm import Session
 
 from bot.fairness import (
     Flag,
-    effective_weights,
-    eligible_reps,
     fairness_flags,
     gini,
     jain,
     leads_in_period,
     limit_refusals,
-    period_credit,
-    share_ratios,
+    period_shares,
 )
 from models import OWNING_CLAIM_STATUSES, Claim, ClaimStatus, Dispute, How, Lead
 
@@ -73,12 +70,8 @@ def _rated(values: list[float | None]) -> list[float]:
 
 def policy_report(session: Session, team_id: str, policy: str, start: datetime, end: datetime) -> PolicyReport:
     """The measures of the team's leads created in [start, end), as they stand now."""
-    reps = eligible_reps(session, team_id, start, end)
-    weights = effective_weights(session, reps, start, end)
-    credit = period_credit(session, team_id, start, end)
-    counts = share_ratios(weights, credit.credited, credit.leads)
-    quality = share_ratios(weights, credit.credited_score, credit.score)
-    value = share_ratios(weights, credit.credited_value, credit.value)
+    measured = period_shares(session, team_id, start, end)
+    reps, counts, quality, value = measured.reps, measured.counts, measured.quality, measured.value
     in_period = leads_in_period(team_id, start, end)
     owning = (
         select(Claim.member_id, Claim.how, Lead.score)
@@ -124,7 +117,7 @@ def policy_report(session: Session, team_id: str, policy: str, start: datetime, 
     worst = rows[0] if rows and rows[0].ratio is not None else None
     return PolicyReport(
         policy=policy,
-        leads=credit.leads,
+        leads=measured.credit.leads,
         owned=len(owned_rows),
         gini=gini(ratios),
         jain=jain(ratios),
