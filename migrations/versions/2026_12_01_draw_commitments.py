@@ -23,6 +23,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # SQLite rebuilds `leads` to drop columns, and batch mode cannot carry an expression index
+    # over: set it aside around the rebuild (one statement each on PostgreSQL).
+    op.drop_index("ix_leads_team_block_territory", table_name="leads")
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.drop_column("draw_commitment")
         batch_op.drop_column("draw_seed")
+    op.create_index(
+        "ix_leads_team_block_territory", "leads", ["team_id", "name_block", sa.text("lower(territory)")], unique=False
+    )
