@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,7 +114,7 @@ def team_toml(
     token: str,
     reps: Sequence[str],
     managers: Sequence[str],
-    limits: dict[str, int | bool],
+    limits: Mapping[str, int | bool | float],
     timezone: str = "UTC",
 ) -> str:
     """A team config file (DESIGN §3) for one team."""

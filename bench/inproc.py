@@ -38,11 +38,14 @@ def main() -> None:
     parser = common.arg_parser(__doc__)
     parser.add_argument("--leads", type=int, default=600)
     parser.add_argument("--hold-days", type=int, default=0, help="account_hold_days (0: no account look-up on a claim)")
+    parser.add_argument("--share-ratio", type=float, help="max_share_ratio (the share cap, checked on every claim)")
     args = parser.parse_args()
     common.say(f"in-process claims and intakes on {common.describe_machine()}")
     reps = [f"U0IN{i:03d}" for i in range(50)]
     world = World(5_000)
-    limits = LIMITS | {"account_hold_days": args.hold_days}
+    limits: dict[str, int | bool | float] = LIMITS | {"account_hold_days": args.hold_days}
+    if args.share_ratio is not None:
+        limits["max_share_ratio"] = args.share_ratio
     toml = common.team_toml(TEAM, channel="C0IN", token="t", reps=reps, managers=["U0INMGR"], limits=limits)
     with common.fresh_database(args.database_url) as database_url:
         engine = make_engine(database_url)

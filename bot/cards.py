@@ -61,4 +61,5 @@ def _rerender(session: Session, lead: Lead, card: LeadCard, now: datetime) -> No
         channel=card.channel,
         lead_id=lead.id,
         card_id=card.id,
+        ts=card.ts,  # its message, if posted: updates of different messages go side by side
     )

@@ -2,8 +2,9 @@
 users, and settles each row as soon as Slack answered.
 
 Rows go into lanes, one per channel (per user for App Home, per click for its private answer,
-per dispute for its case and thread): a lane sends its rows one after another, in order and at the channel's
-pace (one message a second), while a small pool of threads works on different lanes at once.
+per dispute for its case and thread, per message for updates of a posted card): a lane sends its
+rows one after another, in order and at the channel's pace (one message a second), while a small
+pool of threads works on different lanes at once.
 A channel's waiting lead cards go out together (up to 10 cards a message). 429s are honoured
 with `Retry-After`; other failures back off (bot/outbox.py) and are retried until the row is a
 day old. Leases are renewed while rows are in flight; a row whose send may have reached Slack is
@@ -60,7 +61,11 @@ def lane_of(row: OutboxMessage) -> str:
         return f"dispute:{row.dispute_id}"
     if row.kind in (outbox.Kind.WEBHOOK, outbox.Kind.HUBSPOT_OWNER):  # in order per lead and receiver
         return f"{row.kind}:{row.lead_id}:{row.payload.get('url', '')}"
-    return row.channel or ""
+    if row.kind == outbox.Kind.REFRESH_CARD and row.payload.get("ts"):
+        # chat.update is paced per method, not per channel (Slack's tier 3): updates of different
+        # messages go side by side; one message's updates take turns (Senders._refresh).
+        return f"message:{row.channel}:{row.payload['ts']}"
+    return row.channel or ""  # posts keep the channel's pace; a card not yet posted follows its post
 
 
 class BoundedSessions:
@@ -373,7 +378,9 @@ def _record_cards(session: Session, card_ids: list[int], posted: tuple[str, str]
         return
     if kept:
         card = kept[0]
-        outbox.enqueue(session, outbox.Kind.REFRESH_CARD, now, channel=channel, lead_id=card.lead_id, card_id=card.id)
+        outbox.enqueue(
+            session, outbox.Kind.REFRESH_CARD, now, channel=channel, lead_id=card.lead_id, card_id=card.id, ts=ts
+        )
     else:
         outbox.enqueue(session, outbox.Kind.RETIRE_COPY, now, channel=channel, ts=ts)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -96,6 +96,7 @@ class Senders:
         self._hubspot = HubSpotSync(calls.client, sessions, clock, hubspot_url)
         self._lock = threading.Lock()
         self._rendered: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._updating: dict[tuple[str, str], tuple[threading.Lock, int]] = {}  # message -> its lock, users
 
     # ---- coalescing updates -------------------------------------------------------------
 
@@ -109,6 +110,24 @@ class Senders:
             self._rendered[message_key] = max(seq, self._rendered.pop(message_key, -1))
             while len(self._rendered) > REMEMBERED_RENDERS:
                 self._rendered.popitem(last=False)
+
+    @contextmanager
+    def _one_update_at_a_time(self, message_key: tuple[str, str]) -> Iterator[None]:
+        """Updates of one message take turns (rendered and sent under its lock), so the last one
+        Slack receives shows the latest state, whichever lanes they came through."""
+        with self._lock:
+            lock, users = self._updating.get(message_key, (threading.Lock(), 0))
+            self._updating[message_key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._updating[message_key]
+                if users == 1:
+                    del self._updating[message_key]
+                else:
+                    self._updating[message_key] = (lock, users - 1)
 
     def _update(self, message_key: tuple[str, str], seq: int, payload: dict[str, Any]) -> Outcome:
         channel, ts = message_key
@@ -164,25 +183,39 @@ class Senders:
         return cards_message(rendered, refs)
 
     def _refresh(self, job: Job, seq_now: int) -> Outcome:
+        message_key = self._message_of(job.row)
+        if isinstance(message_key, Outcome):
+            return message_key
+        channel, ts = message_key
+        with self._one_update_at_a_time(message_key):
+            if self._covered(message_key, job):
+                return Outcome("sent")
+            with self._sessions() as session:
+                cards = list(
+                    session.scalars(
+                        select(LeadCard)
+                        .where(LeadCard.channel == channel, LeadCard.ts == ts)
+                        .options(_WITH_LEAD)
+                        .order_by(LeadCard.id)
+                    )
+                )
+                if not cards:  # erased meanwhile: nothing left to show
+                    return Outcome("sent")
+                payload = self._render_cards(session, cards)
+            return self._update(message_key, seq_now, payload)
+
+    def _message_of(self, row: OutboxMessage) -> tuple[str, str] | Outcome:
+        """The (channel, ts) of the message holding the row's card (known when it was queued after
+        the post), or what to do with a row whose card has no message yet."""
+        if row.payload.get("ts") and row.channel:
+            return row.channel, str(row.payload["ts"])
         with self._sessions() as session:
-            card = session.get(LeadCard, job.row.payload["card_id"])
+            card = session.get(LeadCard, row.payload["card_id"])
             if card is None or (card.ts is None and card.retired_at is not None):
                 return Outcome("sent")  # never shown, so nothing to update
             if card.ts is None:
-                return _wait_for_message(session, job.row)
-            message_key = (card.channel, card.ts)
-            if self._covered(message_key, job):
-                return Outcome("sent")
-            cards = list(
-                session.scalars(
-                    select(LeadCard)
-                    .where(LeadCard.channel == card.channel, LeadCard.ts == card.ts)
-                    .options(_WITH_LEAD)
-                    .order_by(LeadCard.id)
-                )
-            )
-            payload = self._render_cards(session, cards)
-        return self._update(message_key, seq_now, payload)
+                return _wait_for_message(session, row)
+            return card.channel, card.ts
 
     def _retire_copy(self, row: OutboxMessage) -> Outcome:
         """A second copy of a card or case message: no buttons, pointing at the live one."""

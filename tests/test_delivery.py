@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import outbox
+from bot import cards, outbox
 from bot.intake import LeadIn, take_lead
 from handlers.metrics import Metrics
 from handlers.senders import DUPLICATE_TEXT
 from handlers.views import CLAIM_ACTION
-from models import LeadCard, OutboxMessage, Team
+from models import Lead, LeadCard, OutboxMessage, Team
 from sandbox.slack_web import SlackStandIn
 from tests.fixtures_app import eventually
 from tests.outbox_helpers import FakeClock, deliverer, post, row, statuses
@@ -263,3 +263,40 @@ def test_a_worker_closing_gives_back_the_rows_it_had_not_started(
     assert (waiting.leased_by, waiting.available_at, waiting.unsure_since) == (None, clock(), None)
     assert not worker.pump(), "closed"
     assert timedelta(0) <= clock() - waiting.created_at
+
+
+def test_updates_of_a_channels_messages_go_side_by_side_one_message_at_a_time(
+    slack: SlackStandIn, teams: sessionmaker[Session]
+) -> None:
+    """chat.update is limited per method (Slack's tier 3), not per channel: two card messages
+    of one channel are updated at once while Slack takes 0.5 s to answer (before: one after the
+    other in the channel's lane). Two refreshes of one message coming through different lanes
+    (one queued before the card was posted) make one update, not two racing ones."""
+    clock = FakeClock()
+    worker = deliverer(slack, teams, clock)
+    lead_ids = []
+    for name in ("Ann", "Ben"):  # posted one after the other: two messages
+        with teams.begin() as session:
+            east = session.get_one(Team, "east")
+            lead_ids.append(take_lead(session, east, LeadIn(name=name), clock(), "test").lead.id)
+        assert worker.tick()
+    with teams.begin() as session:
+        first_card = cards.current_card(session, lead_ids[0])
+        assert first_card is not None and first_card.ts is not None
+        outbox.enqueue(  # an older refresh, queued before the card had a message: the channel's lane
+            session, outbox.Kind.REFRESH_CARD, clock(), channel="C0EAST", lead_id=lead_ids[0], card_id=first_card.id
+        )
+        for lead_id in lead_ids:
+            cards.refresh(session, session.get_one(Lead, lead_id), clock())
+    slack.set_latency(0.5)
+
+    assert worker.tick()
+
+    updates = slack.calls_to("chat.update")
+    assert all(c.ok for c in updates)
+    with teams() as session:
+        messages = [str(ts) for ts in session.scalars(select(LeadCard.ts).order_by(LeadCard.id))]
+    assert len(set(messages)) == 2
+    assert sorted(c.args["ts"] for c in updates) == sorted(messages), "one update a message"
+    assert abs(updates[0].at - updates[1].at) < 0.4, "two messages updated at once, not one by one"
+    assert set(statuses(teams).values()) == {"sent"}
