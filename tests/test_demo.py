@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,3 +143,25 @@ def test_a_failing_step_is_named_in_one_line_and_everything_stops(tmp_path_facto
     with pytest.raises(RuntimeError, match="not started"):
         _ = run.slack.api_url
     assert list(run.cwd.iterdir()) == []
+
+
+def test_the_demos_json_log_parses_line_by_line_and_holds_no_secret_or_contact(tmp_path: Path) -> None:
+    """`LOG_FORMAT=json dibs demo`, as an operator's log pipeline would read it."""
+    env = {**os.environ, "LOG_FORMAT": "json"}
+    env.pop("DATABASE_URL", None)
+    dibs = str(Path(sys.executable).parent / "dibs")
+    run = subprocess.run(
+        [dibs, "demo", "--out", str(tmp_path / "out")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) > 20, "the demo's requests are logged"
+    events = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any(event.get("lead") == "L-18" for event in events), "lead refs are in the log"
+    assert not re.search(r"xox[bpa]-|Bearer |@[a-z0-9-]+\.(com|io)\b", run.stderr), "no token, credential or email"
+    assert "olivia@umbrapharma.com" in run.stdout, "the demo did show the contact the log leaves out"
