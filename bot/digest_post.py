@@ -56,10 +56,6 @@ def digest_state(session: Session, team_id: str, year: int, week: int) -> Digest
     return DigestState.POSTING if any(row.status == OutboxStatus.PENDING for row in rows) else DigestState.FAILED
 
 
-def digest_posted(session: Session, team_id: str, year: int, week: int) -> bool:
-    return digest_state(session, team_id, year, week) == DigestState.POSTED
-
-
 def queue_digest(
     session: Session, team: Team, year: int, week: int, now: datetime, *, retry_after: timedelta = timedelta()
 ) -> DigestState:
