@@ -116,13 +116,13 @@ def main() -> None:
             common.team_toml("click", channel=CHANNEL, token=TOKEN, reps=reps, managers=["U0CLICKMGR"], limits=LIMITS)
         )
         standin = common.StandInProcess(workdir, config)
-        dibs = [
-            common.start_dibs(f"dibs-{i}", database_url, config, standin.api_url, workdir) for i in range(args.replicas)
-        ]
+        dibs, processes = common.start_cluster(
+            args.topology, args.replicas, database_url, config, standin.api_url, workdir
+        )
         floor = [common.start_floor(workdir, database_url, f"floor-{i}") for i in range(args.replicas)]
         engine = make_engine(database_url)
         try:
-            for server in dibs + floor:
+            for server in processes + floor:
                 server.wait_healthy()
             total = args.warm_up + args.clicks_1 + args.clicks_32
             common.say(f"creating {total:,} open leads through the webhook...")
@@ -151,14 +151,15 @@ def main() -> None:
                 wait_outbox_drained(engine)
             sql.append(sql_floor.claim_floor(database_url, "click", CHANNEL, args.sql_floor))
             owned = active_claims(engine) - 2 * args.sql_floor
-            tracebacks = sum(server.tracebacks() for server in dibs)
+            tracebacks = sum(server.tracebacks() for server in processes)
         finally:
-            for server in dibs + floor:
+            for server in processes + floor:
                 server.stop()
             standin.stop()
             engine.dispose()
     common.say(
-        f"\nClaim click, signed block_actions over HTTP (client-side latency), {args.replicas} server process(es) each:"
+        f"\nClaim click, signed block_actions over HTTP (client-side latency), {args.replicas} server process(es) each"
+        f" (topology {args.topology}):"
     )
     sql_p50 = min(floor.p50 for floor in sql)
     common.say(

@@ -39,6 +39,9 @@ BOT_TOKEN = "xoxb-bench"
 __all__ = ["block_actions_body", "signed_headers"]
 
 
+TOPOLOGIES = ("split", "all")
+
+
 def say(message: str) -> None:
     print(message, flush=True)
 
@@ -53,6 +56,13 @@ def arg_parser(description: str) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--work-dir", type=Path, help="keep server logs and config here (default: a temporary directory)"
+    )
+    parser.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="split",
+        help="split: web processes plus one worker process, as the Procfile runs Dibs; "
+        "all: each process serves requests and runs the outbox and scheduler (default: %(default)s)",
     )
     return parser
 
@@ -195,8 +205,10 @@ def _python_env() -> dict[str, str]:
     return env
 
 
-def start_dibs(name: str, database_url: str, config: Path, slack_api_url: str, workdir: Path) -> Server:
-    """A real `dibs serve` (waitress + bolt + PostgreSQL, outbox worker and scheduler)."""
+def start_dibs(
+    name: str, database_url: str, config: Path, slack_api_url: str, workdir: Path, role: str = "all"
+) -> Server:
+    """A real `dibs serve --role ROLE` (waitress + bolt + PostgreSQL; with `all`, outbox worker and scheduler too)."""
     port = free_port()
     env = _python_env() | {
         "DATABASE_URL": database_url,
@@ -207,7 +219,19 @@ def start_dibs(name: str, database_url: str, config: Path, slack_api_url: str, w
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
-    return Server(name, [sys.executable, str(ROOT / "app.py"), "serve"], env, workdir, port)
+    return Server(name, [sys.executable, str(ROOT / "app.py"), "serve", "--role", role], env, workdir, port)
+
+
+def start_cluster(
+    topology: str, webs: int, database_url: str, config: Path, slack_api_url: str, workdir: Path
+) -> tuple[list[Server], list[Server]]:
+    """`webs` processes that serve requests, and the processes to stop with them (the webs, plus
+    the worker under the `split` topology)."""
+    role = "web" if topology == "split" else "all"
+    servers = [start_dibs(f"dibs-{i}", database_url, config, slack_api_url, workdir, role) for i in range(webs)]
+    if topology == "split":
+        return servers, [*servers, start_dibs("worker", database_url, config, slack_api_url, workdir, "worker")]
+    return servers, servers
 
 
 def start_floor(workdir: Path, database_url: str, name: str = "floor") -> Server:

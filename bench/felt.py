@@ -116,9 +116,10 @@ def main() -> None:
             common.team_toml("felt", channel=CHANNEL, token=TOKEN, reps=reps, managers=["U0FELTMGR"], limits=LIMITS)
         )
         standin.add_teams(config.read_text())
-        server = common.start_dibs("dibs", database_url, config, standin.api_url, workdir)
+        (server,), processes = common.start_cluster(args.topology, 1, database_url, config, standin.api_url, workdir)
         try:
-            server.wait_healthy()
+            for process in processes:
+                process.wait_healthy()
             requests = [
                 common.lead_request({"name": f"Felt lead {i}", "external_id": f"felt-{i}"}, TOKEN) for i in range(total)
             ]
@@ -134,9 +135,10 @@ def main() -> None:
                 clicks = [(reps[i % len(reps)], lead) for i, lead in enumerate(batch)]
                 common.say(f"{len(clicks)} clicks at concurrency {concurrency}...")
                 results[concurrency] = measure(server, standin, clicks, concurrency)
-            tracebacks = server.tracebacks()
+            tracebacks = sum(process.tracebacks() for process in processes)
         finally:
-            server.stop()
+            for process in processes:
+                process.stop()
     common.say("\nThe wait a rep feels, from the click to Slack receiving (p50 / p99):")
     for concurrency, m in results.items():
         common.say(

@@ -144,12 +144,12 @@ def main() -> None:
             common.team_toml("intake", channel="C0INTAKE", token=TOKEN, reps=REPS, managers=["U0INTAKEMGR"], limits={})
         )
         standin = common.StandInProcess(workdir, config)
-        servers = [
-            common.start_dibs(f"dibs-{i}", database_url, config, standin.api_url, workdir) for i in range(args.replicas)
-        ]
+        servers, processes = common.start_cluster(
+            args.topology, args.replicas, database_url, config, standin.api_url, workdir
+        )
         engine = make_engine(database_url)
         try:
-            for server in servers:
+            for server in processes:
                 server.wait_healthy()
             with engine.connect() as connection:
                 world.copy_to(connection)
@@ -171,9 +171,9 @@ def main() -> None:
             large = post_batch(servers, world, range(7_000_000, 7_000_000 + args.batch), args.clients, "measured")
             large["candidates"] = candidates(engine, 7_000_000)
             large["floor"] = sql_floor.intake_floor(database_url, "intake", "C0INTAKE", args.sql_floor)
-            tracebacks = sum(server.tracebacks() for server in servers)
+            tracebacks = sum(server.tracebacks() for server in processes)
         finally:
-            for server in servers:
+            for server in processes:
                 server.stop()
             standin.stop()
             engine.dispose()

@@ -86,10 +86,10 @@ def main() -> None:
             )
         )
         standin.add_teams(config.read_text())
-        servers = [common.start_dibs(f"dibs-{i}", database_url, config, standin.api_url, workdir) for i in (1, 2)]
+        servers, processes = common.start_cluster(args.topology, 2, database_url, config, standin.api_url, workdir)
         engine = make_engine(database_url)
         try:
-            for server in servers:
+            for server in processes:
                 server.wait_healthy()
             common.say(f"two dibs serve processes on ports {servers[0].port} and {servers[1].port}")
             common.say("warm-up: a few clicks on each server (first requests open connections)")
@@ -133,9 +133,9 @@ def main() -> None:
                     f"{len(answers)}/{len(reps)} answered" + (f"  PROBLEMS: {'; '.join(problems)}" if problems else "")
                 )
                 failures += [f"round {round_no}: {p}" for p in problems]
-            tracebacks = {s.name: s.tracebacks() for s in servers}
+            tracebacks = {s.name: s.tracebacks() for s in processes}
         finally:
-            for server in servers:
+            for server in processes:
                 server.stop()
             engine.dispose()
     if any(tracebacks.values()):
