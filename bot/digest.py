@@ -46,6 +46,7 @@ from models import (
     How,
     JobRun,
     Lead,
+    Member,
     Team,
 )
 
@@ -301,10 +302,16 @@ def _won(session: Session, team_id: str, start: datetime, end: datetime) -> dict
 def _own_claims(session: Session, team_id: str, start: datetime, end: datetime) -> dict[int, tuple[int, float | None]]:
     """Per rep, leads they claimed themselves (not assigned) that became theirs this week,
     with the mean score of those that have one."""
+    # Driven from the week's claims (ix_claims_started), the team by its members and each score
+    # looked up by key: a join to leads on the team alone scans every lead the team ever had.
+    score = select(Lead.score).where(Lead.id == Claim.lead_id).scalar_subquery()
     rows = session.execute(
-        select(Claim.member_id, func.count(), func.avg(Lead.score))
-        .join(Lead, Lead.id == Claim.lead_id)
-        .where(Lead.team_id == team_id, Claim.how == How.CLAIM, _between(Claim.started_at, start, end))
+        select(Claim.member_id, func.count(), func.avg(score))
+        .where(
+            Claim.member_id.in_(select(Member.id).where(Member.team_id == team_id)),
+            Claim.how == How.CLAIM,
+            _between(Claim.started_at, start, end),
+        )
         .group_by(Claim.member_id)
     )
     return {member_id: (count, None if mean is None else float(mean)) for member_id, count, mean in rows}
