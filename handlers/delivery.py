@@ -35,7 +35,7 @@ from handlers.hubspot_sync import HUBSPOT_API_URL
 from handlers.metrics import Metrics
 from handlers.outage import OUTAGE
 from handlers.senders import Job, Senders, never_posted
-from handlers.slack_calls import PACE_WAIT_SECONDS, Outcome, SlackCalls
+from handlers.slack_calls import PACE_WAIT_SECONDS, MethodBudget, Outcome, SlackCalls
 from handlers.views import CARDS_PER_MESSAGE
 from infra.db import database_unavailable
 from models import Dispute, LeadCard, OutboxMessage, OutboxStatus
@@ -112,7 +112,7 @@ class Deliverer:
 
     `pump` (the serve loop) leases and returns at once; `tick` waits until what it took is
     settled; `deliver_now` sends given rows at once (right after the transaction that queued
-    them commits).
+    them commits). `budget`: the per-method limits it keeps under (Slack's, `METHOD_LIMITS`).
     """
 
     def __init__(
@@ -129,11 +129,12 @@ class Deliverer:
         database_connections: int = DATABASE_CONNECTIONS,
         worker: str | None = None,
         hubspot_url: str = HUBSPOT_API_URL,
+        budget: MethodBudget | None = None,
     ):
         self._sessions = BoundedSessions(sessions, database_connections)
         self._clock = clock
         self._metrics = metrics
-        self._calls = SlackCalls(client, metrics, channel_interval)
+        self._calls = SlackCalls(client, metrics, channel_interval, budget)
         self._senders = Senders(self._calls, self._sessions, sessions, metrics, clock, hubspot_url)
         self._lease_seconds = lease_seconds
         self._renew_seconds = renew_seconds

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,19 @@ HISTORY_PAGES = 10  # at most this many pages of 200 messages are searched for o
 PACE_WAIT_SECONDS = 2.0  # a channel's turn this close is waited for; a later one postpones the row
 PACE_MARGIN = 1.05  # posts to a channel leave this much more than an interval apart (network jitter)
 
+# Slack limits each Web API method per workspace (api.slack.com/apis/rate-limits). The worker keeps
+# under the limits of what it calls in volume by itself, at each tier's floor, rather than learning
+# them from 429s: a card update over the limit waits for its turn. chat.postMessage is paced per
+# channel instead. A 429 still holds its method for Retry-After: other workers share the budget.
+RATE_WINDOW_SECONDS = 60.0
+METHOD_LIMITS: Mapping[str, int] = {  # calls per RATE_WINDOW_SECONDS, by WebClient method
+    "chat_update": 50,
+    "views_publish": 100,
+    "conversations_open": 50,
+    "conversations_history": 50,
+    "conversations_replies": 50,
+}
+
 
 @dataclass
 class Outcome:
@@ -89,14 +103,49 @@ def is_user_id(channel: str) -> bool:
     return channel[:1] in ("U", "W")
 
 
+class MethodBudget:
+    """Calls of each limited method in the last window, and holds set by Slack's 429s."""
+
+    def __init__(self, limits: Mapping[str, int], window: float = RATE_WINDOW_SECONDS):
+        self._limits, self._window = dict(limits), window
+        self._calls: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._held: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def take(self, method: str) -> float:
+        """0 when `method` may be called now (the call is counted); else the seconds until it may."""
+        with self._lock:
+            now = time.monotonic()
+            if (held := self._held.get(method, 0.0) - now) > 0:
+                return held
+            limit = self._limits.get(method)
+            if limit is None:
+                return 0.0
+            calls = self._calls[method]
+            while calls and calls[0] <= now - self._window:
+                calls.popleft()
+            if len(calls) >= limit:
+                return calls[0] + self._window - now
+            calls.append(now)
+            return 0.0
+
+    def hold(self, method: str, seconds: float) -> None:
+        """Slack said the method is over its limit: no call of it for `seconds`."""
+        with self._lock:
+            self._held[method] = max(self._held.get(method, 0.0), time.monotonic() + seconds)
+
+
 class SlackCalls:
     """Web API calls with their outcome, channel pacing across the worker's threads, and
     the look-up of messages already posted."""
 
-    def __init__(self, client: WebClient, metrics: Metrics, channel_interval: float = 1.0):
+    def __init__(
+        self, client: WebClient, metrics: Metrics, channel_interval: float = 1.0, budget: MethodBudget | None = None
+    ):
         self._client = client
         self._metrics = metrics
         self._channel_interval = channel_interval
+        self._budget = budget or MethodBudget(METHOD_LIMITS)
         self._lock = threading.Lock()
         self._next_post: dict[str, float] = {}
 
@@ -145,6 +194,8 @@ class SlackCalls:
                 return Outcome("postpone", -wait)
             time.sleep(wait)
             self._posting(pace_channel)
+        elif wait := self._budget.take(method):
+            return Outcome("postpone", wait)
         try:
             response = getattr(self._client, method)(**kwargs)
         except SlackApiError as exc:
@@ -170,6 +221,8 @@ class SlackCalls:
             if channel:
                 with self._lock:
                     self._next_post[channel] = time.monotonic() + retry_after
+            else:
+                self._budget.hold(method, retry_after)
             return Outcome("postpone", retry_after)
         self._metrics.slack_calls.labels(method, "error").inc()
         kind = "failed" if error in PERMANENT_ERRORS else "retry"
@@ -234,6 +287,8 @@ class SlackCalls:
     ) -> tuple[list[dict[str, Any]], bool] | Outcome | None:
         """One page of the conversation's messages (or the thread's) from `oldest` to `latest`."""
         method = "conversations_replies" if thread_ts else "conversations_history"
+        if wait := self._budget.take(method):
+            return Outcome("postpone", wait, unsure=True)
         try:
             if thread_ts:
                 response = self._client.conversations_replies(

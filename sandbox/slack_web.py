@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import math
 import os
 import re
 import threading
@@ -86,6 +87,33 @@ UPLOAD_PATH = "/upload/v1/"
 RESPONSE_PATH = "/response/"
 MAX_ALT_TEXT = 1000  # files.getUploadURLExternal alt_txt
 MAX_STATUS_TEXT = 100  # users.profile.set status_text
+
+# Slack's per-method limits, calls a minute per workspace (api.slack.com/apis/rate-limits), each at
+# its tier's floor: tier 2 "20+", tier 3 "50+", tier 4 "100+"; the files methods at tier 2 (stricter
+# than their documented tier, in doubt). conversations.history and .replies are tier 3 for an app a
+# workspace builds for itself, as Dibs is installed (from manifest.yml, one workspace); an app
+# distributed outside the Slack Marketplace gets 1 a minute and 15 messages a call since 2025.
+# chat.postMessage is paced per channel instead (`limit_channel_rate`).
+RATE_WINDOW_SECONDS = 60.0
+METHOD_LIMITS_PER_MINUTE: Mapping[str, int] = {
+    "chat.update": 50,
+    "chat.delete": 50,
+    "chat.postEphemeral": 100,
+    "chat.getPermalink": 100,
+    "conversations.history": 50,
+    "conversations.replies": 50,
+    "conversations.info": 50,
+    "conversations.join": 50,
+    "conversations.open": 50,
+    "users.info": 100,
+    "users.profile.get": 100,
+    "users.lookupByEmail": 50,
+    "views.open": 100,
+    "views.publish": 100,
+    "views.update": 100,
+    "files.getUploadURLExternal": 20,
+    "files.completeUploadExternal": 20,
+}
 # What a response_url post may carry (Slack's "responding to interactions").
 RESPONSE_FIELDS = frozenset(
     {"text", "blocks", "attachments", "response_type", "replace_original", "delete_original", "thread_ts", "mrkdwn"}
@@ -184,6 +212,9 @@ class SlackStandIn:
         self._hangs: defaultdict[str, deque[float]] = defaultdict(deque)
         self._post_interval: float | None = None
         self._last_post: dict[str, float] = {}
+        self._method_limits: Mapping[str, int] = METHOD_LIMITS_PER_MINUTE
+        self._rate_window = RATE_WINDOW_SECONDS
+        self._method_calls: defaultdict[str, deque[float]] = defaultdict(deque)
         self._clock: Callable[[], float] = time.time
         self._last_ts = 0  # microseconds of the workspace's newest message ts
         self._down_until: float | None = None
@@ -450,9 +481,10 @@ class SlackStandIn:
             self._release = threading.Event()
             for state in (self._calls, self._problems, self._failures, self._hangs):
                 state.clear()
-            for mapping in (self._last_post, self._upload_slots, self._uploads):
+            for mapping in (self._last_post, self._upload_slots, self._uploads, self._method_calls):
                 mapping.clear()
-            self._post_interval = None
+            self._post_interval, self._method_limits = None, METHOD_LIMITS_PER_MINUTE
+            self._rate_window = RATE_WINDOW_SECONDS
             self._clock, self._last_ts, self._down_until, self._latency = time.time, 0, None, 0.0
             self._workspace = Workspace(self._serial)
 
@@ -508,6 +540,18 @@ class SlackStandIn:
         with self._lock:
             self._post_interval = None if per_second is None else 1.0 / per_second
             self._last_post.clear()
+
+    def limit_method_rates(
+        self,
+        per_window: Mapping[str, int] | None = METHOD_LIMITS_PER_MINUTE,
+        window_seconds: float = RATE_WINDOW_SECONDS,
+    ) -> None:
+        """Answer 429 to a method called more than its limit in the last `window_seconds` (Slack's
+        limits by default, on from the start; None: no limits). A test may shrink the window with
+        the limits, to see them bite in seconds rather than minutes."""
+        with self._lock:
+            self._method_limits, self._rate_window = per_window or {}, window_seconds
+            self._method_calls.clear()
 
     # ----- HTTP
 
@@ -574,6 +618,8 @@ class SlackStandIn:
             answer = _error(error, errors=refusals, response_metadata={"messages": refusals})
         elif self._too_fast(method, args):
             answer = _rate_limited(1)
+        elif wait := self._over_method_limit(method):
+            answer = _rate_limited(wait)
         else:
             answer = self._method_answer(method, args)
         # Slack names the token's scopes on every answer to an authenticated call.
@@ -634,6 +680,19 @@ class SlackStandIn:
             return True
         self._last_post[channel] = now
         return False
+
+    def _over_method_limit(self, method: str) -> int:
+        """Seconds until `method` may be called again (0: now, and the call is counted)."""
+        limit = self._method_limits.get(method)
+        if limit is None:
+            return 0
+        now, calls = time.monotonic(), self._method_calls[method]
+        while calls and calls[0] <= now - self._rate_window:
+            calls.popleft()
+        if len(calls) >= limit:
+            return max(1, math.ceil(calls[0] + self._rate_window - now))
+        calls.append(now)
+        return 0
 
     # ----- response_urls
 
