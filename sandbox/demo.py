@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -421,9 +422,10 @@ class Demo:
         """Run what came due at the demo's time (as the scheduler would within a second), then
         wait until every queued Slack message was delivered."""
         deadline = time.monotonic() + SETTLE_SECONDS
-        while scheduler.run_due(self.runtime.sessions, self.clock()):
+        while scheduler.run_due(self.runtime.sessions, self.clock(), counts := Counter()):
             if time.monotonic() > deadline:
-                raise DemoError(f"the scheduler still found work due after {SETTLE_SECONDS:.0f}s")
+                due = ", ".join(f"{job} {count}" for job, count in counts.items() if count)
+                raise DemoError(f"the scheduler still found work due after {SETTLE_SECONDS:.0f}s ({due})")
         while (waiting := self._outbox_row(OutboxStatus.PENDING)) is not None:
             if time.monotonic() > deadline:
                 raise DemoError(
