@@ -140,7 +140,7 @@ class Runtime:
         for loop in self.loops:
             loop.stop()
         if self.deliverer is not None:
-            self.deliverer.close()  # a web's deliver_now sends finish
+            self.deliverer.close()  # a web's answers being sent finish
         self.engine.dispose()
 
 
@@ -177,7 +177,7 @@ def build_runtime(
 
     The connection pool has a connection for every server thread and background loop, so no
     request waits for one while the database is healthy. A web still sends a click's answer
-    right after its transaction commits (`deliver_now`, leased like any outbox row), the
+    right after its transaction commits (taken as it is queued, `Deliverer.lease_new`), the
     workers' loop being the fallback.
     """
     engine = make_engine(
@@ -200,7 +200,7 @@ def build_runtime(
             identity=wait_for_slack(client),
             signing_secret=secret.get_secret_value() if secret else None,
             clock=clock,
-            deliver_now=deliverer.deliver_now,
+            answers=deliverer,
             on_refusal=lambda rule: metrics.refusals.labels(rule).inc(),
         )
         readiness = Readiness(engine, slack_verified=True)  # wait_for_slack returned: auth.test took the token

@@ -147,6 +147,14 @@ def lease_due(
     return taken
 
 
+def lease_new(row: OutboxMessage, now: datetime, worker: str, lease_seconds: float = LEASE_SECONDS) -> None:
+    """Take a row as it is queued, for `worker` to send right after the transaction commits:
+    the same lease `lease_due` gives, without a transaction of its own."""
+    row.available_at = now + timedelta(seconds=lease_seconds)
+    row.leased_by = worker
+    row.unsure_since = now
+
+
 def renew(
     session: Session, row_ids: Collection[int], worker: str, now: datetime, lease_seconds: float = LEASE_SECONDS
 ) -> None:

@@ -111,8 +111,9 @@ class Deliverer:
     the demo); several (threads or replicas) may run, the outbox lease keeps them apart.
 
     `pump` (the serve loop) leases and returns at once; `tick` waits until what it took is
-    settled; `deliver_now` sends given rows at once (right after the transaction that queued
-    them commits). `budget`: the per-method limits it keeps under (Slack's, `METHOD_LIMITS`).
+    settled; `lease_new` takes a row as it is queued and `send_leased` sends it at once, right
+    after the transaction that queued it commits. `budget`: the per-method limits it keeps under
+    (Slack's, `METHOD_LIMITS`).
     """
 
     def __init__(
@@ -164,11 +165,27 @@ class Deliverer:
         ticket.wait()
         return any(kind != "postpone" for kind in ticket.kinds.values())
 
-    def deliver_now(self, row_ids: Collection[int]) -> Ticket | None:
-        """Send these rows now if they are due and no worker holds them, without waiting; the
-        ticket to wait on, or None if none was taken. For the request pipeline: a click's answer
-        goes out right after its transaction commits, the outbox loop being the fallback."""
-        return self._take(len(row_ids), only=row_ids) if row_ids else None
+    def lease_new(self, row: OutboxMessage) -> None:
+        """Take a row being queued in the caller's transaction, to send it once that commits
+        (`send_leased`): a click's answer leaves without a lease transaction of its own. Should the
+        process die first, the lease runs out and a worker sends it, looking for it first."""
+        outbox.lease_new(row, self._clock(), self.worker, self._lease_seconds)
+
+    def send_leased(self, rows: Collection[OutboxMessage]) -> Ticket | None:
+        """Start sending rows taken with `lease_new` whose transaction committed; the ticket to
+        wait on, or None if there were none (or the worker is closing: they are given back)."""
+        leased = [outbox.Leased(row, None) for row in rows]
+        if not leased:
+            return None
+        ticket = Ticket([taken.row.id for taken in leased])
+        with self._lock:
+            closing = self._closed.is_set()
+            if not closing:
+                self._take_into_lanes(leased, ticket)
+        if closing:
+            self._give_back(leased)
+            return None
+        return ticket
 
     def drain(self, done: Callable[[], bool], timeout: float = 120.0) -> bool:
         """Deliver until `done()` (for commands that must send before they return)."""
@@ -215,10 +232,13 @@ class Deliverer:
             if not closing:
                 self._take_into_lanes(leased, ticket)
         if closing:  # closed while leasing: give the rows back
-            jobs = [Job(taken.row, taken.unsure_since, 0) for taken in leased]
-            self._settle(jobs, {job.row.id: Outcome("postpone") for job in jobs})
+            self._give_back(leased)
             return None
         return ticket
+
+    def _give_back(self, leased: list[outbox.Leased]) -> None:
+        jobs = [Job(taken.row, taken.unsure_since, 0) for taken in leased]
+        self._settle(jobs, {job.row.id: Outcome("postpone") for job in jobs})
 
     def _take_into_lanes(self, leased: list[outbox.Leased], ticket: Ticket) -> None:
         """Queue the rows in their lanes, starting a thread on each new lane; under the lock."""

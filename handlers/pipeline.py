@@ -19,15 +19,16 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import suppress
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 from slack_bolt.listener.listener_start_handler import ListenerStartHandler
 from slack_sdk import WebClient
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +48,16 @@ Reply = dict[str, Any]
 Tell = Callable[[Reply], None]
 UsageFor = Callable[[str, DibsError], str | None]
 OnRefusal = Callable[[str], None]  # told the rule of each refusal answered (the metrics count them)
-DeliverNow = Callable[[list[int]], object]  # the worker's deliver_now: send these committed rows at once
+
+
+class AnswerSender(Protocol):
+    """The worker's side of a click's private answer (handlers/delivery.py's Deliverer): the row
+    is taken as it is queued and sent as soon as the listener's work committed."""
+
+    def lease_new(self, row: OutboxMessage) -> None: ...
+
+    def send_leased(self, rows: Collection[OutboxMessage]) -> object: ...
+
 
 UNEXPECTED = "Something went wrong (ref {ref}); the team can look it up in the log."
 FORM_ERROR_MAX = 300  # characters shown under a modal's input
@@ -108,28 +118,28 @@ def first_delivery(session: Session, event_id: str, now: datetime) -> bool:
 class _OpenUnitOfWork(ListenerStartHandler):
     """Bolt's hook just before a listener: its session, the caller's membership, its private answers."""
 
-    def __init__(self, sessions: sessionmaker[Session]):
-        self._sessions = sessions
+    def __init__(self, sessions: sessionmaker[Session], sender: AnswerSender | None):
+        self._sessions, self._sender = sessions, sender
 
     def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
         context = request.context
         session = self._sessions()
         context["session"] = session  # first: the completion hook closes it even if the look-up fails
-        context["tell_privately"] = _teller(session, context)
+        context["tell_privately"] = _teller(session, context, self._sender)
         context["member"] = member = find_member(session, context.user_id) if context.user_id else None
         logs.bind(team=member.team_id if member else None)
 
 
 class _EndUnitOfWork(ListenerCompletionHandler):
     """Bolt's hook after a listener (and the error handler): commit, close, forget the session;
-    then hand the private answers it queued to the worker, so they leave without waiting for
-    its next round (the outbox loop stays the fallback).
+    then have the worker send the private answers it queued (and took), so they leave without
+    waiting for its next round (the outbox loop stays the fallback).
 
     The keys leave the context before bolt copies it for lazy listeners, which run later.
     """
 
-    def __init__(self, deliver_now: DeliverNow | None):
-        self._deliver_now = deliver_now
+    def __init__(self, sender: AnswerSender | None):
+        self._sender = sender
 
     def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
         session: Session | None = request.context.get("session")
@@ -140,15 +150,18 @@ class _EndUnitOfWork(ListenerCompletionHandler):
             return
         with session:
             session.commit()
-        if self._deliver_now is not None and answers:
-            self._deliver_now([row.id for row in answers])
+        if self._sender is not None and answers:
+            self._sender.send_leased([row for row in answers if inspect(row).has_identity])  # not rolled back
 
 
-def _teller(session: Session, context: BoltContext) -> Tell:
+def _teller(session: Session, context: BoltContext, sender: AnswerSender | None) -> Tell:
     queued: list[OutboxMessage] = context.setdefault(_ANSWERS, [])
 
     def tell(answer: Reply) -> None:
-        queued.append(tell_privately(session, context["now"], context.user_id or "", context.response_url, answer))
+        row = tell_privately(session, context["now"], context.user_id or "", context.response_url, answer)
+        if sender is not None:
+            sender.lease_new(row)
+        queued.append(row)
 
     return tell
 
@@ -160,14 +173,14 @@ def install(
     *,
     usage_for: UsageFor,
     form_error_blocks: Mapping[str, str],
-    deliver_now: DeliverNow | None = None,
+    answers: AnswerSender | None = None,
     on_refusal: OnRefusal | None = None,
 ) -> None:
     """Put the pipeline around every listener of `app` (call it before registering any middleware).
 
     `usage_for` gives the usage line to show with a refused slash command; `form_error_blocks`
     names, per modal callback_id, the input under which a refusal shows (other modals close
-    and answer privately). `deliver_now` sends a listener's private answers once it committed;
+    and answer privately). `answers` (the worker) sends a listener's private answers once it committed;
     `on_refusal` is told the rule of each refusal answered (`LimitReached.max_active_claims`).
     """
 
@@ -179,8 +192,8 @@ def install(
         logs.bind(user=context.user_id)
         next()
 
-    app.listener_runner.listener_start_handler = _OpenUnitOfWork(sessions)
-    app.listener_runner.listener_completion_handler = _EndUnitOfWork(deliver_now)
+    app.listener_runner.listener_start_handler = _OpenUnitOfWork(sessions, answers)
+    app.listener_runner.listener_completion_handler = _EndUnitOfWork(answers)
 
     def tell(context: BoltContext, answer: Reply) -> None:
         if "tell_privately" in context:  # in the listener's unit of work, committed after it

@@ -79,7 +79,7 @@ def build_bolt_app(
     identity: AuthorizeResult,
     signing_secret: str | None,
     clock: Clock = utc_now,
-    deliver_now: pipeline.DeliverNow | None = None,
+    answers: pipeline.AnswerSender | None = None,
     on_refusal: pipeline.OnRefusal | None = None,
 ) -> App:
     """A bolt App whose listeners only touch the database; Slack calls leave via the outbox.
@@ -103,7 +103,7 @@ def build_bolt_app(
         clock,
         usage_for=COMMANDS.usage_for,
         form_error_blocks=FORM_ERROR_BLOCKS,
-        deliver_now=deliver_now,
+        answers=answers,
         on_refusal=on_refusal,
     )
     payload_checks.register(app)

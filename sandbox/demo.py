@@ -422,10 +422,12 @@ class Demo:
         """Run what came due at the demo's time (as the scheduler would within a second), then
         wait until every queued Slack message was delivered."""
         deadline = time.monotonic() + SETTLE_SECONDS
-        while scheduler.run_due(self.runtime.sessions, self.clock(), counts := Counter()):
+        counts: Counter[str] = Counter()
+        while scheduler.run_due(self.runtime.sessions, self.clock(), counts):
             if time.monotonic() > deadline:
                 due = ", ".join(f"{job} {count}" for job, count in counts.items() if count)
                 raise DemoError(f"the scheduler still found work due after {SETTLE_SECONDS:.0f}s ({due})")
+            counts.clear()
         while (waiting := self._outbox_row(OutboxStatus.PENDING)) is not None:
             if time.monotonic() > deadline:
                 raise DemoError(

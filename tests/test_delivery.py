@@ -1,6 +1,6 @@
 """How the outbox worker sends (DESIGN §8): rows settled one by one, short renewed leases, lanes
 side by side, messages named by their rows and looked for before a second send, duplicate card
-copies stubbed, and `deliver_now` for the request pipeline."""
+copies stubbed, and a click's answer taken as it is queued for the request pipeline."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import cards, outbox
 from bot.intake import LeadIn, take_lead
+from handlers.delivery import Deliverer
 from handlers.metrics import Metrics
 from handlers.senders import DUPLICATE_TEXT
 from handlers.views import CLAIM_ACTION
@@ -177,22 +178,58 @@ def test_a_channel_keeps_slacks_pace_of_one_post_a_second(slack: SlackStandIn, s
     assert all(b.at - a.at >= 0.95 for a, b in itertools.pairwise(calls))
 
 
-def test_deliver_now_sends_just_the_rows_it_is_given(slack: SlackStandIn, sessions: sessionmaker[Session]) -> None:
-    """The request pipeline hands over a click's committed rows; the rest wait for the loop."""
+def _queued_answer(sessions: sessionmaker[Session], slack: SlackStandIn, worker: Deliverer, now: datetime) -> int:
+    """A click's private answer as the request pipeline queues it: taken by `worker` as it is queued."""
+    with sessions.begin() as session:
+        answer = outbox.enqueue(
+            session,
+            outbox.Kind.RESPOND,
+            now,
+            response_url=slack.new_response_url("C0EAST", "U0ALICE"),
+            user="U0ALICE",
+            text="L-1 is yours.",
+            blocks=None,
+        )
+        worker.lease_new(answer)
+        session.flush()
+        return answer.id
+
+
+def test_a_clicks_answer_is_the_workers_from_the_moment_it_is_queued(
+    slack: SlackStandIn, sessions: sessionmaker[Session]
+) -> None:
+    """No lease transaction after the click's: no other worker or loop round takes its answer,
+    and it leaves as soon as it is handed over; the rest wait for the loop."""
     clock = FakeClock()
     worker = deliverer(slack, sessions, clock)
-    answer = respond(sessions, slack, clock(), "U0ALICE", "L-1 is yours.")
+    answer = _queued_answer(sessions, slack, worker, clock())
     other = post(sessions, clock, "for the loop")
+    with sessions.begin() as session:
+        taken = outbox.lease_due(session, clock(), "another-replica")
+    assert [t.row.id for t in taken] == [other], "the answer is not another worker's to take"
 
-    ticket = worker.deliver_now([answer])
+    with sessions() as session:
+        ticket = worker.send_leased([session.get_one(OutboxMessage, answer)])
     assert ticket is not None and ticket.wait(5)
     assert [c.args["text"] for c in slack.responses_to("U0ALICE")] == ["L-1 is yours."]
-    assert statuses(sessions) == {answer: "sent", other: "pending"}
-    assert worker.deliver_now([answer]) is None, "sent already"
-    with sessions.begin() as session:
-        outbox.lease_due(session, clock(), "another-replica", only=[other])
-    assert worker.deliver_now([other]) is None, "another worker holds it"
+    assert statuses(sessions)[answer] == "sent"
     assert slack.calls_to("chat.postMessage") == []
+
+
+def test_an_answer_whose_web_died_before_sending_it_goes_out_when_its_lease_ends(
+    slack: SlackStandIn, sessions: sessionmaker[Session]
+) -> None:
+    clock = FakeClock()
+    died = deliverer(slack, sessions, clock)
+    answer = _queued_answer(sessions, slack, died, clock())
+    loop = deliverer(slack, sessions, clock)
+    assert not loop.tick(), "still leased by the web that queued it"
+
+    clock.advance(outbox.LEASE_SECONDS + 1)
+
+    assert loop.tick()
+    assert [c.args["text"] for c in slack.responses_to("U0ALICE")] == ["L-1 is yours."]
+    assert statuses(sessions)[answer] == "sent"
 
 
 def test_a_second_copy_of_a_card_becomes_a_stub(slack: SlackStandIn, teams: sessionmaker[Session]) -> None:
