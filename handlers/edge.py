@@ -26,7 +26,7 @@ from typing import Any
 
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, delete, insert, or_
 from sqlalchemy.exc import IntegrityError
 
 from handlers.intake_routes import MAX_BODY_BYTES as WEBHOOK_MAX_BODY
@@ -40,6 +40,7 @@ SLACK_PATH = "/slack/events"
 SLACK_MAX_BODY = 256 * 1024
 LARGEST_BODY = max(SLACK_MAX_BODY, WEBHOOK_MAX_BODY)  # waitress refuses anything larger unread
 REPLAY_WINDOW = timedelta(minutes=5)  # Slack's: an older signature is refused anyway
+EVENT_ID_KEEP = timedelta(days=1)  # Slack retries an event 3 times within minutes; a day is ample
 REPLAY_ANSWER = "Dibs already handled this exact request; nothing was done again."
 _REPLAY_PREFIX = "body:"
 
@@ -48,7 +49,8 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class ReplayCache:
-    """Request bodies seen in the last REPLAY_WINDOW, kept in the database for every replica."""
+    """Request bodies seen in the last REPLAY_WINDOW, kept in the database for every replica; its
+    sweep also forgets Slack event ids older than EVENT_ID_KEEP."""
 
     def __init__(self, engine: Engine, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._engine = engine
@@ -65,14 +67,20 @@ class ReplayCache:
         except IntegrityError:
             return False
         if now >= self._next_sweep:
-            self._forget_before(now - 2 * REPLAY_WINDOW)
+            self._forget(now)
             self._next_sweep = now + REPLAY_WINDOW
         return True
 
-    def _forget_before(self, moment: datetime) -> None:
+    def _forget(self, now: datetime) -> None:
+        """Drop digests past the replay window, and Slack event ids (handlers/pipeline.py's
+        `first_delivery`) past any retry of theirs: the table holds minutes, not history."""
+        digest = SeenEvent.event_id.startswith(_REPLAY_PREFIX)
         with self._engine.begin() as connection:
             connection.execute(
-                delete(SeenEvent).where(SeenEvent.event_id.startswith(_REPLAY_PREFIX), SeenEvent.seen_at < moment)
+                delete(SeenEvent).where(
+                    SeenEvent.seen_at < now - 2 * REPLAY_WINDOW,  # ix_seen_events_seen_at
+                    or_(digest, SeenEvent.seen_at < now - EVENT_ID_KEEP),
+                )
             )
 
 

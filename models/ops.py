@@ -103,6 +103,7 @@ class SeenEvent(Base):
     """Slack event ids already handled, so a retried delivery never acts twice."""
 
     __tablename__ = "seen_events"
+    __table_args__ = (Index("ix_seen_events_seen_at", "seen_at"),)
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     seen_at: Mapped[datetime]
