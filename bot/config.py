@@ -85,6 +85,9 @@ class Limits(_Strict):
     # A rep whose credited leads this week exceed this multiple of their fair share may not claim
     # (auto-assign and managers still may give them leads); None: no share cap.
     max_share_ratio: float | None = Field(None, ge=1.0, le=100.0)
+    # What draws, auto-assign and the share cap balance credit over: the team-local ISO week
+    # (a surplus is forgotten each Monday) or the calendar month (it is carried to month end).
+    fair_share_period: Literal["week", "month"] = "week"
 
 
 LIMIT_KEYS: tuple[str, ...] = tuple(Limits.model_fields)
