@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot import audit, cards, draws
 from bot.availability import schedule_of, zone_of
-from bot.config import Limits
+from bot.config import Limits, SharePeriod
 from bot.errors import Forbidden, LimitReached, NotAllowed
 from models import Claim, ClaimStatus, CreditShare, DisputeOutcome, How, Lead, LeadStatus, Member, Role
 
@@ -68,7 +68,7 @@ class WonDraw:
     seed: int | str
     at: datetime | None = None
     commitment: str | None = None
-    period: str = "week"  # the ratios' period (the team's `fair_share_period` then)
+    period: SharePeriod = "week"  # the ratios' period (the team's `fair_share_period` then)
 
 
 @dataclass(frozen=True)
