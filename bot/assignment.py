@@ -15,7 +15,7 @@ from bot.availability import auto_assign_block
 from bot.claims import check_rules, lock_member, new_claim
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, LimitReached, Missing, NotAllowed, NotFound
-from bot.fairness import ShareRatio, week_to_date_ratios
+from bot.fairness import ShareRatio, to_date_ratios
 from bot.fallback import nobody_eligible
 from bot.leads import get_lead, owning_claim, pending_claims
 from bot.mediation import open_dispute_of, resolve
@@ -76,14 +76,14 @@ def settle_draw(session: Session, lead: Lead, now: datetime) -> None:
         return
     team = lead.team
     limits = effective_limits(team)
-    ratios = week_to_date_ratios(session, team, now)
+    ratios = to_date_ratios(session, team, now, limits.fair_share_period)
     seed, committed = _committed_seed(lead)
     standings = tuple(_standing(c.member, ratios, c.requested_at) for c in claims)
     entrants = [(line.rep, line.ratio) for line in standings]
     picked = draws.pick(seed, entrants)
     winner = next(c for c in claims if c.member.slack_user_id == picked)
     tied = draws.tied_at_lowest(entrants)
-    choice = WonDraw(picked, limits.fair_start_seconds, standings, tied, seed, now, committed)
+    choice = WonDraw(picked, limits.fair_start_seconds, standings, tied, seed, now, committed, limits.fair_share_period)
     for claim in claims:
         if claim is not winner:
             claim.status, claim.ended_at, claim.reason = ClaimStatus.DECLINED, now, "fair-start draw"
@@ -138,7 +138,7 @@ def auto_assign(session: Session, lead: Lead, now: datetime) -> Member | None:
     """
     team = lead.team
     limits = effective_limits(team)
-    ratios = week_to_date_ratios(session, team, now)
+    ratios = to_date_ratios(session, team, now, limits.fair_share_period)
     ranked, skipped = _ranked_eligible(session, team, lead, limits, now, ratios)
     chosen = None
     for candidate in ranked:  # the row lock decides: a pause committed since the ranking wins

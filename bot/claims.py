@@ -21,7 +21,7 @@ from bot.availability import away_covering, current_away
 from bot.away_status import FROM_STATUS
 from bot.config import Limits
 from bot.errors import Clash, Conflict, Forbidden, Limit, LimitReached, NotAllowed
-from bot.fairness import week_to_date_ratios
+from bot.fairness import calendar_period, to_date_ratios
 from bot.leads import get_lead, owning_claim
 from bot.teams import effective_limits
 from models import AwayPeriod, Claim, ClaimStatus, CreditShare, How, Lead, LeadStatus, Member
@@ -49,15 +49,7 @@ def _day_bounds(tz_name: str, now: datetime) -> tuple[datetime, datetime]:
 
 def _period_bounds(tz_name: str, now: datetime, period: Limit) -> tuple[datetime, datetime]:
     """The team-local ISO week (Monday 00:00 on) or calendar month that `now` is in."""
-    zone = ZoneInfo(tz_name)
-    today = now.astimezone(zone).date()
-    if period == Limit.WEEKLY:
-        first = today - timedelta(days=today.weekday())
-        after = first + timedelta(days=7)
-    else:
-        first = today.replace(day=1)
-        after = (first + timedelta(days=32)).replace(day=1)
-    return datetime.combine(first, time(0), zone), datetime.combine(after, time(0), zone)
+    return calendar_period(tz_name, now, "week" if period == Limit.WEEKLY else "month")
 
 
 @dataclass(frozen=True)
@@ -187,24 +179,25 @@ def check_rules(session: Session, member: Member, lead: Lead, limits: Limits, no
 
 def check_share(session: Session, member: Member, limits: Limits, now: datetime) -> None:
     """The share cap (`max_share_ratio`): a rep already credited more than that multiple of their
-    fair share this week may not claim until others catch up or the week turns (a claim only:
-    auto-assign and managers may still give them a lead)."""
+    fair share this week (or month: `fair_share_period`) may not claim until others catch up or the
+    period turns (a claim only: auto-assign and managers may still give them a lead)."""
     if limits.max_share_ratio is None:
         return
-    share = week_to_date_ratios(session, member.team, now).get(member.id)
+    tz, period = member.team.timezone, limits.fair_share_period
+    share = to_date_ratios(session, member.team, now, period).get(member.id)
     if share is None or share.ratio is None or share.ratio <= limits.max_share_ratio:
         return
-    tz = member.team.timezone
-    _, week_end = _period_bounds(tz, now, Limit.WEEKLY)
+    _, period_end = calendar_period(tz, now, period)
     raise LimitReached(
         Limit.SHARE,
         ratio=round(share.ratio, 2),
         limit=limits.max_share_ratio,
         credited=round(share.credited, 2),
         fair_share=round(share.fair_share, 2),
+        period=period,
         timezone=tz,
-        frees_at=week_end.isoformat(),
-        frees_in=int((week_end - now).total_seconds()),
+        frees_at=period_end.isoformat(),
+        frees_in=int((period_end - now).total_seconds()),
     )
 
 

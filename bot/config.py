@@ -20,6 +20,7 @@ SlackUserId = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
 SlackChannelId = Annotated[str, Field(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 TeamSlug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SharePeriod = Literal["week", "month"]  # what fair share is balanced over (`fair_share_period`)
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -82,9 +83,12 @@ class Limits(_Strict):
     exclude_past_holders_hours: int = Field(24, ge=0, le=720)
     escalate_after_misses: int = Field(3, ge=0, le=100)  # 0: never escalate
     pause_after_misses: int = Field(3, ge=0, le=100)  # misses in a day; 0: never pause
-    # A rep whose credited leads this week exceed this multiple of their fair share may not claim
+    # A rep whose credited leads this period exceed this multiple of their fair share may not claim
     # (auto-assign and managers still may give them leads); None: no share cap.
     max_share_ratio: float | None = Field(None, ge=1.0, le=100.0)
+    # What draws, auto-assign and the share cap balance credit over: the team-local ISO week
+    # (a surplus is forgotten each Monday) or the calendar month (it is carried to month end).
+    fair_share_period: SharePeriod = "week"
 
 
 LIMIT_KEYS: tuple[str, ...] = tuple(Limits.model_fields)

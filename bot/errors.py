@@ -122,7 +122,7 @@ class Limit(StrEnum):
     OFF_HOURS = "off_hours"  # back_at (ISO: the next working window), timezone (the rep's); auto-assign only
     PAUSED = "paused"  # since (ISO), misses; auto-assign only
     PAST_HOLDER = "past_holder"  # lead, until (ISO), timezone: missed its contact SLA not long ago
-    SHARE = "max_share_ratio"  # ratio, limit, credited, fair_share, timezone, frees_at, frees_in (next Monday)
+    SHARE = "max_share_ratio"  # ratio, limit, credited, fair_share, period, timezone, frees_at, frees_in (period end)
 
 
 class LimitReached(Refusal):

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.availability import schedule_of
+from bot.config import SharePeriod
 from bot.errors import Invalid, InvalidInput, Limit
 from models import AuditEvent, AwayPeriod, CreditShare, Lead, Member, Role, Team
 
@@ -325,8 +326,22 @@ def fair_share_ratios(session: Session, team_id: str, start: datetime, end: date
     return share_ratios(weights, credit.credited, credit.leads)
 
 
-def week_to_date_ratios(session: Session, team: Team, now: datetime) -> dict[int, ShareRatio]:
-    """Each rep's credited leads this week against their fair share so far (draws, auto-assign)."""
-    year, week = week_containing(team.timezone, now)
-    start, _ = iso_week_bounds(team.timezone, year, week)
-    return fair_share_ratios(session, team.id, start, now)
+def calendar_period(tz_name: str, now: datetime, period: SharePeriod) -> tuple[datetime, datetime]:
+    """The team-local ISO week (Monday 00:00 on) or calendar month (`period` "week" or "month")
+    that `now` is in, in the team's zone."""
+    zone = ZoneInfo(tz_name)
+    today = now.astimezone(zone).date()
+    if period == "week":
+        first = today - timedelta(days=today.weekday())
+        after = first + timedelta(days=7)
+    else:
+        first = today.replace(day=1)
+        after = (first + timedelta(days=32)).replace(day=1)
+    return datetime.combine(first, time(), zone), datetime.combine(after, time(), zone)
+
+
+def to_date_ratios(session: Session, team: Team, now: datetime, period: SharePeriod) -> dict[int, ShareRatio]:
+    """Each rep's credited leads this week or month (the team's `fair_share_period`) against their
+    fair share so far: what draws, auto-assign and the share cap go by."""
+    start, _ = calendar_period(team.timezone, now, period)
+    return fair_share_ratios(session, team.id, start.astimezone(UTC), now)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot import audit, cards, outbox, ownership
 from bot.claims import LimitUse, limit_use, new_claim
 from bot.errors import Clash, Conflict, Forbidden, Invalid, InvalidInput, Missing, NotAllowed, NotFound
-from bot.fairness import week_to_date_ratios
+from bot.fairness import to_date_ratios
 from bot.inserts import insert_unless_present
 from bot.leads import owning_claim
 from bot.outbox import Notice
@@ -210,7 +210,7 @@ def get_dispute(session: Session, team_id: str, dispute_id: int, *, lock: bool =
 
 def case_facts(session: Session, dispute: Dispute, now: datetime) -> Case:
     team = get_team(session, dispute.team_id)
-    ratios = week_to_date_ratios(session, team, now)
+    ratios = to_date_ratios(session, team, now, effective_limits(team).fair_share_period)
 
     def uid(member_id: int | None) -> str | None:
         return session.get_one(Member, member_id).slack_user_id if member_id else None

@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 
 from bot import audit, cards, draws
 from bot.availability import schedule_of, zone_of
-from bot.config import Limits
+from bot.config import Limits, SharePeriod
 from bot.errors import Forbidden, LimitReached, NotAllowed
 from models import Claim, ClaimStatus, CreditShare, DisputeOutcome, How, Lead, LeadStatus, Member, Role
 
 
 @dataclass(frozen=True)
 class RatioLine:
-    """One rep's standing when the choice was made: credited leads this week against fair share."""
+    """One rep's standing when the choice was made: credited leads this week (or month) against fair share."""
 
     rep: str  # Slack user id
     credited: float
@@ -68,6 +68,7 @@ class WonDraw:
     seed: int | str
     at: datetime | None = None
     commitment: str | None = None
+    period: SharePeriod = "week"  # the ratios' period (the team's `fair_share_period` then)
 
 
 @dataclass(frozen=True)
@@ -339,6 +340,7 @@ def to_json(choice: OwnerChoice) -> dict[str, Any]:
                     "tied": list(choice.tied),
                 }
                 | ({"commitment": choice.commitment} if choice.commitment else {})
+                | ({"period": choice.period} if choice.period != "week" else {})
             )
         case AutoAssigned():
             return stored | {
@@ -387,7 +389,7 @@ def from_json(stored: dict[str, Any]) -> OwnerChoice:
         case WonDraw.kind:
             claimants, tied = _ratios(stored["claimants"]), tuple(stored["tied"])
             window, seed, committed = stored["window_seconds"], stored["seed"], stored.get("commitment")
-            return WonDraw(winner, window, claimants, tied, seed, at, committed)
+            return WonDraw(winner, window, claimants, tied, seed, at, committed, stored.get("period", "week"))
         case AutoAssigned.kind:
             skipped = tuple((rep, _refusal(why)) for rep, why in stored["skipped"].items())
             return AutoAssigned(winner, stored["after_minutes"], _ratios(stored["candidates"]), skipped, at)

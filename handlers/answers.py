@@ -39,7 +39,7 @@ def claim_text(result: ClaimResult) -> str:
             left = duration((result.lead.fair_start_until - at).total_seconds()) if result.lead.fair_start_until else ""
             return (
                 f"You're in the fair-start draw for {ref}; it is decided in {left}. "
-                "The claimant furthest below their fair share this week wins."
+                "The claimant furthest below their fair share wins."
             )
         case ClaimOutcome.ALREADY_ASKED:
             return f"You have already asked for {ref}; it is being decided."
@@ -142,7 +142,7 @@ def _how_chosen(why: Explanation) -> str:
             tie = f" {len(tied)} were tied, so a seeded draw picked the winner." if len(tied) > 1 else ""
             return (
                 f"{lead} had {len(claimants)} claims in its {window_seconds}s fair-start window. "
-                f"The claimant with the lowest ratio of credited leads to fair share this week wins.{tie}\n"
+                f"The claimant with the lowest ratio of credited leads to fair share this {draw.period} wins.{tie}\n"
                 f"{_ratio_table(claimants)}\nWinner: {mention(winner)}\n{_revealed(lead, draw)}"
             )
         case AutoAssigned(winner=winner, after_minutes=after_minutes, candidates=candidates, skipped=skipped):

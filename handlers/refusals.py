@@ -62,9 +62,9 @@ LIMITS: Sentences = {
     Limit.WEEKLY: lambda f: f"You have taken {f['held']} of {f['limit']} leads this week; {_frees(f)}.",
     Limit.MONTHLY: lambda f: f"You have taken {f['held']} of {f['limit']} leads this month; {_frees(f)}.",
     Limit.SHARE: lambda f: (
-        f"You have {f['credited']:g} leads this week against a fair share of {f['fair_share']:g} "
-        f"(×{f['ratio']:.2f}; this team allows ×{f['limit']:g} before others catch up). "
-        f"You can claim again once teammates catch up, or when the week turns: {_frees(f)}."
+        f"You have {f['credited']:g} leads this {f.get('period', 'week')} against a fair share of "
+        f"{f['fair_share']:g} (×{f['ratio']:.2f}; this team allows ×{f['limit']:g} before others catch up). "
+        f"You can claim again once teammates catch up, or when the {f.get('period', 'week')} turns: {_frees(f)}."
     ),
     Limit.OFF_HOURS: lambda f: f"Outside working hours; back {local_time(f['back_at'], f['timezone'])}.",
     Limit.PAUSED: lambda f: (
