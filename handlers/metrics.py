@@ -4,14 +4,16 @@ database at scrape time (so every replica reports the same truth, whichever did 
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from bot import scheduler
 from bot.outbox import MAX_AGE
@@ -83,12 +85,56 @@ LATE_AFTER = timedelta(minutes=2)  # a timer still due this long after its time 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
 
 
+Labelled = ColumnElement[Any] | InstrumentedAttribute[Any]
+TALLY_TAIL_IDS = 10_000  # ids under the newest counted that a transaction still open may yet commit
+SOURCES_PER_TEAM = 20  # `source` labels kept per team (the first seen); others count as "other"
+
+
+class IdTally:
+    """Running totals of a table's rows by labels, each row id counted once, so that a counter
+    read from the database (the cluster's count, in every process) does not read all history at
+    every scrape. The first scrape counts by group up to the newest id less TALLY_TAIL_IDS; every
+    scrape then reads row by row only the ids above that floor, which follows the newest id."""
+
+    def __init__(self, key: InstrumentedAttribute[int], labels: Sequence[Labelled], *where: ColumnElement[bool]):
+        self._key, self._labels, self._where = key, list(labels), where
+        self._totals: collections.Counter[tuple[Any, ...]] = collections.Counter()
+        self._floor: int | None = None  # every id up to here is in the totals
+        self._counted: set[int] = set()  # ids above the floor already counted
+        self._lock = threading.Lock()
+
+    def totals(self, session: Session) -> dict[tuple[Any, ...], int]:
+        """The totals by labels, as of now."""
+        with self._lock:
+            newest = session.scalar(select(func.max(self._key))) or 0  # the table's, whatever it counts
+            if self._floor is None:
+                self._floor = max(newest - TALLY_TAIL_IDS, 0)
+                grouped = select(*self._labels, func.count()).where(*self._where, self._key <= self._floor)
+                for *labels, count in session.execute(grouped.group_by(*self._labels)):
+                    self._totals[tuple(labels)] += count
+            recent = select(self._key, *self._labels).where(*self._where, self._key > self._floor)
+            for row_id, *labels in session.execute(recent):
+                if row_id not in self._counted:
+                    self._counted.add(row_id)
+                    self._totals[tuple(labels)] += 1
+            self._floor = max(self._floor, newest - TALLY_TAIL_IDS)
+            self._counted = {row_id for row_id in self._counted if row_id > self._floor}
+            return dict(self._totals)
+
+
 class BusinessCollector(Collector):
     """Is the business flowing: leads in, claims by how, disputes open, timers late, outbox due."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]):
         self._sessions = sessions
         self._clock = clock
+        self._leads = IdTally(Lead.id, [Lead.team_id, Lead.source])
+        self._owned = IdTally(
+            AuditEvent.id,
+            [AuditEvent.team_id, AuditEvent.details["way"].as_string()],
+            AuditEvent.action == "lead.owned",
+        )
+        self._sources: dict[str, set[str]] = collections.defaultdict(set)  # the labels each team's sources got
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         now = self._clock()
@@ -100,21 +146,27 @@ class BusinessCollector(Collector):
         yield from families
 
     def _families(self, session: Session, now: datetime) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        leads = CounterMetricFamily("dibs_leads", "Leads received, by team and source", labels=["team", "source"])
-        for team, source, n in session.execute(
-            select(Lead.team_id, Lead.source, func.count()).group_by(Lead.team_id, Lead.source)
-        ):
-            leads.add_metric([team, source or "none"], n)
+        leads = CounterMetricFamily(
+            "dibs_leads",
+            f"Leads received, by team and source (a team's first {SOURCES_PER_TEAM} sources; others: other)",
+            labels=["team", "source"],
+        )
+        by_source: collections.Counter[tuple[str, str]] = collections.Counter()
+        for (team, source), n in sorted(self._leads.totals(session).items(), key=lambda item: -item[1]):
+            by_source[team, self._source_label(team, source or "none")] += n
+        for labels, n in by_source.items():
+            leads.add_metric(list(labels), n)
         yield leads
         claims = CounterMetricFamily(
             "dibs_claims",
             "Leads given an owner, by team and how (click, draw, auto, manager, dispute, route)",
             labels=["team", "how"],
         )
-        way = AuditEvent.details["way"].as_string()
-        owned = select(AuditEvent.team_id, way, func.count()).where(AuditEvent.action == "lead.owned")
-        for team, kind, n in session.execute(owned.group_by(AuditEvent.team_id, way)):
-            claims.add_metric([team or "none", CLAIM_HOW.get(kind, kind or "unknown")], n)
+        by_how: collections.Counter[tuple[str, str]] = collections.Counter()
+        for (team, kind), n in self._owned.totals(session).items():
+            by_how[team or "none", CLAIM_HOW.get(kind, kind or "unknown")] += n
+        for labels, n in by_how.items():
+            claims.add_metric(list(labels), n)
         yield claims
         open_disputes = GaugeMetricFamily(
             "dibs_disputes_open", "Disputes waiting for a decision, by team", labels=["team"]
@@ -149,6 +201,17 @@ class BusinessCollector(Collector):
                 [name], session.scalar(select(func.count()).select_from(due_query(now - LATE_AFTER).subquery())) or 0
             )
         yield late
+
+    def _source_label(self, team: str, source: str) -> str:
+        """A CRM names sources freely: each team keeps the first SOURCES_PER_TEAM it sent (most
+        leads first at start), so the series stay bounded."""
+        seen = self._sources[team]
+        if source in seen:
+            return source
+        if len(seen) < SOURCES_PER_TEAM:
+            seen.add(source)
+            return source
+        return "other"
 
 
 class Metrics:
