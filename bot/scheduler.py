@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import Select, and_, delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import audit, outbox
@@ -22,7 +22,7 @@ from bot.erasure import erase_expired_contacts
 from bot.escalation import contact_missed
 from bot.mediation import remind
 from bot.outbox import Notice
-from models import Claim, ClaimStatus, Dispute, DisputeStatus, Lead, LeadStatus
+from models import REQUEST_DIGEST_PREFIX, Claim, ClaimStatus, Dispute, DisputeStatus, Lead, LeadStatus, SeenEvent
 
 BATCH = 50
 
@@ -123,6 +123,20 @@ JOBS: list[Job] = [
 ]
 
 
+EVENT_ID_KEEP = timedelta(days=1)  # Slack retries an event 3 times within minutes; a day is ample
+
+
+def forget_old_event_ids(sessions: sessionmaker[Session], now: datetime) -> None:
+    """Slack event ids recorded (handlers/pipeline.py's `first_delivery`) more than a day ago: no
+    retry of theirs can come any more, so `seen_events` holds a day, not history."""
+    with sessions.begin() as session:
+        session.execute(
+            delete(SeenEvent).where(
+                SeenEvent.seen_at < now - EVENT_ID_KEEP, ~SeenEvent.event_id.startswith(REQUEST_DIGEST_PREFIX)
+            )
+        )
+
+
 def run_due(sessions: sessionmaker[Session], now: datetime, counts: Counter[str] | None = None) -> int:
     """Handle everything due at `now`; returns how many items were handled (and adds them up
     by job in `counts`, for the metrics)."""
@@ -132,6 +146,7 @@ def run_due(sessions: sessionmaker[Session], now: datetime, counts: Counter[str]
     erased = erase_expired_contacts(sessions, now)
     counts["contact_retention"] += erased
     handled += erased
+    forget_old_event_ids(sessions, now)
     for name, due_query, act in JOBS:
         with sessions() as session:
             lead_ids = list(session.scalars(due_query(now).limit(BATCH)))

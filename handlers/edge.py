@@ -26,13 +26,13 @@ from typing import Any
 
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Engine, delete, insert, or_
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from handlers.intake_routes import MAX_BODY_BYTES as WEBHOOK_MAX_BODY
 from handlers.outage import OUTAGE, slack_answer
 from infra.db import database_unavailable
-from models import SeenEvent
+from models import REQUEST_DIGEST_PREFIX, SeenEvent
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,14 @@ SLACK_PATH = "/slack/events"
 SLACK_MAX_BODY = 256 * 1024
 LARGEST_BODY = max(SLACK_MAX_BODY, WEBHOOK_MAX_BODY)  # waitress refuses anything larger unread
 REPLAY_WINDOW = timedelta(minutes=5)  # Slack's: an older signature is refused anyway
-EVENT_ID_KEEP = timedelta(days=1)  # Slack retries an event 3 times within minutes; a day is ample
 REPLAY_ANSWER = "Dibs already handled this exact request; nothing was done again."
-_REPLAY_PREFIX = "body:"
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class ReplayCache:
-    """Request bodies seen in the last REPLAY_WINDOW, kept in the database for every replica; its
-    sweep also forgets Slack event ids older than EVENT_ID_KEEP."""
+    """Request bodies seen in the last REPLAY_WINDOW, kept in the database for every replica."""
 
     def __init__(self, engine: Engine, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._engine = engine
@@ -63,7 +60,7 @@ class ReplayCache:
         now = self._now()
         try:
             with self._engine.begin() as connection:
-                connection.execute(insert(SeenEvent).values(event_id=_REPLAY_PREFIX + digest, seen_at=now))
+                connection.execute(insert(SeenEvent).values(event_id=REQUEST_DIGEST_PREFIX + digest, seen_at=now))
         except IntegrityError:
             return False
         if now >= self._next_sweep:
@@ -72,14 +69,12 @@ class ReplayCache:
         return True
 
     def _forget(self, now: datetime) -> None:
-        """Drop digests past the replay window, and Slack event ids (handlers/pipeline.py's
-        `first_delivery`) past any retry of theirs: the table holds minutes, not history."""
-        digest = SeenEvent.event_id.startswith(_REPLAY_PREFIX)
+        """Drop digests past the replay window (Slack event ids are the scheduler's to forget)."""
         with self._engine.begin() as connection:
             connection.execute(
                 delete(SeenEvent).where(
                     SeenEvent.seen_at < now - 2 * REPLAY_WINDOW,  # ix_seen_events_seen_at
-                    or_(digest, SeenEvent.seen_at < now - EVENT_ID_KEEP),
+                    SeenEvent.event_id.startswith(REQUEST_DIGEST_PREFIX),
                 )
             )
 

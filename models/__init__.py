@@ -13,12 +13,13 @@ from models.lead import (
     LeadCard,
     LeadStatus,
 )
-from models.ops import AuditEvent, JobRun, OutboxKind, OutboxMessage, OutboxStatus, SeenEvent
+from models.ops import REQUEST_DIGEST_PREFIX, AuditEvent, JobRun, OutboxKind, OutboxMessage, OutboxStatus, SeenEvent
 from models.people import SlackUser
 from models.team import AwayPeriod, Member, Role, Team
 
 __all__ = [
     "OWNING_CLAIM_STATUSES",
+    "REQUEST_DIGEST_PREFIX",
     "AuditEvent",
     "AwayPeriod",
     "Base",

@@ -99,8 +99,12 @@ class JobRun(Base):
     result: Mapped[dict[str, Any] | None]
 
 
+REQUEST_DIGEST_PREFIX = "body:"  # a SeenEvent that is a signed request's digest (handlers/edge.py), not an event id
+
+
 class SeenEvent(Base):
-    """Slack event ids already handled, so a retried delivery never acts twice."""
+    """Slack event ids already handled, so a retried delivery never acts twice; and digests of
+    signed requests (`REQUEST_DIGEST_PREFIX`), so a replayed copy never acts twice."""
 
     __tablename__ = "seen_events"
     __table_args__ = (Index("ix_seen_events_seen_at", "seen_at"),)
