@@ -76,14 +76,24 @@ def active_claims(engine: Engine) -> int:
         return connection.scalar(text("SELECT count(*) FROM claims WHERE status = 'active'"))
 
 
-def measure(servers: list[common.Server], clicks: list[tuple[str, int]], concurrency: int, label: str) -> dict:
-    """The clicks spread over the servers in turn (replicas behind a load balancer)."""
+def measure(
+    servers: list[common.Server],
+    clicks: list[tuple[str, int]],
+    concurrency: int,
+    label: str,
+    cpu: common.CpuMeter | None = None,
+) -> dict:
+    """The clicks spread over the servers in turn (replicas behind a load balancer); with `cpu`,
+    the CPU each process used while they were answered, per click."""
     requests = [
         common.claim_click(user, lead, CHANNEL, servers[i % len(servers)].port) for i, (user, lead) in enumerate(clicks)
     ]
+    before = cpu.read() if cpu else {}
     results = common.send_all(servers[0].port, requests, concurrency, label)
+    used = common.CpuMeter.per_item(before, cpu.read(), len(results)) if cpu else ""
     latencies = [r.seconds for r in results]
     return {
+        "cpu": used,
         "n": len(results),
         "errors": sum(r.status != 200 for r in results),
         "p50": common.percentile(latencies, 50),
@@ -124,6 +134,7 @@ def main() -> None:
         try:
             for server in processes + floor:
                 server.wait_healthy()
+            cpu = common.CpuMeter({s.name: s.process.pid for s in processes} | {"stand-in": standin.process.pid})
             total = args.warm_up + args.clicks_1 + args.clicks_32
             common.say(f"creating {total:,} open leads through the webhook...")
             leads = iter(create_leads(dibs[0].port, world, total))
@@ -146,7 +157,7 @@ def main() -> None:
                 common.say(f"{count:,} clicks at concurrency {concurrency}...")
                 results[concurrency] = (
                     measure(floor, batch, concurrency, f"floor c={concurrency}"),
-                    measure(dibs, batch, concurrency, f"dibs c={concurrency}"),
+                    measure(dibs, batch, concurrency, f"dibs c={concurrency}", cpu),
                 )
                 wait_outbox_drained(engine)
             sql.append(sql_floor.claim_floor(database_url, "click", CHANNEL, args.sql_floor))
@@ -181,6 +192,7 @@ def main() -> None:
             f"p99 under 250 ms: {common.verdict(real['p99'] < 0.250)}; "
             f"max under 3 s: {common.verdict(real['max'] < 3)}"
         )
+        common.say(f"    CPU per click while they were answered: {real['cpu']}")
     expected = args.warm_up + args.clicks_1 + args.clicks_32
     common.say(f"  clicks that became owning claims: {owned:,} of {expected:,}; server tracebacks: {tracebacks}")
 

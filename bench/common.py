@@ -266,6 +266,48 @@ class StandInProcess:
         self._log.close()
 
 
+# ---- CPU accounting ---------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """User + system CPU seconds process `pid` has used so far (Linux /proc), and with
+    `with_children` what its exited children used (PostgreSQL's backends that ended)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if with_children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of every PostgreSQL process on this machine (the server is local)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if stat.read_text().strip() == "postgres":
+                total += cpu_seconds(int(stat.parent.name), with_children=True)  # the server: its exited backends
+        except (OSError, ValueError):
+            continue  # a process that ended meanwhile
+    return total
+
+
+class CpuMeter:
+    """CPU seconds used by each named process (and PostgreSQL, and this load generator) over a phase."""
+
+    def __init__(self, processes: dict[str, int]):
+        self._processes = processes
+
+    def read(self) -> dict[str, float]:
+        times = os.times()
+        reading = {name: cpu_seconds(pid) for name, pid in self._processes.items()}
+        return reading | {"postgres": postgres_cpu_seconds(), "load generator": times.user + times.system}
+
+    @staticmethod
+    def per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
+        """Milliseconds of CPU per item by process, and their sum."""
+        used = {name: (after[name] - before[name]) * 1000 / items for name in before}
+        parts = ", ".join(f"{name} {ms:.1f}" for name, ms in used.items())
+        return f"{sum(used.values()):.1f} ms ({parts})"
+
+
 # ---- load -----------------------------------------------------------------------------------
 
 

@@ -121,11 +121,9 @@ def lease_due(
     *,
     limit: int = 100,
     lease_seconds: float = LEASE_SECONDS,
-    only: Collection[int] | None = None,
     skip: Collection[int] = (),
 ) -> list[Leased]:
-    """Take due rows for `worker`, oldest first, skipping rows another worker holds (and `skip`);
-    with `only`, just those rows.
+    """Take due rows for `worker`, oldest first, skipping rows another worker holds (and `skip`).
 
     Taking pushes `available_at` a lease ahead, so once the caller commits no other worker sees
     these rows while they are sent outside any transaction. It also marks them unsure from now:
@@ -133,8 +131,6 @@ def lease_due(
     the lease runs out, marked as possibly sent.
     """
     query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.available_at <= now)
-    if only is not None:
-        query = query.where(OutboxMessage.id.in_(only))
     if skip:
         query = query.where(OutboxMessage.id.not_in(skip))
     query = query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)

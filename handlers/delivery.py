@@ -174,18 +174,7 @@ class Deliverer:
     def send_leased(self, rows: Collection[OutboxMessage]) -> Ticket | None:
         """Start sending rows taken with `lease_new` whose transaction committed; the ticket to
         wait on, or None if there were none (or the worker is closing: they are given back)."""
-        leased = [outbox.Leased(row, None) for row in rows]
-        if not leased:
-            return None
-        ticket = Ticket([taken.row.id for taken in leased])
-        with self._lock:
-            closing = self._closed.is_set()
-            if not closing:
-                self._take_into_lanes(leased, ticket)
-        if closing:
-            self._give_back(leased)
-            return None
-        return ticket
+        return self._start([outbox.Leased(row, None) for row in rows])
 
     def drain(self, done: Callable[[], bool], timeout: float = 120.0) -> bool:
         """Deliver until `done()` (for commands that must send before they return)."""
@@ -209,21 +198,20 @@ class Deliverer:
             self._settle(waiting, {job.row.id: Outcome("postpone") for job in waiting})
         self._pool.shutdown(wait=True)
 
-    def _take(self, limit: int, only: Collection[int] | None = None) -> Ticket | None:
+    def _take(self, limit: int) -> Ticket | None:
         if self._closed.is_set():
             return None
         with self._lock:
             skip = list(self._held)  # rows still being sent here, should the clock jump past their lease
         with self._sessions.begin() as session:
             leased = outbox.lease_due(
-                session,
-                self._clock(),
-                self.worker,
-                limit=limit,
-                lease_seconds=self._lease_seconds,
-                only=only,
-                skip=skip,
+                session, self._clock(), self.worker, limit=limit, lease_seconds=self._lease_seconds, skip=skip
             )
+        return self._start(leased)
+
+    def _start(self, leased: list[outbox.Leased]) -> Ticket | None:
+        """Queue leased rows in their lanes; the ticket to wait on (None: no rows, or the worker
+        closed meanwhile and gave them back)."""
         if not leased:
             return None
         ticket = Ticket([taken.row.id for taken in leased])
@@ -231,14 +219,11 @@ class Deliverer:
             closing = self._closed.is_set()
             if not closing:
                 self._take_into_lanes(leased, ticket)
-        if closing:  # closed while leasing: give the rows back
-            self._give_back(leased)
+        if closing:
+            jobs = [Job(taken.row, taken.unsure_since, 0) for taken in leased]
+            self._settle(jobs, {job.row.id: Outcome("postpone") for job in jobs})
             return None
         return ticket
-
-    def _give_back(self, leased: list[outbox.Leased]) -> None:
-        jobs = [Job(taken.row, taken.unsure_since, 0) for taken in leased]
-        self._settle(jobs, {job.row.id: Outcome("postpone") for job in jobs})
 
     def _take_into_lanes(self, leased: list[outbox.Leased], ticket: Ticket) -> None:
         """Queue the rows in their lanes, starting a thread on each new lane; under the lock."""

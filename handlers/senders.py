@@ -190,6 +190,8 @@ class Senders:
         with self._one_update_at_a_time(message_key):
             if self._covered(message_key, job):
                 return Outcome("sent")
+            if wait := self._calls.method_wait("chat_update"):
+                return Outcome("postpone", wait)  # not rendered for nothing while Slack's limit is spent
             with self._sessions() as session:
                 cards = list(
                     session.scalars(

@@ -115,19 +115,29 @@ class MethodBudget:
     def take(self, method: str) -> float:
         """0 when `method` may be called now (the call is counted); else the seconds until it may."""
         with self._lock:
-            now = time.monotonic()
-            if (held := self._held.get(method, 0.0) - now) > 0:
-                return held
-            limit = self._limits.get(method)
-            if limit is None:
-                return 0.0
-            calls = self._calls[method]
-            while calls and calls[0] <= now - self._window:
-                calls.popleft()
-            if len(calls) >= limit:
-                return calls[0] + self._window - now
-            calls.append(now)
+            if wait := self._wait(method):
+                return wait
+            if method in self._limits:
+                self._calls[method].append(time.monotonic())
             return 0.0
+
+    def wait(self, method: str) -> float:
+        """Seconds until `method` may be called (0: now), counting nothing: to skip work whose
+        call would have to wait anyway."""
+        with self._lock:
+            return self._wait(method)
+
+    def _wait(self, method: str) -> float:
+        now = time.monotonic()
+        if (held := self._held.get(method, 0.0) - now) > 0:
+            return held
+        limit = self._limits.get(method)
+        if limit is None:
+            return 0.0
+        calls = self._calls[method]
+        while calls and calls[0] <= now - self._window:
+            calls.popleft()
+        return calls[0] + self._window - now if len(calls) >= limit else 0.0
 
     def hold(self, method: str, seconds: float) -> None:
         """Slack said the method is over its limit: no call of it for `seconds`."""
@@ -154,6 +164,10 @@ class SlackCalls:
         return self._client
 
     # ---- pacing --------------------------------------------------------------------------
+
+    def method_wait(self, method: str) -> float:
+        """Seconds until `method` is within Slack's limit again (0: now)."""
+        return self._budget.wait(method)
 
     def wait_for(self, channel: str) -> float:
         """Seconds until the channel's next post may go."""

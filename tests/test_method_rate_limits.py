@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import cards
@@ -125,3 +126,31 @@ def test_a_429_holds_the_method_for_its_retry_after(slack: SlackStandIn, teams: 
     time.sleep(2)
     _drain(worker.tick, clock, teams, 5)
     assert [c.ok for c in slack.calls_to("chat.update")] == [False, True, True]
+
+
+def test_a_refresh_waiting_for_slacks_limit_is_not_rendered_for_nothing(
+    slack: SlackStandIn, teams: sessionmaker[Session]
+) -> None:
+    """While chat.update's budget is spent, a due card refresh is put off before its cards are
+    read and rendered (each retry would render the whole message again only to wait)."""
+    clock = FakeClock()
+    [lead_id] = _posted_leads(slack, teams, clock, 1)
+    budget = MethodBudget({"chat_update": 1}, window=60.0)
+    assert budget.take("chat_update") == 0  # someone spent the minute's one update
+    worker = deliverer(slack, teams, clock, budget=budget)
+    _refresh(teams, clock, [lead_id])
+    card_reads: list[str] = []
+
+    def count_card_reads(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM lead_cards" in statement:
+            card_reads.append(statement)
+
+    engine = teams.kw["bind"]
+    event.listen(engine, "before_cursor_execute", count_card_reads)
+    try:
+        worker.tick()
+    finally:
+        event.remove(engine, "before_cursor_execute", count_card_reads)
+
+    assert slack.calls_to("chat.update") == [] and card_reads == []
+    assert set(statuses(teams).values()) == {"sent", "pending"}
