@@ -124,19 +124,23 @@ def team_toml(
     token: str,
     reps: Sequence[str],
     managers: Sequence[str],
-    limits: Mapping[str, int | bool | float],
+    limits: Mapping[str, int | bool | float | str],
     timezone: str = "UTC",
 ) -> str:
     """A team config file (DESIGN §3) for one team."""
     rep_list = ", ".join(f'{{ id = "{uid}" }}' for uid in reps)
-    limit_lines = "\n".join(
-        f"{key} = {str(value).lower() if isinstance(value, bool) else value}" for key, value in limits.items()
-    )
+    limit_lines = "\n".join(f"{key} = {_toml_value(value)}" for key, value in limits.items())
     return (
         f'[teams.{slug}]\nname = "Bench {slug}"\nchannel = "{channel}"\ntimezone = "{timezone}"\n'
         f'intake_token = "{token}"\nmanagers = [{", ".join(json.dumps(m) for m in managers)}]\n'
         f"reps = [{rep_list}]\n\n[teams.{slug}.limits]\n{limit_lines}\n"
     )
+
+
+def _toml_value(value: int | bool | float | str) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 HIGH_LIMITS: dict[str, int | bool] = {

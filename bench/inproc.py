@@ -39,13 +39,16 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=600)
     parser.add_argument("--hold-days", type=int, default=0, help="account_hold_days (0: no account look-up on a claim)")
     parser.add_argument("--share-ratio", type=float, help="max_share_ratio (the share cap, checked on every claim)")
+    parser.add_argument("--share-period", choices=("week", "month"), help="fair_share_period the share cap counts over")
     args = parser.parse_args()
     common.say(f"in-process claims and intakes on {common.describe_machine()}")
     reps = [f"U0IN{i:03d}" for i in range(50)]
     world = World(5_000)
-    limits: dict[str, int | bool | float] = LIMITS | {"account_hold_days": args.hold_days}
+    limits: dict[str, int | bool | float | str] = LIMITS | {"account_hold_days": args.hold_days}
     if args.share_ratio is not None:
         limits["max_share_ratio"] = args.share_ratio
+    if args.share_period is not None:
+        limits["fair_share_period"] = args.share_period
     toml = common.team_toml(TEAM, channel="C0IN", token="t", reps=reps, managers=["U0INMGR"], limits=limits)
     with common.fresh_database(args.database_url) as database_url:
         engine = make_engine(database_url)
