@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import datetime
 from typing import Any
 
@@ -154,3 +155,24 @@ def test_a_clicks_answer_leaves_as_soon_as_its_work_commits(dibs: AppDriver) -> 
     [answer] = dibs.answers_to("U0ALICE")
     assert answer.startswith(f"{ref} is yours.")
     assert dibs.slack.calls_to("chat.update") == [], "the card's refresh waits for the outbox loop"
+
+
+def test_an_answer_queued_before_the_listener_failed_is_never_sent(
+    dibs: AppDriver, errors_logged: pytest.LogCaptureFixture
+) -> None:
+    """The answer a listener queued went with its rolled-back work: the rep gets the error's answer
+    only, and the worker is not handed a row that was never committed."""
+
+    def answers_then_fails(ack: Ack, tell_privately: Any) -> None:
+        tell_privately({"response_type": "ephemeral", "text": "L-1 is yours."})
+        raise Boom("a bug after answering")
+
+    assert dibs.runtime.bolt_app is not None
+    dibs.runtime.bolt_app.action("answers_then_fails")(answers_then_fails)
+    assert dibs.click("U0ALICE", "answers_then_fails", "1").status == 200
+
+    [answer] = dibs.answers_to("U0ALICE")
+    reference_in(answer)
+    assert not [r for r in errors_logged.records if "settling" in r.getMessage() or "outbox" in r.getMessage()]
+    time.sleep(0.3)  # a second answer would have left by now
+    assert [c.args["text"] for c in dibs.slack.responses_to("U0ALICE")] == [answer]
