@@ -218,6 +218,9 @@ class SlackCalls:
             self._metrics.slack_calls.labels(method, "error").inc()
             self._metrics.slack_errors.labels(method, "no_answer").inc()
             return Outcome("retry", error=f"{method}: {type(exc).__name__}: {exc}", unsure=True)
+        finally:
+            if pace_channel:  # Slack paces posts as they arrive: the next leaves an interval after this answer
+                self._posting(pace_channel)
         self._metrics.slack_calls.labels(method, "ok").inc()
         data = response.data if isinstance(response.data, dict) else {}
         return Outcome("sent", result={k: data[k] for k in ("channel", "ts", "message_ts") if k in data})

@@ -178,6 +178,25 @@ def test_a_channel_keeps_slacks_pace_of_one_post_a_second(slack: SlackStandIn, s
     assert all(b.at - a.at >= 0.95 for a, b in itertools.pairwise(calls))
 
 
+def test_the_next_post_to_a_channel_waits_an_interval_after_slacks_answer(
+    slack: SlackStandIn, sessions: sessionmaker[Session]
+) -> None:
+    """Slack counts a post when it arrives; a request held up on its way (a loaded machine, the
+    network) must not bring the next one closer than a second. So the interval runs from Slack's
+    answer: with answers 0.5 s slow, posts arrive 1.5 s apart, not 1 s. Before: 1.05 s after the
+    previous one left, which a delayed request turned into two posts 0.4 s apart."""
+    clock = FakeClock()
+    for n in range(3):
+        post(sessions, clock, f"paced #{n}")
+    worker = deliverer(slack, sessions, clock, paced=True)
+    slack.set_latency(0.5)
+
+    assert eventually(lambda: worker.tick() or set(statuses(sessions).values()) == {"sent"}, timeout=10)
+
+    calls = slack.calls_to("chat.postMessage")
+    assert all(b.at - a.at >= 1.0 + 0.5 for a, b in itertools.pairwise(calls)), [c.at for c in calls]
+
+
 def _queued_answer(sessions: sessionmaker[Session], slack: SlackStandIn, worker: Deliverer, now: datetime) -> int:
     """A click's private answer as the request pipeline queues it: taken by `worker` as it is queued."""
     with sessions.begin() as session:
