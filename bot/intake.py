@@ -166,7 +166,7 @@ def _insert_unless_known(session: Session, lead: Lead) -> Lead | None:
     """Insert the lead in one statement, or nothing (None) when its team has its `external_id`
     already: `INSERT … ON CONFLICT DO NOTHING`, so neither a read first nor a savepoint."""
     values = {c.key: getattr(lead, c.key) for c in Lead.__table__.columns if getattr(lead, c.key) is not None}
-    statement = insert_unless_present(session, Lead, values, ["team_id", "external_id"]).returning(Lead)
+    statement = insert_unless_present(Lead, values, ["team_id", "external_id"]).returning(Lead)
     return session.scalars(statement).one_or_none()
 
 

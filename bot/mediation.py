@@ -120,7 +120,7 @@ def _add_party(session: Session, dispute: Dispute, member: Member, claim: Claim 
     so a late click under the lead's lock never loads the party list."""
     session.flush()  # the dispute and the claim, for their ids
     values = {"dispute_id": dispute.id, "member_id": member.id, "claim_id": claim.id if claim else None}
-    session.execute(insert_unless_present(session, DisputeParty, values | {"claimed_at": claimed_at}, _PARTY_KEY))
+    session.execute(insert_unless_present(DisputeParty, values | {"claimed_at": claimed_at}, _PARTY_KEY))
     session.expire(dispute, ["parties"])  # read again from the table when next needed
 
 

@@ -12,11 +12,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import claiming
+from bot.inserts import insert_unless_present
 from bot.intake import LeadIn, take_lead
 from bot.leads import lead_states
 from bot.teams import find_member
@@ -104,3 +108,31 @@ def test_a_repeated_external_id_is_one_insert_that_gives_way_and_one_read(teams,
     assert kinds[:2] == ["INSERT", "SELECT"] and "SAVEPOINT" not in kinds, statements
     with teams() as session:
         assert session.scalar(select(func.count()).select_from(Lead)) == 1
+
+
+def test_a_leads_insert_is_compiled_once_then_taken_from_sqlalchemys_cache(teams, engine, now) -> None:
+    """Compiling the lead's `INSERT … ON CONFLICT` cost 1.3 ms of CPU per lead when it was
+    compiled again for every lead (the dialects' own inserts are not cached in SQLAlchemy 2.0)."""
+    inserts: list[Any] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.startswith("INSERT INTO leads"):
+            inserts.append(context.cache_hit == CacheStats.CACHE_HIT)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        _new_leads(teams, now, 3)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert inserts[1:] == [True, True], inserts
+
+
+@pytest.mark.parametrize("dialect", [postgresql.dialect(), sqlite.dialect()], ids=lambda d: d.name)
+def test_insert_unless_present_is_the_dialects_own_on_conflict_do_nothing(dialect: Any) -> None:
+    values = {"team_id": "east", "external_id": "crm-1", "name": "Jane"}
+    own = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    expected = own(Lead).values(values).on_conflict_do_nothing(index_elements=["team_id", "external_id"])
+    ours = insert_unless_present(Lead, values, ["team_id", "external_id"])
+    assert str(ours.returning(Lead.id).compile(dialect=dialect)) == str(
+        expected.returning(Lead.id).compile(dialect=dialect)
+    )
