@@ -66,15 +66,25 @@ def lead_count(engine: Engine) -> int:
         return connection.scalar(text("SELECT count(*) FROM leads"))
 
 
-def post_batch(servers: list[common.Server], world: World, numbers: range, clients: int, desc: str) -> dict:
-    """The leads spread over the servers in turn (replicas behind a load balancer)."""
+def post_batch(
+    servers: list[common.Server],
+    world: World,
+    numbers: range,
+    clients: int,
+    desc: str,
+    cpu: common.CpuMeter | None = None,
+) -> dict:
+    """The leads spread over the servers in turn (replicas behind a load balancer); with `cpu`,
+    the CPU each process used per lead while they were taken."""
     requests = [
         replace(common.lead_request(world.lead_json(n, "wh"), TOKEN), port=servers[n % len(servers)].port)
         for n in numbers
     ]
+    before = cpu.read() if cpu else {}
     began = time.perf_counter()
     results = common.send_all(servers[0].port, requests, clients, desc)
     wall = time.perf_counter() - began
+    after = cpu.read() if cpu else {}
     created = [json.loads(r.body) for r in results if r.status == 201]
     latencies = [r.seconds for r in results]
     return {
@@ -87,6 +97,7 @@ def post_batch(servers: list[common.Server], world: World, numbers: range, clien
         "p50": common.percentile(latencies, 50),
         "p99": common.percentile(latencies, 99),
         "overlaps": sum(len(c.get("overlaps", [])) + c.get("more_overlaps", 0) for c in created) / max(len(created), 1),
+        "cpu": common.CpuMeter.per_item(before, after, len(requests)) if cpu else "not measured",
     }
 
 
@@ -123,6 +134,7 @@ def report(label: str, table: int, m: dict) -> None:
         f"p99 {common.ms(floor.p99)}; request p50 / floor p50 = {m['p50'] / floor.p50:.1f}x; "
         f"floor throughput at c=1 {1 / floor.p50:.0f} leads/s"
     )
+    common.say(f"    CPU per lead while they were taken: {m['cpu']}")
 
 
 def main() -> None:
@@ -151,6 +163,7 @@ def main() -> None:
         try:
             for server in processes:
                 server.wait_healthy()
+            cpu = common.CpuMeter({s.name: s.process.pid for s in processes} | {"stand-in": standin.process.pid})
             with engine.connect() as connection:
                 world.copy_to(connection)
                 connection.commit()
@@ -159,7 +172,7 @@ def main() -> None:
             small_table = lead_count(engine)
             common.say(f"baseline batch of {args.baseline_batch:,} into {small_table:,} leads...")
             small = post_batch(
-                servers, world, range(6_000_000, 6_000_000 + args.baseline_batch), args.clients, "baseline"
+                servers, world, range(6_000_000, 6_000_000 + args.baseline_batch), args.clients, "baseline", cpu
             )
             small["candidates"] = candidates(engine, 6_000_000)
             small["floor"] = sql_floor.intake_floor(database_url, "intake", "C0INTAKE", args.sql_floor)
@@ -168,7 +181,7 @@ def main() -> None:
             bulk_load(engine, world, args.small + 1, args.small + args.large - have)
             large_table = lead_count(engine)
             common.say(f"measured batch of {args.batch:,} into {large_table:,} leads...")
-            large = post_batch(servers, world, range(7_000_000, 7_000_000 + args.batch), args.clients, "measured")
+            large = post_batch(servers, world, range(7_000_000, 7_000_000 + args.batch), args.clients, "measured", cpu)
             large["candidates"] = candidates(engine, 7_000_000)
             large["floor"] = sql_floor.intake_floor(database_url, "intake", "C0INTAKE", args.sql_floor)
             tracebacks = sum(server.tracebacks() for server in processes)
