@@ -177,6 +177,7 @@ def main() -> None:
         "  SQL floor of a claim (plain psycopg, c=1, before and after): "
         + ", ".join(f"p50 {common.ms(f.p50)} p99 {common.ms(f.p99)}" for f in sql)
     )
+    common.say(f"    CPU per SQL floor claim (no HTTP, no Slack call): {sql[-1].cpu}")
     for concurrency, (low, real) in results.items():
         floor = low["p50"] + sql_p50
         ratio = real["p50"] / floor

@@ -66,6 +66,7 @@ VALUES (%(team)s, %(kind)s, %(channel)s, %(lead)s, %(payload)s, 'sent', 0, now()
 class Floor:
     p50: float
     p99: float
+    cpu: str  # the CPU the floor transaction cost PostgreSQL and this client, per transaction
 
 
 def _dsn(database_url: str) -> str:
@@ -80,11 +81,14 @@ def _first(row: tuple[Any, ...] | None) -> Any:
 
 def _timed(count: int, desc: str, run: Callable[[int], None]) -> Floor:
     seconds = []
+    meter = common.CpuMeter({})
+    before = meter.read()
     for i in tqdm(range(count), desc=desc, unit="tx", leave=False, file=sys.stderr):
         began = time.perf_counter()
         run(i)
         seconds.append(time.perf_counter() - began)
-    return Floor(common.percentile(seconds, 50), common.percentile(seconds, 99))
+    cpu = common.CpuMeter.per_item(before, meter.read(), count)
+    return Floor(common.percentile(seconds, 50), common.percentile(seconds, 99), cpu)
 
 
 def claim_floor(database_url: str, team: str, channel: str, count: int = 300) -> Floor:
