@@ -132,7 +132,7 @@ def report(label: str, table: int, m: dict) -> None:
     common.say(
         f"    SQL floor of an intake at this size (plain psycopg, c=1): p50 {common.ms(floor.p50)} "
         f"p99 {common.ms(floor.p99)}; request p50 / floor p50 = {m['p50'] / floor.p50:.1f}x; "
-        f"floor throughput at c=1 {1 / floor.p50:.0f} leads/s"
+        f"floor throughput at c=1 {1 / floor.p50:.0f} leads/s; its CPU per intake {floor.cpu}"
     )
     common.say(f"    CPU per lead while they were taken: {m['cpu']}")
 
